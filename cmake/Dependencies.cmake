@@ -1,0 +1,21 @@
+# Every third-party package, found once. All come from Debian 12's repositories; on the GPU
+# machine the header-only ones are carried in and found through CMAKE_PREFIX_PATH.
+find_package(Torch REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
+if(DLW_WITH_OPENCV)
+    find_package(OpenCVParts REQUIRED)
+endif()
+if(DLW_BUILD_GUI)
+    find_package(Qt6 REQUIRED COMPONENTS Core Gui Widgets Concurrent PrintSupport Test)
+    find_package(QCustomPlotQt6 REQUIRED)
+endif()
+if(DLW_BUILD_TESTS)
+    find_package(GTest REQUIRED)
+    include(GoogleTest)
+endif()
+# Torch's imported target adds its compile flags through TORCH_CXX_FLAGS (the C++11 ABI switch).
+string(REPLACE " " ";" DLW_TORCH_CXX_FLAGS "${TORCH_CXX_FLAGS}")

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace dlw {
+
+// The one exception type the engine throws for bad input and failed I/O. Its message names the
+// file, key or tensor, what was expected, what was found, and where useful a hint, so that a
+// boundary (CLI main, the GUI's worker slot) can show it to the user as it is.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace dlw

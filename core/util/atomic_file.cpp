@@ -1,0 +1,107 @@
+#include "api/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "api/error.h"
+
+namespace dlw {
+namespace {
+
+std::string errnoText() { return std::strerror(errno); }
+
+std::filesystem::path tempPathFor(const std::filesystem::path& target) {
+    static std::atomic<unsigned> counter{0};
+    auto name = target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                std::to_string(counter.fetch_add(1));
+    return target.parent_path() / name;
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path target)
+    : target_(std::move(target))
+    , temp_(tempPathFor(target_)) {
+    if (target_.has_parent_path()) {
+        std::error_code ec;
+        std::filesystem::create_directories(target_.parent_path(), ec);
+    }
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+        throw Error(target_.string() + ": cannot create a temporary file to write (" +
+                    errnoText() + ")");
+    }
+}
+
+AtomicFile::~AtomicFile() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+    if (!committed_) {
+        std::error_code ec;
+        std::filesystem::remove(temp_, ec);
+    }
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+    const auto* bytes = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd_, bytes, size);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Error(target_.string() + ": write failed (" + errnoText() + ")");
+        }
+        bytes += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+void AtomicFile::commit() {
+    if (committed_ || fd_ < 0) {
+        throw Error(target_.string() + ": AtomicFile::commit called twice");
+    }
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+        fd_ = -1;
+        throw Error(target_.string() + ": flushing to disk failed (" + errnoText() + ")");
+    }
+    fd_ = -1;
+    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+        throw Error(target_.string() + ": cannot replace the file (" + errnoText() + ")");
+    }
+    committed_ = true;
+    const auto dir = target_.has_parent_path() ? target_.parent_path() : ".";
+    const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirFd >= 0) {
+        ::fsync(dirFd);
+        ::close(dirFd);
+    }
+}
+
+void writeFileAtomically(const std::filesystem::path& target, std::string_view content) {
+    AtomicFile file(target);
+    file.write(content);
+    file.commit();
+}
+
+std::string readWholeFile(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(path.string() + ": cannot open for reading (" + errnoText() + ")");
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) {
+        throw Error(path.string() + ": read failed");
+    }
+    return buffer.str();
+}
+
+}  // namespace dlw
