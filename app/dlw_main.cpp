@@ -1,7 +1,35 @@
+// dlw: the headless command line of DualLoRA Workbench. Exit codes: 0 success, 1 partial failure
+// (some inputs could not be processed), 2 bad input or usage.
+#include <iostream>
+
 #include <CLI/CLI.hpp>
 
+#include "api/error.h"
+#include "cli/commands.h"
+
 int main(int argc, char** argv) {
-    CLI::App app{"DualLoRA Workbench command line"};
-    CLI11_PARSE(app, argc, argv);
+    CLI::App app{"DualLoRA Workbench: continual learning with dual LoRA adapters on ViTs", "dlw"};
+    app.set_version_flag("--version", std::string("dlw ") + DLW_VERSION);
+    app.require_subcommand(1);
+    dlw::cli::GlobalOptions global;
+    app.add_option("--threads", global.threads, "CPU threads for LibTorch (0 = all cores)")
+        ->check(CLI::NonNegativeNumber);
+    dlw::cli::addInfoCommand(app, global);
+    dlw::cli::addEmbedCommand(app, global);
+    dlw::cli::addPretrainCommand(app, global);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    } catch (const dlw::cli::ExitCode& e) {
+        return e.code;
+    } catch (const dlw::Error& e) {
+        std::cerr << "dlw: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "dlw: internal error: " << e.what() << "\n";
+        return 3;
+    }
     return 0;
 }

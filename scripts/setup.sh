@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache clang-format git
   libtorch-dev libopenblas0-openmp
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
@@ -14,7 +14,7 @@ packages=(
   dataset-fashion-mnist
 )
 if [[ "${1:-}" == "--dev" ]]; then
-  packages+=(xvfb xauth imagemagick python3-torch python3-torchvision clang-format)
+  packages+=(xvfb xauth imagemagick python3-torch python3-torchvision)
 fi
 
 # OpenCV's digits sheet lives in opencv-doc (312 MiB); we extract only that one file.
@@ -41,6 +41,7 @@ if ((${#missing[@]} > 0)); then
 fi
 if [[ ! -f $digits ]]; then
   tmp=$(mktemp -d)
+  chmod 0777 "$tmp"  # apt-get download writes as the _apt user
   (cd "$tmp" && apt-get download -qq opencv-doc >/dev/null)
   dpkg-deb --fsys-tarfile "$tmp"/opencv-doc_*.deb |
     tar -x -C "$tmp" ".$digits" 2>/dev/null ||

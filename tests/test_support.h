@@ -2,6 +2,7 @@
 // Small helpers shared by the tests: temporary folders and expectations on error messages.
 
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -23,7 +24,7 @@ inline std::filesystem::path fixturesDir() { return DLW_TEST_FIXTURES; }
             statement;                                                                       \
             ADD_FAILURE() << "expected dlw::Error from " #statement;                         \
         } catch (const ::dlw::Error& dlwError_) {                                            \
-            for (const std::string& part_ : {__VA_ARGS__}) {                                 \
+            for (const std::string& part_ : std::initializer_list<std::string>{__VA_ARGS__}) {                         \
                 EXPECT_NE(std::string(dlwError_.what()).find(part_), std::string::npos)      \
                     << "message '" << dlwError_.what() << "' lacks '" << part_ << "'";       \
             }                                                                                \

@@ -1,0 +1,89 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/backbone_info.h"
+#include "cli/commands.h"
+
+namespace dlw::cli {
+namespace {
+
+std::string withThousands(int64_t n) {
+    std::string digits = std::to_string(n);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
+        digits.insert(static_cast<std::size_t>(i), ",");
+    }
+    return digits;
+}
+
+void printInfo(const BackboneInfo& info) {
+    const BackboneArch& a = info.arch;
+    const int side = a.imgSize / a.patchSize;
+    fmt::print("backbone      {}\n", info.path);
+    fmt::print("file          {:.2f} MiB, stored as {}\n",
+               static_cast<double>(info.fileBytes) / (1024.0 * 1024.0), info.dtype);
+    fmt::print("input         {}x{} px, {} channel{}, patch {} ({}x{} = {} patches{})\n",
+               a.imgSize, a.imgSize, a.inChans, a.inChans == 1 ? "" : "s", a.patchSize, side, side,
+               side * side, a.classToken ? " + class token" : ", no class token");
+    fmt::print("transformer   width {}, depth {}, heads {} (head dim {}), MLP {}\n", a.width,
+               a.depth, a.heads, a.width / a.heads, a.mlpHidden);
+    fmt::print("head          {}\n",
+               a.numClasses > 0 ? fmt::format("{} classes", a.numClasses) : "none");
+    fmt::print("parameters    {} ({} without the head)\n", withThousands(info.parameters),
+               withThousands(info.parameters - info.headParameters));
+    if (a.mean.empty()) {
+        fmt::print("pixels        [0, 1], no normalisation\n");
+    } else {
+        fmt::print("pixels        [0, 1], then (x - mean) / std, mean {} std {}\n",
+                   fmt::join(a.mean, ","), fmt::join(a.std, ","));
+    }
+    for (const auto& [k, v] : info.metadata) {
+        fmt::print("metadata      {} = {}\n", k, v);
+    }
+}
+
+nlohmann::json toJson(const BackboneInfo& info) {
+    const BackboneArch& a = info.arch;
+    return {{"path", info.path},
+            {"file_bytes", info.fileBytes},
+            {"dtype", info.dtype},
+            {"parameters", info.parameters},
+            {"head_parameters", info.headParameters},
+            {"arch",
+             {{"img_size", a.imgSize},
+              {"patch_size", a.patchSize},
+              {"in_chans", a.inChans},
+              {"width", a.width},
+              {"depth", a.depth},
+              {"heads", a.heads},
+              {"mlp_hidden", a.mlpHidden},
+              {"num_classes", a.numClasses},
+              {"class_token", a.classToken},
+              {"mean", a.mean},
+              {"std", a.std}}},
+            {"metadata", info.metadata}};
+}
+
+}  // namespace
+
+void addInfoCommand(CLI::App& app, const GlobalOptions& /*global*/) {
+    auto* cmd = app.add_subcommand("info", "Show a backbone file's architecture and parameters");
+    auto path = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--backbone", *path, "ViT backbone (.safetensors, timm layout)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--json", *json, "Print JSON instead of text");
+    cmd->callback([path, json] {
+        const BackboneInfo info = inspectBackbone(*path);
+        if (*json) {
+            std::cout << toJson(info).dump(2) << "\n";
+        } else {
+            printInfo(info);
+        }
+    });
+}
+
+}  // namespace dlw::cli

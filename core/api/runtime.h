@@ -1,0 +1,21 @@
+#pragma once
+// Process-wide runtime settings: compute threads and device. Public, no LibTorch.
+
+#include <string>
+
+namespace dlw {
+
+// Sets LibTorch's intra-op thread count once; 0 = auto (the machine's hardware threads).
+// Returns the resolved count, which callers record (experiment.json, summaries). Call from the
+// main thread before any training starts.
+int applyThreads(int requested);
+
+// Resolves "auto", "cpu" or "cuda:N" to a concrete device string ("cpu" or "cuda:N").
+// "auto" picks cuda:0 when CUDA is available. Throws dlw::Error for an unknown string or a CUDA
+// device that does not exist.
+std::string resolveDevice(const std::string& requested);
+
+// A line for logs and the status bar: LibTorch version, threads, BLAS, CUDA devices.
+std::string runtimeDescription();
+
+}  // namespace dlw

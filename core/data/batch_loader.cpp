@@ -1,0 +1,138 @@
+// BatchLoader: one producer thread prepares batches ahead of the training step (DESIGN §2).
+#include "data/batch_loader.h"
+
+#include "api/error.h"
+#include "data/image_transform.h"
+
+#include <exception>
+
+namespace dlw {
+namespace {
+
+std::string messageOf(const std::exception& e) {
+    if (const auto* torchError = dynamic_cast<const c10::Error*>(&e)) {
+        return torchError->what_without_backtrace();
+    }
+    return e.what();
+}
+
+}  // namespace
+
+BatchLoader::BatchLoader(const ImageDataset& data,
+                         std::vector<int64_t> order,
+                         int batchSize,
+                         ImageTransform transform,
+                         bool augment,
+                         uint64_t augmentSeed,
+                         int prefetch)
+    : data_(data)
+    , order_(std::move(order))
+    , batchSize_(batchSize)
+    , transform_(std::move(transform))
+    , augment_(augment)
+    , augmentSeed_(augmentSeed)
+    , prefetch_(static_cast<std::size_t>(std::max(prefetch, 1))) {
+    if (batchSize_ <= 0) {
+        throw Error("train.batch_size: must be positive, found " + std::to_string(batchSize_));
+    }
+    detail::checkTransform(transform_);
+    for (const int64_t index : order_) {
+        if (index < 0 || index >= data_.size()) {
+            throw Error(data_.source + ": image index " + std::to_string(index) +
+                        " out of range (the dataset holds " + std::to_string(data_.size()) +
+                        " images)");
+        }
+    }
+    worker_ = std::thread(&BatchLoader::work, this);
+}
+
+BatchLoader::~BatchLoader() {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+    }
+    changed_.notify_all();
+    worker_.join();
+}
+
+int64_t BatchLoader::batchCount() const {
+    return (static_cast<int64_t>(order_.size()) + batchSize_ - 1) / batchSize_;
+}
+
+std::optional<Batch> BatchLoader::next() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(
+        lock, [this] { return !ready_.empty() || !error_.empty() || produced_ == batchCount(); });
+    // Batches finished before a failure are still handed out, in order; then the error.
+    if (!ready_.empty()) {
+        Batch batch = std::move(ready_.front());
+        ready_.pop_front();
+        lock.unlock();
+        changed_.notify_all();
+        return batch;
+    }
+    if (!error_.empty()) {
+        throw Error(error_);
+    }
+    return std::nullopt;
+}
+
+void BatchLoader::fail(std::string message) {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        error_ = message.empty() ? "batch loader: error without a message" : std::move(message);
+    }
+    changed_.notify_all();
+}
+
+void BatchLoader::work() {
+    const int64_t count = batchCount();
+    const int64_t side = transform_.size;
+    const int64_t imageFloats = transform_.channels * side * side;
+    for (int64_t b = 0; b < count; ++b) {
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            changed_.wait(lock, [this] { return stop_ || ready_.size() < prefetch_; });
+            if (stop_) {
+                return;
+            }
+        }
+        const auto first = static_cast<std::size_t>(b * batchSize_);
+        const auto last = std::min(order_.size(), first + static_cast<std::size_t>(batchSize_));
+        Batch batch;
+        batch.indices.assign(order_.begin() + static_cast<std::ptrdiff_t>(first),
+                             order_.begin() + static_cast<std::ptrdiff_t>(last));
+        const auto size = static_cast<int64_t>(batch.indices.size());
+        try {
+            batch.images = torch::empty({size, transform_.channels, side, side});  // [B, C, S, S]
+            batch.labels = torch::empty({size}, torch::kLong);                     // [B]
+            auto* images = batch.images.data_ptr<float>();
+            auto* labels = batch.labels.data_ptr<int64_t>();
+            for (int64_t i = 0; i < size; ++i) {
+                const int64_t index = batch.indices[static_cast<std::size_t>(i)];
+                detail::transformImageInto(data_, index, transform_, augment_, augmentSeed_,
+                                           images + i * imageFloats);
+                labels[i] = data_.labels[static_cast<std::size_t>(index)];
+                // An early stop must not wait for a whole batch of large JPEGs to decode.
+                const std::lock_guard<std::mutex> lock(mutex_);
+                if (stop_) {
+                    return;
+                }
+            }
+        } catch (const std::exception& e) {
+            fail(messageOf(e));
+            return;
+        } catch (...) {
+            fail("batch loader: unknown error while preparing batch " + std::to_string(b));
+            return;
+        }
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            ready_.push_back(std::move(batch));
+            ++produced_;
+        }
+        changed_.notify_all();
+    }
+}
+
+}  // namespace dlw

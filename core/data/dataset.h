@@ -1,0 +1,78 @@
+#pragma once
+// Labelled image collections and the readers of DESIGN §4.
+
+#include "api/dataset_scan.h"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace dlw {
+
+// A labelled image collection. Small datasets (idx, CIFAR, the digits sheet) hold their pixels
+// in memory; image folders hold file paths and are decoded on demand by the loader thread.
+struct ImageDataset {
+    std::string source;                        // file or folder it was read from
+    std::vector<std::string> classNames;       // index = label
+    std::vector<int64_t> labels;               // one per image, in [0, classNames.size())
+    torch::Tensor pixels;                      // uint8 [N, H, W, C] in memory, else undefined
+    std::vector<std::filesystem::path> files;  // one per image when decoded on demand
+    std::vector<LoadWarning> warnings;         // files or records skipped while reading
+
+    int64_t size() const { return static_cast<int64_t>(labels.size()); }
+    bool inMemory() const { return pixels.defined(); }
+};
+
+struct TrainTestData {
+    ImageDataset train;
+    ImageDataset test;
+};
+
+// idx files (MNIST / Fashion-MNIST; raw or .gz). Throws dlw::Error naming the file for a wrong
+// magic number, truncated data, or images and labels of different counts. Empty `classNames`
+// names the classes "0".."max label".
+ImageDataset readIdx(const std::filesystem::path& images,
+                     const std::filesystem::path& labels,
+                     std::vector<std::string> classNames);
+// The four standard files under `root` (train-images-idx3-ubyte[.gz], ...), with the
+// Fashion-MNIST class names.
+TrainTestData readFashionMnist(const std::filesystem::path& root);
+
+// CIFAR-100 binary: `root`/train.bin and test.bin, 3074-byte records (coarse label, fine label,
+// 3×32×32 planes); fine labels, names from fine_label_names.txt when present.
+TrainTestData readCifar100(const std::filesystem::path& root);
+ImageDataset readCifar100File(const std::filesystem::path& file,
+                              const std::vector<std::string>& classNames);
+
+// OpenCV's digits.png sheet: 5000 20×20 digits, 500 per class; split into train and test by a
+// seeded, per-class stratified draw of `testFraction`.
+TrainTestData readDigitsSheet(const std::filesystem::path& file,
+                              double testFraction,
+                              uint64_t seed);
+
+// One sub-folder per class, images at any depth below it. With `root`/train and `root`/test the
+// split is theirs; otherwise a seeded, per-class stratified draw of `testFraction`. Unreadable
+// files are skipped with a warning; an empty class folder is an error naming it. Hidden entries
+// (names starting with '.') are ignored. A cancel through `progress` throws "scan cancelled".
+TrainTestData readImageFolder(const std::filesystem::path& root,
+                              double testFraction,
+                              uint64_t seed,
+                              const ScanProgress& progress = {});
+
+// Test share of the seeded split that readDataset uses for the digits sheet and for image
+// folders without train/ and test/ sub-folders.
+inline constexpr double kDefaultTestFraction = 0.2;
+
+// Reads dataset `kind` at `root` ("" = the default location). Throws dlw::Error naming the
+// path when there is no default location for `kind` or the reader fails.
+TrainTestData readDataset(DataKind kind, const std::filesystem::path& root, uint64_t seed);
+
+// Images `indices` of `data`, in that order, with its class names, source and warnings (pixels
+// are copied; files are shared paths). Throws dlw::Error for an index out of range.
+ImageDataset selectImages(const ImageDataset& data, const std::vector<int64_t>& indices);
+
+}  // namespace dlw

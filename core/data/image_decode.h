@@ -1,0 +1,28 @@
+#pragma once
+// Image file decoding (internal). With DLW_WITH_OPENCV the functions use OpenCV's imgcodecs
+// (image_decode_cv.cpp); without it they throw dlw::Error saying so (image_decode.cpp), so that
+// the headless build still reads idx and CIFAR files.
+
+#include <filesystem>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace dlw::detail {
+
+// Whether this build can decode image files at all.
+bool haveImageDecoder();
+
+// Decodes `file` to uint8 [H, W, C], contiguous, C = 1 (grey) or 3 (RGB order). Colour images
+// come back as RGB with any alpha channel dropped, 16-bit and float images scaled to 8 bits,
+// EXIF orientation applied. Throws dlw::Error naming the file when it is missing or cannot be
+// decoded. Any thread.
+torch::Tensor decodeImageFile(const std::filesystem::path& file);
+
+// A cheap readability check for folder scans: the file is non-empty and its first bytes are a
+// signature of a format OpenCV can decode (no pixel is decoded, so a file with a valid header
+// but corrupt data passes here and fails later in decodeImageFile). Returns "" when readable,
+// else the reason. Throws dlw::Error when the build has no decoder. Any thread.
+std::string probeImageFile(const std::filesystem::path& file);
+
+}  // namespace dlw::detail

@@ -1,0 +1,59 @@
+#pragma once
+// The statistics memory of DESIGN §3.2 (eq. 6-7): per-class feature sums and one shared
+// second-moment matrix, accumulated in float64 as tasks arrive, never a sample. It predicts the
+// task of an input with a confidence (a shared-covariance Gaussian model, i.e. LDA).
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace dlw {
+
+class StatisticsMemory {
+public:
+    // `dim` = feature size d; `lambda` = shrinkage of eq. 6 (S + λ tr(S)/d I).
+    StatisticsMemory(int64_t dim, double lambda);
+
+    // Adds features h [N, d] with their global class labels [N] (eq. 6 sums). Any class, any
+    // order; sums only, so the result does not depend on the order of calls.
+    void add(const torch::Tensor& features, const torch::Tensor& labels);
+
+    // Recomputes μ_c, S, S_λ and its Cholesky factor from the sums (call after each task).
+    void finalize();
+
+    // Classes seen so far, ascending, and their counts.
+    std::vector<int64_t> classes() const;
+    const torch::Tensor& means() const { return means_; }     // [C, d] float64, classes() order
+    const torch::Tensor& covariance() const { return cov_; }  // S [d, d] float64 (unshrunk)
+
+    // Eq. 7: score_c(h) = −½ ‖L⁻¹ (h − μ_c)‖², [B, C] in classes() order, float32.
+    torch::Tensor classScores(const torch::Tensor& features) const;
+
+    // Eq. 7: p(t | x) = softmax_t(max_{c ∈ task t} score_c / τ) over `taskClasses` (each task's
+    // global labels, all of them seen), [B, T].
+    torch::Tensor taskPosterior(const torch::Tensor& features,
+                                const std::vector<std::vector<int64_t>>& taskClasses,
+                                double tau) const;
+
+    // For checkpoints: every sum, so that a reload continues exactly.
+    std::vector<std::pair<std::string, torch::Tensor>> state(const std::string& prefix) const;
+    void restore(const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix);
+
+private:
+    int64_t dim_;
+    double lambda_;
+    std::map<int64_t, torch::Tensor> sums_;  // class → Σ h, [d] float64
+    std::map<int64_t, int64_t> counts_;      // class → n_c
+    torch::Tensor second_;                   // G = Σ h hᵀ, [d, d] float64
+    int64_t total_ = 0;                      // N
+    // Derived by finalize():
+    torch::Tensor means_;          // [C, d] float64
+    torch::Tensor cov_;            // S, float64
+    torch::Tensor whitener_;       // L⁻¹, [d, d] float32
+    torch::Tensor whitenedMeans_;  // μ L⁻ᵀ, [C, d] float32
+    torch::Tensor meanNorms_;      // ‖L⁻¹ μ_c‖², [C] float32
+};
+
+}  // namespace dlw

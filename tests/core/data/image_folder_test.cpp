@@ -1,0 +1,142 @@
+#include "api/error.h"
+#include "data/dataset.h"
+#include "test_support.h"
+
+#include <fstream>
+
+#ifdef DLW_WITH_OPENCV
+#include <opencv2/imgcodecs.hpp>
+
+namespace dlw {
+namespace {
+
+namespace fs = std::filesystem;
+
+void writePng(const fs::path& path, int value = 128) {
+    fs::create_directories(path.parent_path());
+    const cv::Mat image(8, 6, CV_8UC3, cv::Scalar(value, value / 2, 0));
+    ASSERT_TRUE(cv::imwrite(path.string(), image)) << path;
+}
+
+// root/<class>/img<k>.png for the given counts.
+void writeClasses(const fs::path& root, const std::vector<std::pair<std::string, int>>& classes) {
+    for (const auto& [name, count] : classes) {
+        for (int k = 0; k < count; ++k) {
+            writePng(root / name / ("img" + std::to_string(k) + ".png"), k);
+        }
+    }
+}
+
+std::vector<int64_t> counts(const ImageDataset& data) {
+    std::vector<int64_t> result(data.classNames.size(), 0);
+    for (const int64_t label : data.labels) {
+        ++result[static_cast<std::size_t>(label)];
+    }
+    return result;
+}
+
+TEST(ImageFolder, ReadsTrainTestLayout) {
+    const auto root = test::tempDir("folder-layout");
+    writeClasses(root / "train", {{"dog", 2}, {"cat", 3}});
+    writePng(root / "train" / "cat" / "deep" / "er" / "z.png");
+    writePng(root / "train" / "dog" / "UPPER.png");
+    fs::rename(root / "train" / "dog" / "UPPER.png", root / "train" / "dog" / "UPPER.PNG");
+    std::ofstream(root / "train" / "dog" / "notes.txt") << "not an image";
+    std::ofstream(root / "train" / "dog" / "._img0.png") << "macOS resource fork";
+    writeClasses(root / "test", {{"dog", 1}});
+    const auto data = readImageFolder(root, 0.5, /*seed=*/0);
+    EXPECT_EQ(data.train.classNames, (std::vector<std::string>{"cat", "dog"}));
+    EXPECT_EQ(data.test.classNames, data.train.classNames);
+    EXPECT_EQ(counts(data.train), (std::vector<int64_t>{4, 3}));
+    EXPECT_EQ(counts(data.test), (std::vector<int64_t>{0, 1}));
+    EXPECT_FALSE(data.train.inMemory());
+    ASSERT_EQ(data.train.files.size(), 7U);
+    EXPECT_EQ(data.train.files[3], root / "train" / "cat" / "img2.png");  // sorted by path
+    EXPECT_EQ(data.train.files[0], root / "train" / "cat" / "deep" / "er" / "z.png");
+    EXPECT_EQ(data.train.files[4], root / "train" / "dog" / "UPPER.PNG");
+    EXPECT_TRUE(data.train.warnings.empty());
+}
+
+TEST(ImageFolder, SplitsEachClassBySeed) {
+    const auto root = test::tempDir("folder-split");
+    writeClasses(root, {{"a", 10}, {"b", 5}});
+    const auto data = readImageFolder(root, 0.2, /*seed=*/3);
+    EXPECT_EQ(counts(data.train), (std::vector<int64_t>{8, 4}));
+    EXPECT_EQ(counts(data.test), (std::vector<int64_t>{2, 1}));
+    const auto again = readImageFolder(root, 0.2, /*seed=*/3);
+    EXPECT_EQ(again.test.files, data.test.files);
+    const auto other = readImageFolder(root, 0.2, /*seed=*/4);
+    EXPECT_NE(other.test.files, data.test.files);
+    for (const auto& file : data.test.files) {
+        EXPECT_EQ(std::count(data.train.files.begin(), data.train.files.end(), file), 0);
+    }
+}
+
+TEST(ImageFolder, SkipsUnreadableImageWithWarning) {
+    const auto root = test::tempDir("folder-bad");
+    writeClasses(root, {{"a", 3}, {"b", 2}});
+    std::ofstream(root / "a" / "bad.png", std::ios::binary) << "this is not a PNG at all";
+    const auto data = readImageFolder(root, 0.0, /*seed=*/0);
+    EXPECT_EQ(counts(data.train), (std::vector<int64_t>{3, 2}));
+    ASSERT_EQ(data.train.warnings.size(), 1U);
+    EXPECT_EQ(data.train.warnings[0].file, (root / "a" / "bad.png").string());
+    EXPECT_EQ(data.train.warnings[0].index, -1);
+    EXPECT_NE(data.train.warnings[0].reason.find("not a decodable image"), std::string::npos);
+}
+
+TEST(ImageFolder, RejectsEmptyClassFolder) {
+    const auto root = test::tempDir("folder-empty");
+    writeClasses(root, {{"a", 2}});
+    fs::create_directories(root / "b" / "sub");
+    DLW_EXPECT_ERROR(readImageFolder(root, 0.2, 0), (root / "b").string(), "holds no images");
+}
+
+TEST(ImageFolder, RejectsClassWhoseImagesAreAllUnreadable) {
+    const auto root = test::tempDir("folder-allbad");
+    writeClasses(root, {{"a", 2}});
+    fs::create_directories(root / "b");
+    std::ofstream(root / "b" / "x.jpg") << "garbage";
+    DLW_EXPECT_ERROR(readImageFolder(root, 0.2, 0), (root / "b").string(), "could be read");
+}
+
+TEST(ImageFolder, RejectsTestClassMissingFromTrain) {
+    const auto root = test::tempDir("folder-testonly");
+    writeClasses(root / "train", {{"a", 2}});
+    writeClasses(root / "test", {{"a", 1}, {"z", 1}});
+    DLW_EXPECT_ERROR(readImageFolder(root, 0.2, 0), (root / "test" / "z").string(), "no folder in");
+}
+
+TEST(ImageFolder, RejectsMissingRoot) {
+    const auto root = test::tempDir("folder-missing") / "absent";
+    DLW_EXPECT_ERROR(readImageFolder(root, 0.2, 0), root.string(), "not found");
+}
+
+TEST(ImageFolder, RejectsRootWithoutClassFolders) {
+    const auto root = test::tempDir("folder-flat");
+    writePng(root / "loose.png");
+    DLW_EXPECT_ERROR(readImageFolder(root, 0.2, 0), root.string(), "no class folders");
+}
+
+TEST(ImageFolder, ReportsProgressAndCancels) {
+    const auto root = test::tempDir("folder-progress");
+    writeClasses(root, {{"a", 20}, {"b", 20}});
+    int64_t lastDone = -1;
+    int64_t lastTotal = -1;
+    readImageFolder(root, 0.2, 0, [&](int64_t done, int64_t total) {
+        lastDone = done;
+        lastTotal = total;
+        return true;
+    });
+    EXPECT_EQ(lastDone, 40);
+    EXPECT_EQ(lastTotal, 40);
+    int calls = 0;
+    DLW_EXPECT_ERROR(
+        readImageFolder(root, 0.2, 0, [&](int64_t done, int64_t total) { return ++calls < 3; }),
+        "scan cancelled", root.string());
+    EXPECT_EQ(calls, 3);
+}
+
+}  // namespace
+}  // namespace dlw
+
+#endif  // DLW_WITH_OPENCV

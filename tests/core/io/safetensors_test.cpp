@@ -1,0 +1,124 @@
+#include "io/safetensors.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "api/atomic_file.h"
+#include "api/error.h"
+#include "test_support.h"
+
+namespace dlw {
+namespace {
+
+// Writes a safetensors file by hand: header JSON text as given, then `dataBytes` zero bytes.
+std::filesystem::path writeRaw(const std::filesystem::path& dir, const std::string& header,
+                               std::size_t dataBytes, uint64_t claimedLength = 0) {
+    const auto path = dir / "raw.safetensors";
+    std::string bytes(8, '\0');
+    uint64_t len = claimedLength != 0 ? claimedLength : header.size();
+    for (int i = 0; i < 8; ++i) {
+        bytes[static_cast<std::size_t>(i)] = static_cast<char>((len >> (8U * i)) & 0xFFU);
+    }
+    bytes += header;
+    bytes.append(dataBytes, '\0');
+    writeFileAtomically(path, bytes);
+    return path;
+}
+
+TEST(Safetensors, RoundTripsTensorsAndMetadata) {
+    const auto path = test::tempDir("st") / "m.safetensors";
+    auto a = torch::randn({3, 4});
+    auto b = torch::arange(5, torch::kInt64);
+    auto c = torch::randn({2}, torch::kFloat64);
+    saveSafetensors(path, {{"a", a}, {"b", b}, {"c", c}}, {{"k", "v"}});
+    const auto file = loadSafetensors(path);
+    ASSERT_EQ(file.tensors.size(), 3U);
+    EXPECT_TRUE(torch::equal(file.tensors.at("a"), a));
+    EXPECT_TRUE(torch::equal(file.tensors.at("b"), b));
+    EXPECT_TRUE(torch::equal(file.tensors.at("c"), c));
+    EXPECT_EQ(file.metadata.at("k"), "v");
+    const auto header = readSafetensorsHeader(path);
+    EXPECT_EQ(header.dataStart % 8, 0U);
+}
+
+TEST(Safetensors, ReadsHalfAndBfloat16AsFloat32) {
+    const auto path = test::tempDir("st") / "h.safetensors";
+    auto values = torch::tensor({1.5F, -2.25F, 0.125F});
+    // Written by hand as F16 / BF16 so that our writer's float32 conversion is not involved.
+    auto half = values.to(torch::kFloat16);
+    auto bf = values.to(torch::kBFloat16);
+    std::string header = R"({"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},)"
+                         R"("b":{"dtype":"BF16","shape":[3],"data_offsets":[6,12]}})";
+    std::string bytes(8, '\0');
+    bytes[0] = static_cast<char>(header.size());
+    bytes += header;
+    bytes.append(static_cast<const char*>(half.data_ptr()), 6);
+    bytes.append(static_cast<const char*>(bf.data_ptr()), 6);
+    writeFileAtomically(path, bytes);
+    const auto file = loadSafetensors(path);
+    EXPECT_EQ(file.tensors.at("h").scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(torch::equal(file.tensors.at("h"), values));
+    EXPECT_TRUE(torch::equal(file.tensors.at("b"), values));
+}
+
+TEST(Safetensors, TruncatedFileNamesFileAndTensor) {
+    const auto dir = test::tempDir("st");
+    const auto path = dir / "t.safetensors";
+    saveSafetensors(path, {{"weight", torch::randn({16, 16})}});
+    std::string bytes = readWholeFile(path);
+    writeFileAtomically(path, bytes.substr(0, bytes.size() - 100));
+    DLW_EXPECT_ERROR(loadSafetensors(path), path.string(), "'weight'", "truncated");
+}
+
+TEST(Safetensors, HeaderLengthPastEndOfFile) {
+    const auto dir = test::tempDir("st");
+    const auto path = writeRaw(dir, "{}", 0, /*claimedLength=*/4096);
+    DLW_EXPECT_ERROR(readSafetensorsHeader(path), path.string(), "header length 4096");
+}
+
+TEST(Safetensors, ShorterThanLengthField) {
+    const auto dir = test::tempDir("st");
+    const auto path = dir / "short.safetensors";
+    writeFileAtomically(path, "abc");
+    DLW_EXPECT_ERROR(readSafetensorsHeader(path), path.string(), "3 bytes");
+}
+
+TEST(Safetensors, MalformedJsonHeader) {
+    const auto dir = test::tempDir("st");
+    const auto path = writeRaw(dir, R"({"a": {"dtype": )", 0);
+    DLW_EXPECT_ERROR(readSafetensorsHeader(path), path.string(), "not valid JSON");
+}
+
+TEST(Safetensors, OverlappingOffsets) {
+    const auto dir = test::tempDir("st");
+    const auto path = writeRaw(dir,
+                               R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                               R"("b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})",
+                               24);
+    DLW_EXPECT_ERROR(readSafetensorsHeader(path), path.string(), "'a'", "'b'", "overlap");
+}
+
+TEST(Safetensors, UnknownDtype) {
+    const auto dir = test::tempDir("st");
+    const auto path =
+        writeRaw(dir, R"({"a":{"dtype":"F8_E9","shape":[4],"data_offsets":[0,4]}})", 4);
+    DLW_EXPECT_ERROR(readSafetensorsHeader(path), path.string(), "'a'", "unknown dtype 'F8_E9'");
+}
+
+TEST(Safetensors, ShapeDisagreesWithByteLength) {
+    const auto dir = test::tempDir("st");
+    const auto path =
+        writeRaw(dir, R"({"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}})", 20);
+    DLW_EXPECT_ERROR(readSafetensorsHeader(path), path.string(), "'a'", "needs 24 bytes");
+}
+
+TEST(Safetensors, WriterRejectsRepeatedNames) {
+    const auto path = test::tempDir("st") / "dup.safetensors";
+    DLW_EXPECT_ERROR(saveSafetensors(path, {{"x", torch::ones(1)}, {"x", torch::ones(1)}}),
+                     "'x'");
+    EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+}  // namespace
+}  // namespace dlw
