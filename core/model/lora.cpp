@@ -1,8 +1,8 @@
 #include "model/lora.h"
 
-#include <fmt/format.h>
-
 #include "api/error.h"
+
+#include <fmt/format.h>
 
 namespace dlw {
 
@@ -17,10 +17,11 @@ std::pair<int64_t, int64_t> mapShape(const BackboneArch& arch, AdaptedMap map) {
     }
 }
 
-LoraAdaptersImpl::LoraAdaptersImpl(const BackboneArch& arch, const std::vector<AdaptedMap>& maps,
-                                   std::vector<int> blocks, int rank)
-    : pairs_(static_cast<std::size_t>(arch.depth) * 6)
-    , rank_(rank) {
+LoraAdaptersImpl::LoraAdaptersImpl(const BackboneArch& arch,
+                                   const std::vector<AdaptedMap>& maps,
+                                   std::vector<int> blocks,
+                                   int rank)
+    : pairs_(static_cast<std::size_t>(arch.depth) * 6), rank_(rank) {
     if (rank <= 0) {
         throw Error(fmt::format("LoRA rank must be positive, got {}", rank));
     }
@@ -40,12 +41,13 @@ LoraAdaptersImpl::LoraAdaptersImpl(const BackboneArch& arch, const std::vector<A
                 throw Error(fmt::format("LoRA rank {} exceeds the size of map {} ({}x{})", rank,
                                         toString(map), dOut, dIn));
             }
-            const std::string name = fmt::format("blocks.{}.{}", block, toString(map));
+            // Module parameter names cannot contain dots: "blocks_3_k_lora_A".
+            const std::string name = fmt::format("blocks_{}_{}", block, toString(map));
             const double bound = 1.0 / std::sqrt(static_cast<double>(dIn));  // kaiming a=√5
             Pair& p = pairs_[static_cast<std::size_t>(block) * 6 + static_cast<std::size_t>(map)];
-            p.a = register_parameter(name + ".lora_A",
+            p.a = register_parameter(name + "_lora_A",
                                      torch::empty({rank, dIn}).uniform_(-bound, bound));
-            p.b = register_parameter(name + ".lora_B", torch::zeros({dOut, rank}));
+            p.b = register_parameter(name + "_lora_B", torch::zeros({dOut, rank}));
         }
     }
 }

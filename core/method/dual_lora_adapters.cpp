@@ -1,0 +1,177 @@
+#include "method/dual_lora_adapters.h"
+
+#include "api/error.h"
+#include "method/subspace_memory.h"
+#include "model/lora.h"
+
+#include <fmt/format.h>
+
+namespace dlw {
+
+DualLoraAdaptersImpl::DualLoraAdaptersImpl(const BackboneArch& arch, AdapterLayout layout)
+    : arch_(arch)
+    , layout_(std::move(layout))
+    , index_(static_cast<std::size_t>(arch.depth) * 6, -1) {
+    if (layout_.orthogonalRank < 0 || layout_.residualRank < 0 ||
+        layout_.orthogonalRank + layout_.residualRank == 0) {
+        throw Error("adapters need an orthogonal rank, a residual rank, or both, > 0");
+    }
+    for (int block : layout_.blocks) {
+        if (block < 0 || block >= arch.depth) {
+            throw Error(fmt::format("adapted block {} does not exist (the backbone has {} blocks)",
+                                    block, arch.depth));
+        }
+        for (AdaptedMap map : layout_.maps) {
+            const auto [dIn, dOut] = mapShape(arch, map);
+            if (std::max(layout_.orthogonalRank, layout_.residualRank) > std::min(dIn, dOut)) {
+                throw Error(fmt::format("adapter rank {} exceeds map {} of block {} ({}x{})",
+                                        std::max(layout_.orthogonalRank, layout_.residualRank),
+                                        toString(map), block, dOut, dIn));
+            }
+            index_[static_cast<std::size_t>(block) * 6 + static_cast<std::size_t>(map)] =
+                static_cast<int>(sites_.size());
+            sites_.push_back({block, map});
+            Site s;
+            if (layout_.orthogonalRank > 0) {
+                // Module parameter names cannot contain dots: "b3_k_A_O".
+                const std::string name = fmt::format("b{}_{}", block, toString(map));
+                const double bound = 1.0 / std::sqrt(static_cast<double>(dIn));
+                s.a = register_parameter(
+                    name + "_A_O",
+                    torch::empty({layout_.orthogonalRank, dIn}).uniform_(-bound, bound));
+                s.b =
+                    register_parameter(name + "_B_O", torch::zeros({dOut, layout_.orthogonalRank}));
+            }
+            state_.push_back(std::move(s));
+        }
+    }
+}
+
+DualLoraAdaptersImpl::Site* DualLoraAdaptersImpl::find(int block, AdaptedMap map) {
+    const int i = index_[static_cast<std::size_t>(block) * 6 + static_cast<std::size_t>(map)];
+    return i < 0 ? nullptr : &state_[static_cast<std::size_t>(i)];
+}
+
+DualLoraAdaptersImpl::Site& DualLoraAdaptersImpl::site(int block, AdaptedMap map) {
+    Site* s = find(block, map);
+    if (s == nullptr) {
+        throw Error(fmt::format("no adapter on map {} of block {}", toString(map), block));
+    }
+    return *s;
+}
+
+torch::Tensor DualLoraAdaptersImpl::delta(int block, AdaptedMap map, const torch::Tensor& x) {
+    Site* s = find(block, map);
+    if (s == nullptr) {
+        return {};
+    }
+    torch::Tensor out;
+    if (s->a.defined()) {
+        out = torch::matmul(torch::matmul(x, s->a.t()), s->b.t());  // [B,N,r_O] → [B,N,d_out]
+    }
+    if (!s->u.empty()) {
+        auto h = torch::matmul(x, s->uAll);  // [B, N, T·r_R]
+        if (gate_.defined()) {
+            const int64_t r = layout_.residualRank;
+            auto g = gate_.repeat_interleave(r, 1).unsqueeze(1);  // [B, 1, T·r_R]
+            h = h * g;
+        }
+        auto vAll = s->v.size() == 1 ? s->v[0] : torch::cat(s->v, 1);  // [d_out, T·r_R]
+        auto r = torch::matmul(h, vAll.t());
+        out = out.defined() ? out + r : r;
+    }
+    return out;
+}
+
+torch::Tensor& DualLoraAdaptersImpl::orthogonalA(const AdapterSite& s) {
+    return site(s.block, s.map).a;
+}
+torch::Tensor& DualLoraAdaptersImpl::orthogonalB(const AdapterSite& s) {
+    return site(s.block, s.map).b;
+}
+
+torch::Tensor& DualLoraAdaptersImpl::residualU(const AdapterSite& s, int task) {
+    return site(s.block, s.map).u.at(static_cast<std::size_t>(task));
+}
+
+torch::Tensor& DualLoraAdaptersImpl::residualV(const AdapterSite& s, int task) {
+    return site(s.block, s.map).v.at(static_cast<std::size_t>(task));
+}
+
+void DualLoraAdaptersImpl::beginTask(const std::vector<torch::Tensor>& bases) {
+    if (layout_.residualRank == 0) {
+        ++tasks_;
+        return;
+    }
+    if (bases.size() != sites_.size()) {
+        throw Error(
+            fmt::format("beginTask: {} bases for {} adapter sites", bases.size(), sites_.size()));
+    }
+    for (std::size_t i = 0; i < sites_.size(); ++i) {
+        Site& s = state_[i];
+        for (auto& v : s.v) {
+            v.set_requires_grad(false);
+        }
+        const auto [dIn, dOut] = mapShape(arch_, sites_[i].map);
+        const std::string name =
+            fmt::format("b{}_{}_{}", sites_[i].block, toString(sites_[i].map), tasks_);
+        s.u.push_back(register_buffer(name + "_U", bases[i].detach().clone()));
+        s.v.push_back(register_parameter(name + "_V", torch::zeros({dOut, layout_.residualRank})));
+        s.uAll = torch::cat(s.u, 1);
+    }
+    ++tasks_;
+}
+
+std::vector<torch::Tensor> DualLoraAdaptersImpl::trainableParameters() {
+    std::vector<torch::Tensor> out;
+    for (Site& s : state_) {
+        if (s.a.defined()) {
+            out.push_back(s.a);
+            out.push_back(s.b);
+        }
+        if (!s.v.empty()) {
+            out.push_back(s.v.back());
+        }
+    }
+    return out;
+}
+
+std::vector<torch::Tensor> DualLoraAdaptersImpl::snapshotOrthogonal() {
+    std::vector<torch::Tensor> out;
+    for (Site& s : state_) {
+        if (s.a.defined()) {
+            out.push_back(s.a.detach().clone());
+            out.push_back(s.b.detach().clone());
+        }
+    }
+    return out;
+}
+
+void DualLoraAdaptersImpl::projectOrthogonalUpdate(
+    const std::vector<torch::Tensor>& before,
+    const std::function<const SubspaceMemory&(const AdapterSite&)>& memoryOf,
+    bool projectB) {
+    torch::NoGradGuard noGrad;
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < state_.size(); ++i) {
+        Site& s = state_[i];
+        if (!s.a.defined()) {
+            continue;
+        }
+        const torch::Tensor& aOld = before.at(k++);
+        const torch::Tensor& bOld = before.at(k++);
+        const SubspaceMemory& memory = memoryOf(sites_[i]);
+        if (memory.size() == 0) {
+            continue;
+        }
+        s.a.copy_(aOld + memory.removeFromRows(s.a - aOld));  // ΔA_O (I − MMᵀ)
+        if (projectB) {
+            auto am = torch::matmul(aOld, memory.basis().to(aOld.device()));  // [r_O, k]
+            auto q = std::get<0>(torch::linalg::qr(am, "reduced"));           // [r_O, min(r_O, k)]
+            auto db = s.b - bOld;                                             // [d_out, r_O]
+            s.b.copy_(bOld + db - torch::matmul(torch::matmul(db, q), q.t()));  // ΔB (I − QQᵀ)
+        }
+    }
+}
+
+}  // namespace dlw
