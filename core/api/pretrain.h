@@ -11,7 +11,7 @@ namespace dlw {
 struct PretrainConfig {
     std::string output = "resources/backbones/dlw-vit-tiny.safetensors";  // written atomically
     std::string digits;         // digits.png; "" = where Debian's opencv-doc puts it
-    int proceduralPerClass = 1000;  // images per procedural class; 0 = digits only
+    int proceduralPerClass = 400;  // images per procedural class (32 classes); 0 = digits only
     int imgSize = 28;           // input side (Fashion-MNIST's)
     int patchSize = 4;
     int width = 96;
