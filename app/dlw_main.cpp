@@ -1,11 +1,10 @@
 // dlw: the headless command line of DualLoRA Workbench. Exit codes: 0 success, 1 partial failure
 // (some inputs could not be processed), 2 bad input or usage.
-#include <iostream>
-
-#include <CLI/CLI.hpp>
-
 #include "api/error.h"
 #include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
 
 int main(int argc, char** argv) {
     CLI::App app{"DualLoRA Workbench: continual learning with dual LoRA adapters on ViTs", "dlw"};
@@ -17,6 +16,7 @@ int main(int argc, char** argv) {
     dlw::cli::addInfoCommand(app, global);
     dlw::cli::addEmbedCommand(app, global);
     dlw::cli::addPretrainCommand(app, global);
+    dlw::cli::addRunCommand(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -10,7 +10,8 @@ namespace dlw::compat {
 
 // Attention softmax(q kᵀ / √d) v over [B, H, N, hd] tensors. LibTorch 2.x has a fused kernel
 // (flash / memory-efficient on CUDA, a blocked kernel on CPU); 1.13 has none.
-inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k,
+inline torch::Tensor attention(const torch::Tensor& q,
+                               const torch::Tensor& k,
                                const torch::Tensor& v) {
 #if DLW_TORCH_2
     return at::scaled_dot_product_attention(q, k, v);

@@ -18,5 +18,6 @@ struct ExitCode {
 void addInfoCommand(CLI::App& app, const GlobalOptions& global);
 void addEmbedCommand(CLI::App& app, const GlobalOptions& global);
 void addPretrainCommand(CLI::App& app, const GlobalOptions& global);
+void addRunCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace dlw::cli

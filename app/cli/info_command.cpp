@@ -1,11 +1,10 @@
-#include <iostream>
-
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
-
 #include "api/backbone_info.h"
 #include "cli/commands.h"
+
+#include <fmt/format.h>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
 
 namespace dlw::cli {
 namespace {
@@ -24,8 +23,8 @@ void printInfo(const BackboneInfo& info) {
     fmt::print("backbone      {}\n", info.path);
     fmt::print("file          {:.2f} MiB, stored as {}\n",
                static_cast<double>(info.fileBytes) / (1024.0 * 1024.0), info.dtype);
-    fmt::print("input         {}x{} px, {} channel{}, patch {} ({}x{} = {} patches{})\n",
-               a.imgSize, a.imgSize, a.inChans, a.inChans == 1 ? "" : "s", a.patchSize, side, side,
+    fmt::print("input         {}x{} px, {} channel{}, patch {} ({}x{} = {} patches{})\n", a.imgSize,
+               a.imgSize, a.inChans, a.inChans == 1 ? "" : "s", a.patchSize, side, side,
                side * side, a.classToken ? " + class token" : ", no class token");
     fmt::print("transformer   width {}, depth {}, heads {} (head dim {}), MLP {}\n", a.width,
                a.depth, a.heads, a.width / a.heads, a.mlpHidden);

@@ -1,8 +1,8 @@
-#include <fmt/format.h>
-
 #include "api/pretrain.h"
 #include "api/runtime.h"
 #include "cli/commands.h"
+
+#include <fmt/format.h>
 
 namespace dlw::cli {
 
@@ -24,6 +24,10 @@ void addPretrainCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--heads", c->heads, "Attention heads")->capture_default_str();
     cmd->add_option("--patch", c->patchSize, "Patch size")->capture_default_str();
     cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
+    cmd->add_option("--brightness", c->brightnessJitter, "Brightness jitter (gain 1 ± j)")
+        ->capture_default_str();
+    cmd->add_option("--rotation", c->rotationDegrees, "Rotation jitter in degrees")
+        ->capture_default_str();
     cmd->callback([c, &global] {
         const int threads = applyThreads(global.threads);
         fmt::print("pretrain: {}x{} ViT, width {}, depth {}, heads {}, {} epochs, {} threads\n",
@@ -35,10 +39,11 @@ void addPretrainCommand(CLI::App& app, const GlobalOptions& global) {
             std::fflush(stdout);
             return true;
         });
-        fmt::print("wrote {}: {} parameters, held-out accuracy {:.2f} % (digits {:.2f} %), "
-                   "{} training images, {:.0f} s\n",
-                   report.output, report.parameters, report.heldoutAccuracy,
-                   report.digitsHeldoutAccuracy, report.trainImages, report.seconds);
+        fmt::print(
+            "wrote {}: {} parameters, held-out accuracy {:.2f} % (digits {:.2f} %), "
+            "{} training images, {:.0f} s\n",
+            report.output, report.parameters, report.heldoutAccuracy, report.digitsHeldoutAccuracy,
+            report.trainImages, report.seconds);
     });
 }
 

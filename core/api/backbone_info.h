@@ -11,17 +11,17 @@ namespace dlw {
 
 // A ViT's architecture in timm's layout (DESIGN §3.1), read from tensor shapes and metadata.
 struct BackboneArch {
-    int imgSize = 224;            // square input side in pixels
-    int patchSize = 16;           // square patch side
-    int inChans = 3;              // 1 (grey) or 3 (RGB)
-    int width = 768;              // embedding dimension D
-    int depth = 12;               // number of blocks
-    int heads = 12;               // attention heads; D must divide evenly
-    int mlpHidden = 3072;         // fc1 output size
-    int numClasses = 0;           // rows of `head`, 0 when the file has no head
-    bool classToken = true;       // a cls_token is prepended
-    bool posEmbedHasClass = true; // pos_embed covers the class token position (timm default)
-    std::vector<float> mean;      // per-channel input normalisation; empty = pixels in [0, 1]
+    int imgSize = 224;             // square input side in pixels
+    int patchSize = 16;            // square patch side
+    int inChans = 3;               // 1 (grey) or 3 (RGB)
+    int width = 768;               // embedding dimension D
+    int depth = 12;                // number of blocks
+    int heads = 12;                // attention heads; D must divide evenly
+    int mlpHidden = 3072;          // fc1 output size
+    int numClasses = 0;            // rows of `head`, 0 when the file has no head
+    bool classToken = true;        // a cls_token is prepended
+    bool posEmbedHasClass = true;  // pos_embed covers the class token position (timm default)
+    std::vector<float> mean;       // per-channel input normalisation; empty = pixels in [0, 1]
     std::vector<float> std;
 
     int tokens() const {
@@ -33,9 +33,9 @@ struct BackboneArch {
 struct BackboneInfo {
     std::string path;
     BackboneArch arch;
-    int64_t parameters = 0;                       // every tensor of the file, head included
-    int64_t headParameters = 0;                   // of those, in `head`
-    std::string dtype;                            // storage type(s) in the file, e.g. "F32"
+    int64_t parameters = 0;      // every tensor of the file, head included
+    int64_t headParameters = 0;  // of those, in `head`
+    std::string dtype;           // storage type(s) in the file, e.g. "F32"
     int64_t fileBytes = 0;
     std::map<std::string, std::string> metadata;  // the file's __metadata__
 };
@@ -44,6 +44,10 @@ struct BackboneInfo {
 // Throws dlw::Error naming the file and the tensor for a malformed file or unknown/missing
 // tensors. Any thread.
 BackboneInfo inspectBackbone(const std::filesystem::path& path);
+
+// The bundled backbone (resources/backbones/dlw-vit-tiny.safetensors): under $DLW_RESOURCES when
+// set, next to an installed binary (../share/dlw/), else in the source tree it was built from.
+std::filesystem::path bundledBackbonePath();
 
 // The final-norm class-token feature of one image file, or the reason it failed.
 struct ImageEmbedding {

@@ -12,9 +12,9 @@ namespace dlw {
 
 // One file or record that could not be read and was skipped.
 struct LoadWarning {
-    std::string file;     // path of the file (or the container file for records)
-    int64_t index = -1;   // record index inside `file`, -1 when the whole file
-    std::string reason;   // what went wrong, e.g. "not a decodable image"
+    std::string file;    // path of the file (or the container file for records)
+    int64_t index = -1;  // record index inside `file`, -1 when the whole file
+    std::string reason;  // what went wrong, e.g. "not a decodable image"
 };
 
 // Kinds of dataset the readers understand (DESIGN §4, experiment key data.kind).
@@ -46,7 +46,8 @@ using ScanProgress = std::function<bool(int64_t done, int64_t total)>;
 // Reads the dataset's index (not every pixel for image folders: each file's header is checked)
 // and summarises it. Throws dlw::Error naming the path for a missing or malformed dataset and
 // when cancelled through `progress`. Any thread; no shared state.
-DatasetSummary scanDataset(DataKind kind, const std::filesystem::path& root,
+DatasetSummary scanDataset(DataKind kind,
+                           const std::filesystem::path& root,
                            const ScanProgress& progress = {});
 
 }  // namespace dlw

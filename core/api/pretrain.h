@@ -10,36 +10,38 @@ namespace dlw {
 
 struct PretrainConfig {
     std::string output = "resources/backbones/dlw-vit-tiny.safetensors";  // written atomically
-    std::string digits;         // digits.png; "" = where Debian's opencv-doc puts it
+    std::string digits;            // digits.png; "" = where Debian's opencv-doc puts it
     int proceduralPerClass = 400;  // images per procedural class (32 classes); 0 = digits only
-    int imgSize = 28;           // input side (Fashion-MNIST's)
+    int imgSize = 28;              // input side (Fashion-MNIST's)
     int patchSize = 4;
     int width = 96;
     int depth = 4;
     int heads = 4;
-    int mlpRatio = 4;           // MLP hidden = mlpRatio × width
+    int mlpRatio = 4;  // MLP hidden = mlpRatio × width
     int epochs = 30;
     int batchSize = 128;
-    double lr = 1e-3;           // AdamW peak, linear warm-up then cosine decay
+    double lr = 1e-3;  // AdamW peak, linear warm-up then cosine decay
     double weightDecay = 0.05;
     double labelSmoothing = 0.1;
-    double heldoutFraction = 0.1;  // per class, never trained on
+    double heldoutFraction = 0.1;   // per class, never trained on
+    double brightnessJitter = 0.0;  // random gain in [1 - j, 1 + j] per image (0 = off)
+    double rotationDegrees = 15.0;  // random rotation in [-r, r]
     uint64_t seed = 0;
 };
 
 struct PretrainProgress {
-    int epoch = 0;                 // 1-based, finished
+    int epoch = 0;  // 1-based, finished
     int epochs = 0;
     double trainLoss = 0;
-    double heldoutAccuracy = 0;    // percent
-    double seconds = 0;            // since start
+    double heldoutAccuracy = 0;  // percent
+    double seconds = 0;          // since start
     double imagesPerSecond = 0;
 };
 
 struct PretrainReport {
     std::string output;
-    double heldoutAccuracy = 0;       // percent, all classes
-    double digitsHeldoutAccuracy = 0; // percent, digits only
+    double heldoutAccuracy = 0;        // percent, all classes
+    double digitsHeldoutAccuracy = 0;  // percent, digits only
     double seconds = 0;
     int64_t trainImages = 0;
     int64_t parameters = 0;

@@ -1,18 +1,16 @@
 #include "io/safetensors.h"
 
+#include "api/atomic_file.h"
+#include "api/error.h"
+
+#include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstring>
-
 #include <nlohmann/json.hpp>
-
-#include <fmt/format.h>
-
-#include "api/atomic_file.h"
-#include "api/error.h"
 
 namespace dlw {
 namespace {
@@ -26,9 +24,9 @@ struct DtypeInfo {
 };
 
 constexpr DtypeInfo kDtypes[] = {
-    {"F64", 8, torch::kFloat64}, {"F32", 4, torch::kFloat32}, {"F16", 2, torch::kFloat16},
-    {"BF16", 2, torch::kBFloat16}, {"I64", 8, torch::kInt64}, {"I32", 4, torch::kInt32},
-    {"I16", 2, torch::kInt16},   {"I8", 1, torch::kInt8},      {"U8", 1, torch::kUInt8},
+    {"F64", 8, torch::kFloat64},   {"F32", 4, torch::kFloat32}, {"F16", 2, torch::kFloat16},
+    {"BF16", 2, torch::kBFloat16}, {"I64", 8, torch::kInt64},   {"I32", 4, torch::kInt32},
+    {"I16", 2, torch::kInt16},     {"I8", 1, torch::kInt8},     {"U8", 1, torch::kUInt8},
     {"BOOL", 1, torch::kBool},
 };
 
@@ -65,7 +63,8 @@ public:
             void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
             if (p == MAP_FAILED) {
                 ::close(fd_);
-                throw Error(fmt::format("{}: cannot map ({})", path.string(), std::strerror(errno)));
+                throw Error(
+                    fmt::format("{}: cannot map ({})", path.string(), std::strerror(errno)));
             }
             data_ = static_cast<const uint8_t*>(p);
         }
@@ -92,8 +91,10 @@ private:
     uint64_t size_ = 0;
 };
 
-SafetensorsEntry parseEntry(const std::string& file, const std::string& name,
-                            const nlohmann::json& j, uint64_t dataBytes) {
+SafetensorsEntry parseEntry(const std::string& file,
+                            const std::string& name,
+                            const nlohmann::json& j,
+                            uint64_t dataBytes) {
     if (!j.is_object() || !j.contains("dtype") || !j.contains("shape") ||
         !j.contains("data_offsets")) {
         throw Error(fmt::format("{}: tensor '{}': header entry needs dtype, shape and data_offsets",
@@ -107,9 +108,10 @@ SafetensorsEntry parseEntry(const std::string& file, const std::string& name,
     e.dtype = j["dtype"].get<std::string>();
     const DtypeInfo* info = findDtype(e.dtype);
     if (info == nullptr) {
-        throw Error(fmt::format("{}: tensor '{}': unknown dtype '{}' (supported: F64, F32, F16, "
-                                "BF16, I64, I32, I16, I8, U8, BOOL)",
-                                file, name, e.dtype));
+        throw Error(
+            fmt::format("{}: tensor '{}': unknown dtype '{}' (supported: F64, F32, F16, "
+                        "BF16, I64, I32, I16, I8, U8, BOOL)",
+                        file, name, e.dtype));
     }
     const auto& shape = j["shape"];
     const auto& offsets = j["data_offsets"];
@@ -127,39 +129,42 @@ SafetensorsEntry parseEntry(const std::string& file, const std::string& name,
         count *= d.get<uint64_t>();
     }
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {
-        throw Error(fmt::format("{}: tensor '{}': data_offsets must be non-negative integers", file,
-                                name));
+        throw Error(
+            fmt::format("{}: tensor '{}': data_offsets must be non-negative integers", file, name));
     }
     e.begin = offsets[0].get<uint64_t>();
     e.end = offsets[1].get<uint64_t>();
     if (e.begin > e.end || e.end > dataBytes) {
-        throw Error(fmt::format("{}: tensor '{}': data_offsets [{}, {}] lie outside the {}-byte "
-                                "data section (truncated file?)",
-                                file, name, e.begin, e.end, dataBytes));
+        throw Error(
+            fmt::format("{}: tensor '{}': data_offsets [{}, {}] lie outside the {}-byte "
+                        "data section (truncated file?)",
+                        file, name, e.begin, e.end, dataBytes));
     }
     if (count * info->size != e.end - e.begin) {
-        throw Error(fmt::format("{}: tensor '{}': shape {} of {} needs {} bytes but data_offsets "
-                                "span {}",
-                                file, name, j["shape"].dump(), e.dtype, count * info->size,
-                                e.end - e.begin));
+        throw Error(fmt::format(
+            "{}: tensor '{}': shape {} of {} needs {} bytes but data_offsets "
+            "span {}",
+            file, name, j["shape"].dump(), e.dtype, count * info->size, e.end - e.begin));
     }
     return e;
 }
 
 SafetensorsHeader parseHeader(const std::string& file, const uint8_t* bytes, uint64_t fileSize) {
     if (fileSize < 8) {
-        throw Error(fmt::format("{}: not a safetensors file: {} bytes, shorter than the 8-byte "
-                                "header length",
-                                file, fileSize));
+        throw Error(
+            fmt::format("{}: not a safetensors file: {} bytes, shorter than the 8-byte "
+                        "header length",
+                        file, fileSize));
     }
     uint64_t headerLen = 0;
     for (int i = 7; i >= 0; --i) {
         headerLen = (headerLen << 8U) | bytes[i];
     }
     if (headerLen > kMaxHeaderBytes || 8 + headerLen > fileSize) {
-        throw Error(fmt::format("{}: header length {} runs past the end of the {}-byte file "
-                                "(truncated or not safetensors)",
-                                file, headerLen, fileSize));
+        throw Error(
+            fmt::format("{}: header length {} runs past the end of the {}-byte file "
+                        "(truncated or not safetensors)",
+                        file, headerLen, fileSize));
     }
     nlohmann::json j;
     try {
@@ -195,10 +200,10 @@ SafetensorsHeader parseHeader(const std::string& file, const uint8_t* bytes, uin
         const auto& prev = h.entries[i - 1];
         const auto& cur = h.entries[i];
         if (cur.begin < prev.end) {
-            throw Error(fmt::format("{}: tensors '{}' and '{}' overlap (bytes [{}, {}) and "
-                                    "[{}, {}))",
-                                    file, prev.name, cur.name, prev.begin, prev.end, cur.begin,
-                                    cur.end));
+            throw Error(
+                fmt::format("{}: tensors '{}' and '{}' overlap (bytes [{}, {}) and "
+                            "[{}, {}))",
+                            file, prev.name, cur.name, prev.begin, prev.end, cur.begin, cur.end));
         }
     }
     return h;
@@ -258,7 +263,8 @@ void saveSafetensors(const std::filesystem::path& path,
         t = t.contiguous();
         const DtypeInfo& info = dtypeFor(t.scalar_type());
         const uint64_t bytes = static_cast<uint64_t>(t.numel()) * info.size;
-        header[name] = {{"dtype", info.name}, {"shape", t.sizes().vec()},
+        header[name] = {{"dtype", info.name},
+                        {"shape", t.sizes().vec()},
                         {"data_offsets", {offset, offset + bytes}}};
         offset += bytes;
         contiguous.push_back(std::move(t));

@@ -16,16 +16,16 @@ namespace dlw {
 
 struct SafetensorsEntry {
     std::string name;
-    std::string dtype;            // as in the file: "F32", "F16", "BF16", "I64", ...
-    std::vector<int64_t> shape;   // row-major
-    uint64_t begin = 0;           // byte offsets relative to the start of the data section
+    std::string dtype;           // as in the file: "F32", "F16", "BF16", "I64", ...
+    std::vector<int64_t> shape;  // row-major
+    uint64_t begin = 0;          // byte offsets relative to the start of the data section
     uint64_t end = 0;
 };
 
 struct SafetensorsHeader {
-    std::vector<SafetensorsEntry> entries;           // in data order
-    std::map<std::string, std::string> metadata;     // "__metadata__", may be empty
-    uint64_t dataStart = 0;                          // absolute offset of the data section
+    std::vector<SafetensorsEntry> entries;        // in data order
+    std::map<std::string, std::string> metadata;  // "__metadata__", may be empty
+    uint64_t dataStart = 0;                       // absolute offset of the data section
     uint64_t fileSize = 0;
 };
 

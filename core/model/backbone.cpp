@@ -1,19 +1,20 @@
 #include "model/backbone.h"
 
-#include <cmath>
-#include <set>
-#include <sstream>
-
-#include <fmt/format.h>
-
 #include "api/error.h"
 #include "io/safetensors.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <set>
+#include <sstream>
 
 namespace dlw {
 namespace {
 
-const std::vector<int64_t>& requireShape(const TensorShapes& shapes, const std::string& name,
-                                         std::size_t rank, const std::string& file) {
+const std::vector<int64_t>& requireShape(const TensorShapes& shapes,
+                                         const std::string& name,
+                                         std::size_t rank,
+                                         const std::string& file) {
     auto it = shapes.find(name);
     if (it == shapes.end()) {
         throw Error(fmt::format("{}: missing tensor '{}' (not a timm-style ViT?)", file, name));
@@ -25,7 +26,8 @@ const std::vector<int64_t>& requireShape(const TensorShapes& shapes, const std::
     return it->second;
 }
 
-int metadataInt(const std::map<std::string, std::string>& metadata, const std::string& key,
+int metadataInt(const std::map<std::string, std::string>& metadata,
+                const std::string& key,
                 const std::string& file) {
     const std::string& text = metadata.at(key);
     try {
@@ -36,13 +38,14 @@ int metadataInt(const std::map<std::string, std::string>& metadata, const std::s
         }
         return value;
     } catch (const std::exception&) {
-        throw Error(fmt::format("{}: __metadata__ '{}' = '{}' is not a positive integer", file,
-                                key, text));
+        throw Error(
+            fmt::format("{}: __metadata__ '{}' = '{}' is not a positive integer", file, key, text));
     }
 }
 
 // "0.5,0.5,0.5" or "[0.5, 0.5, 0.5]".
-std::vector<float> metadataFloats(const std::string& text, const std::string& key,
+std::vector<float> metadataFloats(const std::string& text,
+                                  const std::string& key,
                                   const std::string& file) {
     std::string cleaned;
     for (char c : text) {
@@ -55,8 +58,8 @@ std::vector<float> metadataFloats(const std::string& text, const std::string& ke
         values.push_back(v);
     }
     if (!in.eof() || values.empty()) {
-        throw Error(fmt::format("{}: __metadata__ '{}' = '{}' is not a list of numbers", file, key,
-                                text));
+        throw Error(
+            fmt::format("{}: __metadata__ '{}' = '{}' is not a list of numbers", file, key, text));
     }
     return values;
 }
@@ -67,8 +70,10 @@ bool isSquare(int64_t n, int64_t* side) {
     return s > 0 && s * s == n;
 }
 
-void checkAgrees(const std::map<std::string, std::string>& metadata, const std::string& key,
-                 int inferred, const std::string& file) {
+void checkAgrees(const std::map<std::string, std::string>& metadata,
+                 const std::string& key,
+                 int inferred,
+                 const std::string& file) {
     if (metadata.count(key) != 0 && metadataInt(metadata, key, file) != inferred) {
         throw Error(fmt::format("{}: __metadata__ {} = {} disagrees with the tensor shapes ({})",
                                 file, key, metadata.at(key), inferred));
@@ -76,26 +81,29 @@ void checkAgrees(const std::map<std::string, std::string>& metadata, const std::
 }
 
 // Sets imgSize and posEmbedHasClass from pos_embed's token count.
-void inferGrid(BackboneArch& arch, int64_t posTokens,
-               const std::map<std::string, std::string>& metadata, const std::string& file) {
+void inferGrid(BackboneArch& arch,
+               int64_t posTokens,
+               const std::map<std::string, std::string>& metadata,
+               const std::string& file) {
     int64_t side = 0;
     if (metadata.count("img_size") != 0) {
         side = metadataInt(metadata, "img_size", file) / arch.patchSize;
         arch.posEmbedHasClass = arch.classToken && posTokens == side * side + 1;
         if (posTokens != side * side + (arch.posEmbedHasClass ? 1 : 0)) {
-            throw Error(fmt::format("{}: pos_embed has {} tokens, but img_size {} / patch {} "
-                                    "gives a {}x{} grid",
-                                    file, posTokens, metadata.at("img_size"), arch.patchSize, side,
-                                    side));
+            throw Error(
+                fmt::format("{}: pos_embed has {} tokens, but img_size {} / patch {} "
+                            "gives a {}x{} grid",
+                            file, posTokens, metadata.at("img_size"), arch.patchSize, side, side));
         }
     } else if (arch.classToken && isSquare(posTokens - 1, &side)) {
         arch.posEmbedHasClass = true;
     } else if (isSquare(posTokens, &side)) {
         arch.posEmbedHasClass = false;
     } else {
-        throw Error(fmt::format("{}: pos_embed has {} tokens, not a square grid (plus a class "
-                                "token); add __metadata__ img_size",
-                                file, posTokens));
+        throw Error(
+            fmt::format("{}: pos_embed has {} tokens, not a square grid (plus a class "
+                        "token); add __metadata__ img_size",
+                        file, posTokens));
     }
     arch.imgSize = static_cast<int>(side) * arch.patchSize;
 }
@@ -124,16 +132,16 @@ BackboneArch inferBackboneArch(const TensorShapes& shapes,
     if (arch.depth == 0) {
         throw Error(fmt::format("{}: missing tensor 'blocks.0.norm1.weight' (no blocks)", file));
     }
-    arch.mlpHidden =
-        static_cast<int>(requireShape(shapes, "blocks.0.mlp.fc1.weight", 2, file)[0]);
+    arch.mlpHidden = static_cast<int>(requireShape(shapes, "blocks.0.mlp.fc1.weight", 2, file)[0]);
     if (metadata.count("num_heads") != 0) {
         arch.heads = metadataInt(metadata, "num_heads", file);
     } else if (arch.width % 64 == 0) {
         arch.heads = arch.width / 64;  // timm's ViTs use 64-wide heads
     } else {
-        throw Error(fmt::format("{}: cannot infer the number of heads for width {}; add "
-                                "__metadata__ num_heads",
-                                file, arch.width));
+        throw Error(
+            fmt::format("{}: cannot infer the number of heads for width {}; add "
+                        "__metadata__ num_heads",
+                        file, arch.width));
     }
     if (arch.width % arch.heads != 0) {
         throw Error(fmt::format("{}: width {} is not divisible by num_heads {}", file, arch.width,
@@ -150,8 +158,8 @@ BackboneArch inferBackboneArch(const TensorShapes& shapes,
         }
         auto values = metadataFloats(metadata.at(key), key, file);
         if (static_cast<int>(values.size()) != arch.inChans) {
-            throw Error(fmt::format("{}: __metadata__ {} has {} values for {} input channels",
-                                    file, key, values.size(), arch.inChans));
+            throw Error(fmt::format("{}: __metadata__ {} has {} values for {} input channels", file,
+                                    key, values.size(), arch.inChans));
         }
         (std::string(key) == "mean" ? arch.mean : arch.std) = std::move(values);
     }
@@ -206,21 +214,22 @@ void verifyShapes(const BackboneArch& arch, const TensorShapes& shapes, const st
         expectedNames.insert(name);
         auto it = shapes.find(name);
         if (it == shapes.end()) {
-            throw Error(fmt::format("{}: missing tensor '{}' for a {}-block ViT", file, name,
-                                    arch.depth));
+            throw Error(
+                fmt::format("{}: missing tensor '{}' for a {}-block ViT", file, name, arch.depth));
         }
         if (it->second != shape) {
-            throw Error(fmt::format("{}: tensor '{}' has shape [{}], expected [{}] for this "
-                                    "architecture",
-                                    file, name, fmt::join(it->second, ", "),
-                                    fmt::join(shape, ", ")));
+            throw Error(
+                fmt::format("{}: tensor '{}' has shape [{}], expected [{}] for this "
+                            "architecture",
+                            file, name, fmt::join(it->second, ", "), fmt::join(shape, ", ")));
         }
     }
     for (const auto& [name, shape] : shapes) {
         if (expectedNames.count(name) == 0) {
-            throw Error(fmt::format("{}: unknown tensor '{}' (not part of a timm ViT of this "
-                                    "architecture)",
-                                    file, name));
+            throw Error(
+                fmt::format("{}: unknown tensor '{}' (not part of a timm ViT of this "
+                            "architecture)",
+                            file, name));
         }
     }
 }
@@ -251,6 +260,22 @@ BackboneInfo describe(const std::filesystem::path& path, const SafetensorsHeader
 }
 
 }  // namespace
+
+std::filesystem::path bundledBackbonePath() {
+    const std::filesystem::path name = "backbones/dlw-vit-tiny.safetensors";
+    if (const char* env = std::getenv("DLW_RESOURCES"); env != nullptr && *env != '\0') {
+        return std::filesystem::path(env) / name;
+    }
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const auto installed = exe.parent_path().parent_path() / "share/dlw" / name;
+        if (std::filesystem::exists(installed)) {
+            return installed;
+        }
+    }
+    return std::filesystem::path(DLW_SOURCE_DIR) / "resources" / name;
+}
 
 BackboneInfo inspectBackbone(const std::filesystem::path& path) {
     return describe(path, readSafetensorsHeader(path));
@@ -287,7 +312,8 @@ std::map<std::string, std::string> archMetadata(const BackboneArch& arch) {
     return m;
 }
 
-void saveBackbone(const std::filesystem::path& path, VisionTransformer& model,
+void saveBackbone(const std::filesystem::path& path,
+                  VisionTransformer& model,
                   const std::map<std::string, std::string>& provenance) {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
     for (const auto& param : model->named_parameters()) {

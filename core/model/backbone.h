@@ -1,15 +1,15 @@
 #pragma once
 // Reading and writing ViT backbones as safetensors in timm's names (DESIGN §3.1, §6).
 
+#include "api/backbone_info.h"
+#include "data/batch_loader.h"
+#include "model/vision_transformer.h"
+
 #include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "api/backbone_info.h"
-#include "data/batch_loader.h"
-#include "model/vision_transformer.h"
 
 namespace dlw {
 
@@ -35,7 +35,8 @@ std::map<std::string, std::string> archMetadata(const BackboneArch& arch);
 
 // Writes the model's parameters (float32) with archMetadata(arch) merged under `provenance`,
 // atomically.
-void saveBackbone(const std::filesystem::path& path, VisionTransformer& model,
+void saveBackbone(const std::filesystem::path& path,
+                  VisionTransformer& model,
                   const std::map<std::string, std::string>& provenance);
 
 // How images must be prepared for this backbone: its input size, channels and normalisation.

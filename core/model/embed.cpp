@@ -1,9 +1,9 @@
-#include <fmt/format.h>
-
 #include "api/backbone_info.h"
 #include "api/error.h"
 #include "data/batch_loader.h"
 #include "model/backbone.h"
+
+#include <fmt/format.h>
 
 namespace dlw {
 

@@ -3,11 +3,11 @@
 // B [d_out, r] zero-initialised, so an untrained adapter changes nothing. One pair per
 // (block, map), kept in this module and keyed by name; the backbone is never written.
 
+#include "model/vision_transformer.h"
+
 #include <vector>
 
 #include <torch/torch.h>
-
-#include "model/vision_transformer.h"
 
 namespace dlw {
 
@@ -15,8 +15,10 @@ class LoraAdaptersImpl : public torch::nn::Module, public AdapterHook {
 public:
     // Adapters on `maps` of every block in `blocks` (empty = all blocks), rank `rank`.
     // A is drawn like PyTorch's Linear init (Kaiming-uniform, a = √5); B starts at zero.
-    LoraAdaptersImpl(const BackboneArch& arch, const std::vector<AdaptedMap>& maps,
-                     std::vector<int> blocks, int rank);
+    LoraAdaptersImpl(const BackboneArch& arch,
+                     const std::vector<AdaptedMap>& maps,
+                     std::vector<int> blocks,
+                     int rank);
 
     torch::Tensor delta(int block, AdaptedMap map, const torch::Tensor& x) override;
 

@@ -1,9 +1,9 @@
 #include "model/vision_transformer.h"
 
-#include <fmt/format.h>
-
 #include "api/error.h"
 #include "torch_compat.h"
+
+#include <fmt/format.h>
 
 namespace dlw {
 namespace {
@@ -15,7 +15,10 @@ torch::nn::LayerNorm makeNorm(int width) {
 }
 
 // y + adapter delta, when the hook has one for this map.
-torch::Tensor withDelta(torch::Tensor y, const ForwardOptions& options, int block, AdaptedMap map,
+torch::Tensor withDelta(torch::Tensor y,
+                        const ForwardOptions& options,
+                        int block,
+                        AdaptedMap map,
                         const torch::Tensor& x) {
     if (options.adapters == nullptr) {
         return y;
@@ -81,8 +84,8 @@ AdaptedMap parseAdaptedMap(const std::string& name) {
             return m;
         }
     }
-    throw Error(fmt::format("unknown adapted map '{}' (expected one of q, k, v, proj, fc1, fc2)",
-                            name));
+    throw Error(
+        fmt::format("unknown adapted map '{}' (expected one of q, k, v, proj, fc1, fc2)", name));
 }
 
 PatchEmbedImpl::PatchEmbedImpl(int inChans, int width, int patch) {
@@ -91,17 +94,17 @@ PatchEmbedImpl::PatchEmbedImpl(int inChans, int width, int patch) {
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& images) {
-    auto x = proj->forward(images);     // [B, D, H/p, W/p]
+    auto x = proj->forward(images);       // [B, D, H/p, W/p]
     return x.flatten(2).transpose(1, 2);  // [B, N, D]
 }
 
-AttentionImpl::AttentionImpl(int width, int numHeads)
-    : heads(numHeads) {
+AttentionImpl::AttentionImpl(int width, int numHeads) : heads(numHeads) {
     qkv = register_module("qkv", torch::nn::Linear(width, 3 * width));
     proj = register_module("proj", torch::nn::Linear(width, width));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, int block,
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x,
+                                     int block,
                                      const ForwardOptions& options) {
     const int64_t batch = x.size(0);
     const int64_t tokens = x.size(1);
@@ -143,8 +146,7 @@ BlockImpl::BlockImpl(int width, int heads, int mlpHidden) {
     mlp = register_module("mlp", Mlp(width, mlpHidden));
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, int block,
-                                 const ForwardOptions& options) {
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, int block, const ForwardOptions& options) {
     if (options.observer != nullptr) {
         options.observer->blockInput(block, x);
     }
@@ -160,11 +162,10 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, int block,
     return y + mlp->forward(h2, block, options);
 }
 
-VisionTransformerImpl::VisionTransformerImpl(BackboneArch arch)
-    : arch_(std::move(arch)) {
+VisionTransformerImpl::VisionTransformerImpl(BackboneArch arch) : arch_(std::move(arch)) {
     if (arch_.heads <= 0 || arch_.width % arch_.heads != 0) {
-        throw Error(fmt::format("ViT width {} is not divisible into {} heads", arch_.width,
-                                arch_.heads));
+        throw Error(
+            fmt::format("ViT width {} is not divisible into {} heads", arch_.width, arch_.heads));
     }
     if (arch_.patchSize <= 0 || arch_.imgSize % arch_.patchSize != 0) {
         throw Error(fmt::format("ViT image size {} is not a multiple of the patch size {}",
@@ -205,7 +206,9 @@ torch::Tensor VisionTransformerImpl::embedTokens(const torch::Tensor& images) {
     return torch::cat({cls, x + pos_embed}, 1);
 }
 
-torch::Tensor VisionTransformerImpl::runBlocks(torch::Tensor x, int from, int to,
+torch::Tensor VisionTransformerImpl::runBlocks(torch::Tensor x,
+                                               int from,
+                                               int to,
                                                const ForwardOptions& options) {
     for (int i = from; i < to; ++i) {
         x = blocks[i]->as<BlockImpl>()->forward(x, i, options);

@@ -3,9 +3,9 @@
 // pos_embed, blocks.{i}.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2}, norm, head.
 // Pre-norm blocks, LayerNorm eps 1e-6, exact GELU, class token pooled after the final norm.
 
-#include <torch/torch.h>
-
 #include "api/backbone_info.h"
+
+#include <torch/torch.h>
 
 namespace dlw {
 
@@ -41,9 +41,9 @@ public:
 };
 
 struct ForwardOptions {
-    AdapterHook* adapters = nullptr;     // not owned
-    ForwardObserver* observer = nullptr; // not owned
-    int lastBlock = -1;                  // stop after this block (-1 = run all); then no feature
+    AdapterHook* adapters = nullptr;      // not owned
+    ForwardObserver* observer = nullptr;  // not owned
+    int lastBlock = -1;                   // stop after this block (-1 = run all); then no feature
 };
 
 class PatchEmbedImpl : public torch::nn::Module {
@@ -60,7 +60,7 @@ public:
     AttentionImpl(int width, int numHeads);
     torch::Tensor forward(const torch::Tensor& x, int block, const ForwardOptions& options);
 
-    torch::nn::Linear qkv{nullptr};   // rows q, k, v: [3D, D]
+    torch::nn::Linear qkv{nullptr};  // rows q, k, v: [3D, D]
     torch::nn::Linear proj{nullptr};
     int heads;
 };

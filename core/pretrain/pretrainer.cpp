@@ -1,8 +1,3 @@
-#include <chrono>
-#include <cmath>
-
-#include <fmt/format.h>
-
 #include "api/dataset_scan.h"
 #include "api/error.h"
 #include "api/pretrain.h"
@@ -10,6 +5,10 @@
 #include "data/dataset.h"
 #include "model/backbone.h"
 #include "pretrain/procedural_images.h"
+
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
 
 namespace dlw {
 namespace {
@@ -33,10 +32,10 @@ LabelledSet toTensors(const ImageDataset& data, int size) {
     return {torch::stack(images), torch::tensor(data.labels, torch::kInt64)};
 }
 
-// Random affine jitter (rotation ±15°, scale 0.85-1.15, shift ±10 %) and brightness, per image.
-Tensor augment(const Tensor& images, torch::Generator& gen) {
+// Random affine jitter (rotation, scale 0.85-1.15, shift ±10 %) and brightness, per image.
+Tensor augment(const Tensor& images, torch::Generator& gen, const PretrainConfig& c) {
     const int64_t n = images.size(0);
-    auto angle = (torch::rand({n}, gen) - 0.5) * (M_PI / 6);
+    auto angle = (torch::rand({n}, gen) - 0.5) * (2 * c.rotationDegrees * M_PI / 180);
     auto scale = torch::rand({n}, gen) * 0.3 + 0.85;
     auto shift = (torch::rand({n, 2}, gen) - 0.5) * 0.2;
     auto cosA = torch::cos(angle) / scale;
@@ -46,9 +45,9 @@ Tensor augment(const Tensor& images, torch::Generator& gen) {
                               1);  // [N, 2, 3]
     namespace F = torch::nn::functional;
     auto grid = F::affine_grid(theta, images.sizes().vec(), /*align_corners=*/false);
-    auto out = F::grid_sample(images, grid,
-                              F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false));
-    auto gain = torch::rand({n, 1, 1, 1}, gen) * 0.5 + 0.75;
+    auto out = F::grid_sample(
+        images, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false));
+    auto gain = (torch::rand({n, 1, 1, 1}, gen) * 2 - 1) * c.brightnessJitter + 1;
     return (out * gain).clamp(0.0, 1.0);
 }
 
@@ -76,15 +75,16 @@ double accuracy(VisionTransformer& model, const LabelledSet& set, const Tensor& 
 
 // Digits (labels 0-9) plus procedural classes (labels 10+), split into train and held-out.
 std::pair<LabelledSet, LabelledSet> buildData(const PretrainConfig& c) {
-    const auto digitsPath = c.digits.empty() ? defaultDataRoot(DataKind::Digits).string()
-                                             : c.digits;
+    const auto digitsPath =
+        c.digits.empty() ? defaultDataRoot(DataKind::Digits).string() : c.digits;
     const TrainTestData digits = readDigitsSheet(digitsPath, c.heldoutFraction, c.seed);
     LabelledSet train = toTensors(digits.train, c.imgSize);
     LabelledSet heldout = toTensors(digits.test, c.imgSize);
     if (c.proceduralPerClass > 0) {
         const int heldPer = static_cast<int>(std::lround(c.proceduralPerClass * c.heldoutFraction));
         auto [pTrain, pTrainLabels] = drawProceduralImages(c.proceduralPerClass, c.imgSize, c.seed);
-        auto [pHeld, pHeldLabels] = drawProceduralImages(std::max(heldPer, 1), c.imgSize, c.seed + 1);
+        auto [pHeld, pHeldLabels] =
+            drawProceduralImages(std::max(heldPer, 1), c.imgSize, c.seed + 1);
         train.images = torch::cat({train.images, pTrain});
         train.labels = torch::cat({train.labels, pTrainLabels + 10});
         heldout.images = torch::cat({heldout.images, pHeld});
@@ -98,13 +98,15 @@ std::pair<LabelledSet, LabelledSet> buildData(const PretrainConfig& c) {
 PretrainReport pretrainBackbone(const PretrainConfig& c,
                                 const std::function<bool(const PretrainProgress&)>& onEpoch) {
     if (c.epochs <= 0 || c.batchSize <= 0 || c.width % c.heads != 0) {
-        throw Error(fmt::format("pretrain: epochs and batch size must be positive and width {} "
-                                "divisible by heads {}",
-                                c.width, c.heads));
+        throw Error(
+            fmt::format("pretrain: epochs and batch size must be positive and width {} "
+                        "divisible by heads {}",
+                        c.width, c.heads));
     }
     torch::manual_seed(c.seed);
     auto [train, heldout] = buildData(c);
-    const int classes = 10 + (c.proceduralPerClass > 0 ? static_cast<int>(proceduralClassNames().size()) : 0);
+    const int classes =
+        10 + (c.proceduralPerClass > 0 ? static_cast<int>(proceduralClassNames().size()) : 0);
 
     BackboneArch arch;
     arch.imgSize = c.imgSize;
@@ -139,14 +141,15 @@ PretrainReport pretrainBackbone(const PretrainConfig& c,
         double lossSum = 0;
         const double epochStart = elapsed();
         for (int64_t s = 0; s < stepsPerEpoch; ++s, ++step) {
-            const double lr = step < warmup ? c.lr * (step + 1) / warmup
-                                            : c.lr * 0.5 * (1 + std::cos(M_PI * (step - warmup) /
-                                                                         (totalSteps - warmup)));
+            const double lr =
+                step < warmup
+                    ? c.lr * (step + 1) / warmup
+                    : c.lr * 0.5 * (1 + std::cos(M_PI * (step - warmup) / (totalSteps - warmup)));
             for (auto& group : optimizer.param_groups()) {
                 static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
             }
             auto idx = order.slice(0, s * c.batchSize, std::min(n, (s + 1) * c.batchSize));
-            auto x = augment(train.images.index_select(0, idx), gen);
+            auto x = augment(train.images.index_select(0, idx), gen, c);
             auto logits = model->forwardHead(model->forwardFeatures(x));
             auto loss = torch::nn::functional::cross_entropy(
                 logits, train.labels.index_select(0, idx),
@@ -156,8 +159,11 @@ PretrainReport pretrainBackbone(const PretrainConfig& c,
             optimizer.step();
             lossSum += loss.item<double>();
         }
-        PretrainProgress p{epoch, c.epochs, lossSum / static_cast<double>(stepsPerEpoch),
-                           accuracy(model, heldout, {}), elapsed(),
+        PretrainProgress p{epoch,
+                           c.epochs,
+                           lossSum / static_cast<double>(stepsPerEpoch),
+                           accuracy(model, heldout, {}),
+                           elapsed(),
                            static_cast<double>(n) / (elapsed() - epochStart)};
         if (onEpoch && !onEpoch(p)) {
             throw Error(fmt::format("pretrain stopped after epoch {}; nothing written", epoch));

@@ -120,30 +120,38 @@ Tensor strokes(Canvas& c) {
 
 Tensor blob(Canvas& c, int size) {
     auto coarse = torch::rand({c.n, 1, 4, 4}, c.gen);
-    auto fine = torch::nn::functional::interpolate(
-        coarse, torch::nn::functional::InterpolateFuncOptions()
-                    .size(std::vector<int64_t>{size, size})
-                    .mode(torch::kBicubic)
-                    .align_corners(false));
+    auto fine =
+        torch::nn::functional::interpolate(coarse, torch::nn::functional::InterpolateFuncOptions()
+                                                       .size(std::vector<int64_t>{size, size})
+                                                       .mode(torch::kBicubic)
+                                                       .align_corners(false));
     return torch::sigmoid((fine.squeeze(1) - 0.55) * 16.0);
 }
 
 // Shapes: a soft mask in [0, 1].
 Tensor shape(Canvas& c, int kind, int size) {
     switch (kind) {
-        case 0: return ellipse(c, false);
-        case 1: return ellipse(c, true);
-        case 2: return rectangle(c, false);
-        case 3: return rectangle(c, true);
-        case 4: return triangle(c);
-        case 5: return cross(c);
-        case 6: return strokes(c);
-        default: return blob(c, size);
+        case 0:
+            return ellipse(c, false);
+        case 1:
+            return ellipse(c, true);
+        case 2:
+            return rectangle(c, false);
+        case 3:
+            return rectangle(c, true);
+        case 4:
+            return triangle(c);
+        case 5:
+            return cross(c);
+        case 6:
+            return strokes(c);
+        default:
+            return blob(c, size);
     }
 }
 
-const std::vector<std::string> kShapes{"ellipse", "ring",  "rectangle", "frame",
-                                       "triangle", "cross", "strokes",  "blob"};
+const std::vector<std::string> kShapes{"ellipse",  "ring",  "rectangle", "frame",
+                                       "triangle", "cross", "strokes",   "blob"};
 const std::vector<std::string> kFills{"flat", "striped", "checkered", "shaded"};
 
 }  // namespace
@@ -161,7 +169,8 @@ const std::vector<std::string>& proceduralClassNames() {
     return names;
 }
 
-std::pair<torch::Tensor, torch::Tensor> drawProceduralImages(int perClass, int size,
+std::pair<torch::Tensor, torch::Tensor> drawProceduralImages(int perClass,
+                                                             int size,
                                                              uint64_t seed) {
     torch::NoGradGuard noGrad;
     auto gen = at::detail::createCPUGenerator(seed);
@@ -172,8 +181,8 @@ std::pair<torch::Tensor, torch::Tensor> drawProceduralImages(int perClass, int s
     const auto shapes = static_cast<int>(kShapes.size());
     for (int64_t k = 0; k < static_cast<int64_t>(proceduralClassNames().size()); ++k) {
         // Class = (fill, shape): the features must tell both the outline and the texture.
-        auto img = shape(c, static_cast<int>(k % shapes), size) *
-                   fill(c, static_cast<int>(k / shapes));
+        auto img =
+            shape(c, static_cast<int>(k % shapes), size) * fill(c, static_cast<int>(k / shapes));
         auto brightness = uniform(perClass, 0.6, 1.0, gen);
         auto noise = torch::randn({perClass, size, size}, gen) * uniform(perClass, 0.0, 0.06, gen);
         images.push_back((img * brightness + noise).clamp(0.0, 1.0));

@@ -16,7 +16,6 @@ const std::vector<std::string>& proceduralClassNames();
 
 // `perClass` images of every procedural class, float [N, 1, size, size] in [0, 1] (bright shape
 // on a dark, noisy background), labels int64 [N] in [0, classes). Deterministic for a seed.
-std::pair<torch::Tensor, torch::Tensor> drawProceduralImages(int perClass, int size,
-                                                             uint64_t seed);
+std::pair<torch::Tensor, torch::Tensor> drawProceduralImages(int perClass, int size, uint64_t seed);
 
 }  // namespace dlw

@@ -1,20 +1,21 @@
 #include "api/atomic_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "api/error.h"
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
-
-#include "api/error.h"
+#include <unistd.h>
 
 namespace dlw {
 namespace {
 
-std::string errnoText() { return std::strerror(errno); }
+std::string errnoText() {
+    return std::strerror(errno);
+}
 
 std::filesystem::path tempPathFor(const std::filesystem::path& target) {
     static std::atomic<unsigned> counter{0};
@@ -26,16 +27,15 @@ std::filesystem::path tempPathFor(const std::filesystem::path& target) {
 }  // namespace
 
 AtomicFile::AtomicFile(std::filesystem::path target)
-    : target_(std::move(target))
-    , temp_(tempPathFor(target_)) {
+    : target_(std::move(target)), temp_(tempPathFor(target_)) {
     if (target_.has_parent_path()) {
         std::error_code ec;
         std::filesystem::create_directories(target_.parent_path(), ec);
     }
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) {
-        throw Error(target_.string() + ": cannot create a temporary file to write (" +
-                    errnoText() + ")");
+        throw Error(target_.string() + ": cannot create a temporary file to write (" + errnoText() +
+                    ")");
     }
 }
 

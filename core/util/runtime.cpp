@@ -1,11 +1,10 @@
 #include "api/runtime.h"
 
-#include <thread>
-
-#include <fmt/format.h>
-
 #include "api/error.h"
 #include "torch_compat.h"
+
+#include <fmt/format.h>
+#include <thread>
 
 namespace dlw {
 
@@ -31,8 +30,8 @@ std::string resolveDevice(const std::string& requested) {
     if (requested.rfind("cuda", 0) == 0) {
         const std::string indexText = requested == "cuda" ? "0" : requested.substr(5);
         if (requested != "cuda" && (requested.size() < 6 || requested[4] != ':')) {
-            throw Error(fmt::format("device '{}': expected \"auto\", \"cpu\" or \"cuda:N\"",
-                                    requested));
+            throw Error(
+                fmt::format("device '{}': expected \"auto\", \"cpu\" or \"cuda:N\"", requested));
         }
         const int count = static_cast<int>(torch::cuda::device_count());
         int index = -1;
@@ -42,8 +41,8 @@ std::string resolveDevice(const std::string& requested) {
             throw Error(fmt::format("device '{}': expected \"cuda:N\" with N a number", requested));
         }
         if (index < 0 || index >= count) {
-            throw Error(fmt::format("device '{}': this machine has {} CUDA device(s)", requested,
-                                    count));
+            throw Error(
+                fmt::format("device '{}': this machine has {} CUDA device(s)", requested, count));
         }
         return fmt::format("cuda:{}", index);
     }

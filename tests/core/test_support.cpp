@@ -1,8 +1,7 @@
 #include "test_support.h"
 
-#include <unistd.h>
-
 #include <atomic>
+#include <unistd.h>
 
 namespace dlw::test {
 

@@ -1,19 +1,21 @@
 #include "io/safetensors.h"
 
-#include <fstream>
-
-#include <gtest/gtest.h>
-
 #include "api/atomic_file.h"
 #include "api/error.h"
 #include "test_support.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
 
 namespace dlw {
 namespace {
 
 // Writes a safetensors file by hand: header JSON text as given, then `dataBytes` zero bytes.
-std::filesystem::path writeRaw(const std::filesystem::path& dir, const std::string& header,
-                               std::size_t dataBytes, uint64_t claimedLength = 0) {
+std::filesystem::path writeRaw(const std::filesystem::path& dir,
+                               const std::string& header,
+                               std::size_t dataBytes,
+                               uint64_t claimedLength = 0) {
     const auto path = dir / "raw.safetensors";
     std::string bytes(8, '\0');
     uint64_t len = claimedLength != 0 ? claimedLength : header.size();
@@ -115,8 +117,7 @@ TEST(Safetensors, ShapeDisagreesWithByteLength) {
 
 TEST(Safetensors, WriterRejectsRepeatedNames) {
     const auto path = test::tempDir("st") / "dup.safetensors";
-    DLW_EXPECT_ERROR(saveSafetensors(path, {{"x", torch::ones(1)}, {"x", torch::ones(1)}}),
-                     "'x'");
+    DLW_EXPECT_ERROR(saveSafetensors(path, {{"x", torch::ones(1)}, {"x", torch::ones(1)}}), "'x'");
     EXPECT_FALSE(std::filesystem::exists(path));
 }
 

@@ -1,11 +1,11 @@
 #include "model/vision_transformer.h"
 
-#include <gtest/gtest.h>
-
 #include "api/error.h"
 #include "io/safetensors.h"
 #include "model/backbone.h"
 #include "test_support.h"
+
+#include <gtest/gtest.h>
 
 namespace dlw {
 namespace {
@@ -127,8 +127,10 @@ std::filesystem::path alteredFixture(const std::function<void(SafetensorsFile&)>
 }
 
 TEST(Backbone, UnknownTensorIsNamed) {
-    const auto path = alteredFixture([](auto& f) { f.tensors["blocks.0.attn.q_norm.weight"] = torch::ones(16); });
-    DLW_EXPECT_ERROR(loadBackbone(path), path.string(), "unknown tensor 'blocks.0.attn.q_norm.weight'");
+    const auto path =
+        alteredFixture([](auto& f) { f.tensors["blocks.0.attn.q_norm.weight"] = torch::ones(16); });
+    DLW_EXPECT_ERROR(loadBackbone(path), path.string(),
+                     "unknown tensor 'blocks.0.attn.q_norm.weight'");
 }
 
 TEST(Backbone, MissingTensorIsNamed) {
@@ -137,8 +139,9 @@ TEST(Backbone, MissingTensorIsNamed) {
 }
 
 TEST(Backbone, ShapeThatDoesNotFitTheArchitecture) {
-    const auto path = alteredFixture(
-        [](auto& f) { f.tensors["blocks.1.attn.qkv.weight"] = torch::zeros({144, 40}); });
+    const auto path = alteredFixture([](auto& f) {
+        f.tensors["blocks.1.attn.qkv.weight"] = torch::zeros({144, 40});
+    });
     DLW_EXPECT_ERROR(loadBackbone(path), path.string(), "'blocks.1.attn.qkv.weight'",
                      "expected [144, 48]");
 }
@@ -166,9 +169,7 @@ TEST(VisionTransformer, RejectsWrongInputShape) {
 struct ScaledHook : AdapterHook {
     AdaptedMap only;
     float scale;
-    ScaledHook(AdaptedMap m, float s)
-        : only(m)
-        , scale(s) {}
+    ScaledHook(AdaptedMap m, float s) : only(m), scale(s) {}
     torch::Tensor delta(int /*block*/, AdaptedMap map, const torch::Tensor& x) override {
         if (map != only) {
             return {};
@@ -180,7 +181,8 @@ struct ScaledHook : AdapterHook {
 };
 
 TEST(VisionTransformer, AdapterHooksAddWithoutTouchingWeights) {
-    VisionTransformer model = loadBackbone(test::fixturesDir() / "vit_reference" / "tiny.safetensors");
+    VisionTransformer model =
+        loadBackbone(test::fixturesDir() / "vit_reference" / "tiny.safetensors");
     torch::NoGradGuard noGrad;
     const auto x = torch::rand({2, 3, 32, 32});
     const auto base = model->forwardFeatures(x);
@@ -212,7 +214,8 @@ TEST(TorchvisionReference, VitB16WhenGenerated) {
         GTEST_SKIP() << "set DLW_VITB16_REF to the folder of vitb16.safetensors";
     }
     BackboneInfo info;
-    VisionTransformer model = loadBackbone(std::filesystem::path(dir) / "vitb16.safetensors", &info);
+    VisionTransformer model =
+        loadBackbone(std::filesystem::path(dir) / "vitb16.safetensors", &info);
     EXPECT_EQ(info.parameters, 102595923);
     const auto io = loadSafetensors(std::filesystem::path(dir) / "vitb16_io.safetensors");
     torch::NoGradGuard noGrad;

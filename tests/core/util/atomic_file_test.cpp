@@ -1,11 +1,12 @@
+#include "api/atomic_file.h"
+
+#include "api/error.h"
+#include "test_support.h"
+
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
-
-#include "api/atomic_file.h"
-#include "api/error.h"
-#include "test_support.h"
 
 namespace dlw {
 namespace {

@@ -1,0 +1,35 @@
+#pragma once
+// The training engine's one entry point (DESIGN §2): run an experiment synchronously on the
+// caller's thread, reporting events through a callback, controllable through atomic flags.
+
+#include "api/events.h"
+#include "api/experiment.h"
+
+#include <atomic>
+#include <string>
+
+namespace dlw {
+
+// Flags the training loop reads between batches. Any thread may set them; the engine only reads.
+struct RunControl {
+    std::atomic<bool> stop{false};           // stop after the current batch (resumable)
+    std::atomic<bool> pause{false};          // wait between batches while set
+    std::atomic<bool> stopAfterTask{false};  // finish the current task, then stop
+};
+
+struct RunRequest {
+    Experiment experiment;
+    std::string runDir;   // the run directory itself; created, must be empty or absent
+    bool resume = false;  // continue the run in runDir from its last checkpoint
+};
+
+// Trains every task of the experiment and writes the run directory (DESIGN §6). Returns the
+// summary (also in RunFinished). Throws dlw::Error for bad input found before training starts
+// (missing data, a backbone that does not fit, a run directory that is not empty or, with
+// resume, not a resumable run); errors during training are reported in RunFinished.error and
+// rethrown. Calls `onEvent` on this thread. Not reentrant on one RunControl.
+RunSummary runExperiment(const RunRequest& request,
+                         RunControl& control,
+                         const EventCallback& onEvent);
+
+}  // namespace dlw

@@ -1,0 +1,383 @@
+#include "engine/continual_model.h"
+
+#include "api/error.h"
+#include "model/lora.h"
+
+#include <fmt/format.h>
+
+namespace dlw {
+
+MethodPlan planMethod(const Experiment& e, const BackboneArch& arch) {
+    MethodPlan p;
+    p.kind = e.method.name;
+    for (const auto& t : e.method.targets) {
+        p.layout.maps.push_back(parseAdaptedMap(t));
+    }
+    p.layout.blocks = effectiveAdaptedBlocks(e, arch.depth);
+    p.basisScale = e.method.basisScale;
+    p.projectB = e.method.projectB;
+    switch (p.kind) {
+        case MethodKind::DualLora:
+            p.layout.orthogonalRank = e.method.orthogonal ? e.method.rank : 0;
+            p.layout.residualRank = e.method.residualRank;
+            p.subspaceMemory = true;
+            p.projectOrthogonal = e.method.orthogonal;
+            p.eigenInitOrthogonal = true;
+            break;
+        case MethodKind::InfLora:
+            p.layout.orthogonalRank = 0;
+            p.layout.residualRank = e.method.rank;
+            p.subspaceMemory = true;
+            break;
+        case MethodKind::SeqLora:
+        case MethodKind::Joint:
+            p.layout.orthogonalRank = e.method.rank;
+            p.layout.residualRank = 0;
+            break;
+    }
+    p.taskId = effectiveTaskIdMode(e);
+    p.feature = e.taskId.feature;
+    p.featureBlock = effectiveTaskIdBlock(e, arch.depth);
+    p.lambda = e.taskId.lambda;
+    p.tau = e.taskId.tau;
+    p.gate = e.method.gate;
+    if (p.taskId == TaskIdMode::Lda && p.feature == TaskIdFeature::BlockInput &&
+        !p.layout.blocks.empty() && p.layout.blocks.front() < p.featureBlock) {
+        throw Error(
+            fmt::format("method.blocks: block {} is adapted but the task feature is read "
+                        "at the input of block {} (task_id.block), so it would drift; "
+                        "adapt only blocks >= {} or use task_id.feature "
+                        "\"cls_frozen_pass\"",
+                        p.layout.blocks.front(), p.featureBlock, p.featureBlock));
+    }
+    return p;
+}
+
+ContinualModel::ContinualModel(VisionTransformer backbone,
+                               MethodPlan plan,
+                               std::vector<std::vector<int64_t>> taskClasses,
+                               torch::Device device)
+    : backbone_(std::move(backbone))
+    , plan_(std::move(plan))
+    , taskClasses_(std::move(taskClasses))
+    , device_(device) {
+    backbone_->to(device_);
+    backbone_->eval();
+    adapters_ = DualLoraAdapters(backbone_->arch(), plan_.layout);
+    adapters_->to(device_);
+    if (plan_.subspaceMemory) {
+        for (const auto& key : memoryKeys()) {
+            const AdaptedMap any = [&] {
+                for (AdaptedMap m : plan_.layout.maps) {
+                    if (inputOf(m) == key.second) {
+                        return m;
+                    }
+                }
+                return plan_.layout.maps.front();
+            }();
+            memories_.emplace(key, SubspaceMemory(mapShape(backbone_->arch(), any).first));
+        }
+    }
+    if (plan_.taskId == TaskIdMode::Lda) {
+        statistics_ = std::make_unique<StatisticsMemory>(backbone_->arch().width, plan_.lambda);
+    }
+}
+
+std::vector<InputKey> ContinualModel::memoryKeys() const {
+    std::vector<InputKey> keys;
+    for (const auto& site : adapters_->sites()) {
+        InputKey k{site.block, inputOf(site.map)};
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
+            keys.push_back(k);
+        }
+    }
+    return keys;
+}
+
+SubspaceMemory& ContinualModel::memoryOf(const AdapterSite& site) {
+    return memories_.at({site.block, inputOf(site.map)});
+}
+
+std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tensor>& batches) {
+    std::vector<std::string> warnings;
+    const int task = tasksStarted();
+    const bool eigenInit =
+        plan_.eigenInitOrthogonal && task == 0 && plan_.layout.orthogonalRank > 0;
+    std::vector<torch::Tensor> bases;
+    if (plan_.layout.residualRank > 0 || eigenInit) {
+        CovarianceObserver observer(memoryKeys());  // eq. 2, with the model as it is now
+        ForwardOptions o;
+        o.adapters = adapters_.get();
+        o.observer = &observer;
+        adapters_->setGate({});
+        torch::NoGradGuard noGrad;
+        for (const auto& b : batches) {
+            backbone_->forwardFeatures(b.to(device_), o);
+        }
+        SubspaceMemory empty(0);
+        for (const auto& site : adapters_->sites()) {
+            const InputKey key{site.block, inputOf(site.map)};
+            const torch::Tensor cov = observer.covariance(key);
+            SubspaceMemory& memory = plan_.subspaceMemory ? memoryOf(site) : empty;
+            if (eigenInit) {  // A_O = top-r_O eigenvectors of task 1's covariance, scaled
+                SubspaceMemory fresh(cov.size(0));
+                auto top = fresh.taskBases(cov, plan_.layout.orthogonalRank) * plan_.basisScale;
+                torch::NoGradGuard g;
+                adapters_->orthogonalA(site).copy_(top.t().to(device_));
+            }
+            if (plan_.layout.residualRank > 0) {
+                int64_t rank = plan_.layout.residualRank;
+                const int64_t free = memory.dim() - memory.size();
+                if (rank > free) {
+                    warnings.push_back(fmt::format(
+                        "task {}: the memory of block {} {} leaves {} free dimensions; residual "
+                        "rank {} reduced to {}",
+                        task + 1, site.block, toString(inputOf(site.map)), free, rank, free));
+                    rank = free;
+                }
+                bases.push_back(
+                    (memory.taskBases(cov, rank) * plan_.basisScale).to(device_));  // eq. 3
+            }
+        }
+    }
+    adapters_->beginTask(bases);
+    const auto classes =
+        static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(task)).size());
+    heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
+    heads_.back()->to(device_);
+    return warnings;
+}
+
+std::vector<torch::Tensor> ContinualModel::trainableParameters() {
+    auto params = adapters_->trainableParameters();
+    for (const auto& p : heads_.back()->parameters()) {
+        params.push_back(p);
+    }
+    return params;
+}
+
+torch::Tensor ContinualModel::trainLogits(const torch::Tensor& images) {
+    ForwardOptions o;
+    o.adapters = adapters_.get();
+    adapters_->setGate({});  // every residual piece on while training (DESIGN §3.2, gate)
+    return heads_.back()->forward(backbone_->forwardFeatures(images, o));
+}
+
+std::vector<torch::Tensor> ContinualModel::beforeStep() {
+    if (!plan_.projectOrthogonal || tasksStarted() < 2) {
+        return {};
+    }
+    return adapters_->snapshotOrthogonal();
+}
+
+void ContinualModel::afterStep(const std::vector<torch::Tensor>& snapshot) {
+    if (snapshot.empty()) {
+        return;
+    }
+    adapters_->projectOrthogonalUpdate(
+        snapshot, [this](const AdapterSite& s) -> const SubspaceMemory& { return memoryOf(s); },
+        plan_.projectB);
+}
+
+torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
+                                          ForwardOptions options,
+                                          torch::Tensor* features) {
+    if (plan_.feature == TaskIdFeature::ClsFrozenPass) {
+        auto h = backbone_->forwardFeatures(images);  // adapter-free pass, [B, D]
+        if (features != nullptr) {
+            *features = backbone_->forwardFeatures(images, options);
+        }
+        return h;
+    }
+    // Eq. 5: mean over tokens of the residual stream entering block l_f (frozen: no adapter
+    // sits below it), then the adapted blocks continue from there in the same pass.
+    const int lf = plan_.featureBlock;
+    auto x = backbone_->runBlocks(backbone_->embedTokens(images), 0, lf, ForwardOptions{});
+    auto h = x.mean(1);  // [B, D]
+    if (features != nullptr) {
+        if (statistics_ && plan_.gate != GateMode::None) {
+            auto p = statistics_->taskPosterior(
+                h,
+                std::vector<std::vector<int64_t>>(taskClasses_.begin(),
+                                                  taskClasses_.begin() + tasksStarted()),
+                plan_.tau);
+            adapters_->setGate(plan_.gate == GateMode::Soft
+                                   ? p
+                                   : torch::one_hot(p.argmax(1), p.size(1)).to(p.dtype()));
+        }
+        *features = backbone_->pool(backbone_->runBlocks(x, lf, backbone_->arch().depth, options));
+    }
+    return h;
+}
+
+std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>& batches,
+                                                const std::vector<torch::Tensor>& labels,
+                                                double threshold) {
+    torch::NoGradGuard noGrad;
+    adapters_->setGate({});
+    std::vector<MemoryStat> stats;
+    if (plan_.subspaceMemory) {
+        CovarianceObserver observer(memoryKeys());  // step 4 with the trained model
+        ForwardOptions o;
+        o.adapters = adapters_.get();
+        o.observer = &observer;
+        for (const auto& b : batches) {
+            backbone_->forwardFeatures(b.to(device_), o);
+        }
+        for (auto& [key, memory] : memories_) {
+            const MemoryUpdate u = memory.update(observer.covariance(key), threshold);  // eq. 4
+            stats.push_back({key.first, toString(key.second), memory.size(), u.added,
+                             u.energyBefore, u.energyAfter, u.threshold});
+        }
+    }
+    if (statistics_) {
+        for (std::size_t i = 0; i < batches.size(); ++i) {  // eq. 6 sums, no sample kept
+            statistics_->add(taskFeature(batches[i].to(device_), {}, nullptr), labels[i]);
+        }
+        statistics_->finalize();
+    }
+    return stats;
+}
+
+Prediction ContinualModel::predict(const torch::Tensor& batch) {
+    torch::NoGradGuard noGrad;
+    const torch::Tensor images = batch.to(device_);
+    ForwardOptions o;
+    o.adapters = adapters_.get();
+    Prediction out;
+    torch::Tensor features;
+    torch::Tensor h;
+    if (statistics_) {
+        h = taskFeature(images, o, &features);
+    } else {
+        adapters_->setGate({});
+        features = backbone_->forwardFeatures(images, o);
+    }
+    std::vector<torch::Tensor> logits;
+    for (auto& head : heads_) {
+        logits.push_back(head->forward(features));
+    }
+    out.logits = torch::cat(logits, 1);  // [B, C]
+    if (statistics_) {
+        const std::vector<std::vector<int64_t>> seen(taskClasses_.begin(),
+                                                     taskClasses_.begin() + tasksStarted());
+        out.taskPosterior = statistics_->taskPosterior(h, seen, plan_.tau);  // eq. 7
+        std::vector<torch::Tensor> calibrated;
+        for (std::size_t t = 0; t < logits.size(); ++t) {  // eq. 8, product form
+            calibrated.push_back(torch::softmax(logits[t], 1) *
+                                 out.taskPosterior.narrow(1, static_cast<int64_t>(t), 1));
+        }
+        out.calibrated = torch::cat(calibrated, 1);
+    }
+    adapters_->setGate({});
+    return out;
+}
+
+std::vector<AdapterSpectrum> ContinualModel::spectra() {
+    torch::NoGradGuard noGrad;
+    std::vector<AdapterSpectrum> out;
+    auto values = [](const torch::Tensor& w) {
+        auto s = torch::linalg::svdvals(w.to(torch::kCPU, torch::kFloat64), c10::nullopt);
+        return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+    };
+    for (const auto& site : adapters_->sites()) {
+        if (plan_.layout.orthogonalRank > 0) {
+            out.push_back({site.block, toString(site.map), "orthogonal",
+                           values(torch::matmul(adapters_->orthogonalB(site),
+                                                adapters_->orthogonalA(site)))});
+        }
+        if (plan_.layout.residualRank > 0 && adapters_->tasks() > 0) {
+            torch::Tensor w;
+            for (int t = 0; t < adapters_->tasks(); ++t) {
+                auto piece =
+                    torch::matmul(adapters_->residualV(site, t), adapters_->residualU(site, t).t());
+                w = w.defined() ? w + piece : piece;
+            }
+            out.push_back({site.block, toString(site.map), "residual", values(w)});
+        }
+    }
+    return out;
+}
+
+int64_t ContinualModel::parameterCount() {
+    int64_t n = 0;
+    for (const auto& p : adapters_->parameters()) {
+        n += p.numel();
+    }
+    for (auto& head : heads_) {
+        for (const auto& p : head->parameters()) {
+            n += p.numel();
+        }
+    }
+    return n;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> ContinualModel::state() {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& p : adapters_->named_parameters()) {
+        out.emplace_back("adapters." + p.key(), p.value().detach());
+    }
+    for (const auto& b : adapters_->named_buffers()) {
+        out.emplace_back("adapters." + b.key(), b.value());
+    }
+    for (std::size_t t = 0; t < heads_.size(); ++t) {
+        out.emplace_back(fmt::format("heads.{}.weight", t), heads_[t]->weight.detach());
+        out.emplace_back(fmt::format("heads.{}.bias", t), heads_[t]->bias.detach());
+    }
+    for (const auto& [key, memory] : memories_) {
+        const std::string name = fmt::format("memory.{}.{}", key.first, toString(key.second));
+        out.emplace_back(name + ".basis", memory.state());
+        out.emplace_back(name + ".columns", torch::tensor(memory.taskColumns(), torch::kInt64));
+    }
+    if (statistics_) {
+        for (auto& entry : statistics_->state("statistics.")) {
+            out.push_back(std::move(entry));
+        }
+    }
+    return out;
+}
+
+void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors, int tasksDone) {
+    auto get = [&](const std::string& name) -> const torch::Tensor& {
+        auto it = tensors.find(name);
+        if (it == tensors.end()) {
+            throw Error(fmt::format("checkpoint lacks tensor '{}'", name));
+        }
+        return it->second;
+    };
+    for (int t = 0; t < tasksDone; ++t) {  // replay the structure: pieces and heads
+        std::vector<torch::Tensor> bases;
+        if (plan_.layout.residualRank > 0) {
+            for (const auto& s : adapters_->sites()) {
+                bases.push_back(
+                    get(fmt::format("adapters.b{}_{}_{}_U", s.block, toString(s.map), t))
+                        .to(device_));
+            }
+        }
+        adapters_->beginTask(bases);
+        const auto classes =
+            static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(t)).size());
+        heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
+        heads_.back()->to(device_);
+    }
+    torch::NoGradGuard noGrad;
+    for (auto& p : adapters_->named_parameters()) {
+        p.value().copy_(get("adapters." + p.key()));
+    }
+    for (std::size_t t = 0; t < heads_.size(); ++t) {
+        heads_[t]->weight.copy_(get(fmt::format("heads.{}.weight", t)));
+        heads_[t]->bias.copy_(get(fmt::format("heads.{}.bias", t)));
+    }
+    for (auto& [key, memory] : memories_) {
+        const std::string name = fmt::format("memory.{}.{}", key.first, toString(key.second));
+        const auto& cols = get(name + ".columns");
+        memory.restore(get(name + ".basis"),
+                       std::vector<int64_t>(cols.data_ptr<int64_t>(),
+                                            cols.data_ptr<int64_t>() + cols.numel()));
+    }
+    if (statistics_ && tasksDone > 0) {
+        statistics_->restore(tensors, "statistics.");
+    }
+}
+
+}  // namespace dlw

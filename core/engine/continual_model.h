@@ -1,0 +1,102 @@
+#pragma once
+// One continual learner: the frozen backbone, the adapters of its method, one head per task, the
+// subspace memories and the statistics memory, with the per-task passes of DESIGN §3.2. The
+// engine drives it; it knows nothing of files, events or threads.
+
+#include "api/events.h"
+#include "api/experiment.h"
+#include "method/covariance_observer.h"
+#include "method/dual_lora_adapters.h"
+#include "method/statistics_memory.h"
+#include "method/subspace_memory.h"
+#include "model/vision_transformer.h"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace dlw {
+
+// What a method is made of (DESIGN §3.3), derived from the experiment.
+struct MethodPlan {
+    MethodKind kind = MethodKind::DualLora;
+    AdapterLayout layout;
+    bool subspaceMemory = false;  // GPM memory kept (residual bases, projection)
+    bool projectOrthogonal = false;
+    bool projectB = true;
+    bool eigenInitOrthogonal = false;  // A_O from task 1's covariance (DualLoRA)
+    double basisScale = 0.57735;
+    TaskIdMode taskId = TaskIdMode::None;
+    TaskIdFeature feature = TaskIdFeature::BlockInput;
+    int featureBlock = 0;  // l_f
+    double lambda = 1e-3;
+    double tau = 2.0;
+    GateMode gate = GateMode::None;
+};
+MethodPlan planMethod(const Experiment& experiment, const BackboneArch& arch);
+
+// The outputs of one evaluation forward pass over a batch.
+struct Prediction {
+    torch::Tensor logits;         // [B, C] concatenated heads (global class order of the tasks)
+    torch::Tensor taskPosterior;  // [B, T] p(t|x), undefined without task identity
+    torch::Tensor calibrated;     // [B, C] P(k|x) (eq. 8), undefined without task identity
+};
+
+class ContinualModel {
+public:
+    ContinualModel(VisionTransformer backbone,
+                   MethodPlan plan,
+                   std::vector<std::vector<int64_t>> taskClasses,
+                   torch::Device device);
+
+    const MethodPlan& plan() const { return plan_; }
+    int tasksStarted() const { return static_cast<int>(heads_.size()); }
+
+    // Pre-pass and start of task t (steps 1-2 of §3.2): covariance of `images` (a batch
+    // generator's worth of input), task bases, a fresh head. Returns warnings (rank clamped).
+    std::vector<std::string> beginTask(const std::vector<torch::Tensor>& batches);
+    // Parameters the optimizer trains in the current task.
+    std::vector<torch::Tensor> trainableParameters();
+    // Training forward of the current task: logits of its head [B, classes_t].
+    torch::Tensor trainLogits(const torch::Tensor& images);
+    // Called around optimizer.step(): snapshot before, projection after (step 3 of §3.2).
+    std::vector<torch::Tensor> beforeStep();
+    void afterStep(const std::vector<torch::Tensor>& snapshot);
+    // Post-pass (step 4): memory update with the trained model and the statistics memory from
+    // the task's training images with their global labels.
+    std::vector<MemoryStat> endTask(const std::vector<torch::Tensor>& batches,
+                                    const std::vector<torch::Tensor>& labels,
+                                    double threshold);
+
+    // Evaluation forward over the tasks started so far (single pass when possible).
+    Prediction predict(const torch::Tensor& images);
+    // Singular values of each adapter's ΔW (DESIGN §5).
+    std::vector<AdapterSpectrum> spectra();
+    // Trainable parameters over the whole run so far (adapters and heads).
+    int64_t parameterCount();
+
+    // Checkpoint tensors (adapters, heads, memories) and their restoration into a model that
+    // was built with the same plan and had beginTask's structure replayed by restore().
+    std::vector<std::pair<std::string, torch::Tensor>> state();
+    void restore(const std::map<std::string, torch::Tensor>& tensors, int tasksDone);
+
+private:
+    torch::Tensor taskFeature(const torch::Tensor& images,
+                              ForwardOptions options,
+                              torch::Tensor* features);
+    std::vector<InputKey> memoryKeys() const;
+    SubspaceMemory& memoryOf(const AdapterSite& site);
+
+    VisionTransformer backbone_;
+    MethodPlan plan_;
+    std::vector<std::vector<int64_t>> taskClasses_;
+    torch::Device device_;
+    DualLoraAdapters adapters_{nullptr};
+    std::vector<torch::nn::Linear> heads_;
+    std::map<InputKey, SubspaceMemory> memories_;
+    std::unique_ptr<StatisticsMemory> statistics_;
+};
+
+}  // namespace dlw

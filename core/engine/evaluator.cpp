@@ -1,0 +1,195 @@
+#include "engine/evaluator.h"
+
+#include "api/error.h"
+
+#include <chrono>
+
+namespace dlw {
+namespace {
+
+struct TaskCounts {
+    int64_t n = 0;
+    int64_t correct = 0;
+    int64_t aware = 0;
+    int64_t taskRight = 0;
+};
+
+std::optional<double> optionalFrom(const nlohmann::json& j) {
+    return j.is_null() ? std::nullopt : std::optional<double>(j.get<double>());
+}
+
+AccuracyMatrix matrixFrom(const nlohmann::json& j) {
+    AccuracyMatrix m;
+    for (const auto& row : j) {
+        std::vector<std::optional<double>> r;
+        for (const auto& v : row) {
+            r.push_back(optionalFrom(v));
+        }
+        m.push_back(r);
+    }
+    return m;
+}
+
+nlohmann::json matrixTo(const AccuracyMatrix& m) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : m) {
+        nlohmann::json r = nlohmann::json::array();
+        for (const auto& v : row) {
+            r.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
+        }
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+}  // namespace
+
+Evaluator::Evaluator(std::vector<std::vector<int64_t>> tasks, bool joint)
+    : tasks_(std::move(tasks)), joint_(joint) {
+    int64_t column = 0;
+    int64_t maxClass = 0;
+    for (const auto& t : tasks_) {
+        for (int64_t c : t) {
+            maxClass = std::max(maxClass, c);
+        }
+    }
+    columnOf_.assign(static_cast<std::size_t>(maxClass + 1), -1);
+    taskOf_.assign(static_cast<std::size_t>(maxClass + 1), -1);
+    for (std::size_t t = 0; t < tasks_.size(); ++t) {
+        for (int64_t c : tasks_[t]) {
+            columnOf_[static_cast<std::size_t>(c)] = column++;
+            taskOf_[static_cast<std::size_t>(c)] = static_cast<int>(t);
+        }
+    }
+    const std::size_t n = tasks_.size();
+    accuracy_.assign(n, std::vector<std::optional<double>>(n));
+    taskAware_ = accuracy_;
+}
+
+Evaluation Evaluator::evaluate(ContinualModel& model,
+                               const TaskData& data,
+                               int afterTask,
+                               int batchSize) {
+    const auto start = std::chrono::steady_clock::now();
+    Evaluation ev;
+    ev.afterTask = afterTask;
+    const int seen = afterTask + 1;
+    ev.taskConfusion.assign(static_cast<std::size_t>(seen), std::vector<int64_t>(seen, 0));
+    std::vector<float> rawConf;
+    std::vector<bool> rawRight;
+    std::vector<float> calConf;
+    std::vector<bool> calRight;
+    std::vector<int64_t> taskStart;  // first column of each task
+    int64_t columns = 0;
+    for (int t = 0; t < seen; ++t) {
+        taskStart.push_back(columns);
+        columns += static_cast<int64_t>(tasks_[static_cast<std::size_t>(t)].size());
+    }
+    for (int j = 0; j < seen; ++j) {
+        TaskCounts counts;
+        BatchLoader loader(data.evalSet(), data.evalIndices(j), batchSize, data.evalTransform,
+                           false, 0);
+        const int64_t jStart = taskStart[static_cast<std::size_t>(j)];
+        const auto jSize = static_cast<int64_t>(tasks_[static_cast<std::size_t>(j)].size());
+        while (auto batch = loader.next()) {
+            const Prediction p = model.predict(batch->images);
+            auto logits = p.logits.narrow(1, 0, columns).to(torch::kCPU);
+            auto rawProb = torch::softmax(logits, 1);
+            auto [rawMax, rawArg] = rawProb.max(1);
+            auto awareArg = logits.narrow(1, jStart, jSize).argmax(1);
+            torch::Tensor calMax, calArg, taskPred, taskMax;
+            if (p.calibrated.defined()) {
+                std::tie(calMax, calArg) =
+                    p.calibrated.narrow(1, 0, columns).to(torch::kCPU).max(1);
+                std::tie(taskMax, taskPred) = p.taskPosterior.to(torch::kCPU).max(1);
+            }
+            for (int64_t i = 0; i < batch->labels.size(0); ++i) {
+                const int64_t label = batch->labels[i].item<int64_t>();
+                const int64_t truth = columnOf_[static_cast<std::size_t>(label)];
+                const int64_t raw = rawArg[i].item<int64_t>();
+                const int64_t pred = p.calibrated.defined() ? calArg[i].item<int64_t>() : raw;
+                int predTask = 0;
+                if (p.calibrated.defined()) {
+                    predTask = static_cast<int>(taskPred[i].item<int64_t>());
+                    calConf.push_back(calMax[i].item<float>());
+                    calRight.push_back(pred == truth);
+                    ev.taskConfidence.push_back(taskMax[i].item<float>());
+                } else {
+                    while (predTask + 1 < seen &&
+                           raw >= taskStart[static_cast<std::size_t>(predTask + 1)]) {
+                        ++predTask;
+                    }
+                }
+                rawConf.push_back(rawMax[i].item<float>());
+                rawRight.push_back(raw == truth);
+                ev.taskCorrect.push_back(predTask == j);
+                ++ev.taskConfusion[static_cast<std::size_t>(j)][static_cast<std::size_t>(predTask)];
+                ++counts.n;
+                counts.correct += pred == truth ? 1 : 0;
+                counts.aware += jStart + awareArg[i].item<int64_t>() == truth ? 1 : 0;
+                counts.taskRight += predTask == j ? 1 : 0;
+            }
+        }
+        const auto pct = [&](int64_t k) {
+            return 100.0 * static_cast<double>(k) /
+                   static_cast<double>(std::max<int64_t>(counts.n, 1));
+        };
+        ev.accuracy.push_back(pct(counts.correct));
+        ev.taskAwareAccuracy.push_back(pct(counts.aware));
+        ev.taskIdAccuracy.push_back(pct(counts.taskRight));
+        accuracy_[static_cast<std::size_t>(afterTask)][static_cast<std::size_t>(j)] =
+            ev.accuracy.back();
+        taskAware_[static_cast<std::size_t>(afterTask)][static_cast<std::size_t>(j)] =
+            ev.taskAwareAccuracy.back();
+    }
+    ev.eceRaw = expectedCalibrationError(rawConf, rawRight);
+    ev.reliabilityRaw = reliabilityBins(rawConf, rawRight);
+    if (!calConf.empty()) {
+        ev.eceCalibrated = expectedCalibrationError(calConf, calRight);
+        ev.reliabilityCalibrated = reliabilityBins(calConf, calRight);
+    }
+    int64_t right = 0;
+    for (bool b : ev.taskCorrect) {
+        right += b ? 1 : 0;
+    }
+    taskIdAccuracy_ = 100.0 * static_cast<double>(right) /
+                      static_cast<double>(std::max<std::size_t>(ev.taskCorrect.size(), 1));
+    eceRaw_ = ev.eceRaw;
+    eceCalibrated_ = ev.eceCalibrated;
+    ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return ev;
+}
+
+RunSummary Evaluator::summary(const std::string& runDir, const std::string& method) const {
+    RunSummary s;
+    s.runDir = runDir;
+    s.method = method;
+    s.accuracyMatrix = accuracy_;
+    s.taskAwareMatrix = taskAware_;
+    s.metrics = computeContinualMetrics(accuracy_);
+    s.taskIdAccuracy = taskIdAccuracy_;
+    s.eceRaw = eceRaw_;
+    s.eceCalibrated = eceCalibrated_;
+    return s;
+}
+
+nlohmann::json Evaluator::state() const {
+    auto opt = [](const std::optional<double>& v) {
+        return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+    };
+    return {{"accuracy", matrixTo(accuracy_)},
+            {"task_aware", matrixTo(taskAware_)},
+            {"task_id_accuracy", opt(taskIdAccuracy_)},
+            {"ece_raw", opt(eceRaw_)},
+            {"ece_calibrated", opt(eceCalibrated_)}};
+}
+
+void Evaluator::restore(const nlohmann::json& state) {
+    accuracy_ = matrixFrom(state.at("accuracy"));
+    taskAware_ = matrixFrom(state.at("task_aware"));
+    taskIdAccuracy_ = optionalFrom(state.at("task_id_accuracy"));
+    eceRaw_ = optionalFrom(state.at("ece_raw"));
+    eceCalibrated_ = optionalFrom(state.at("ece_calibrated"));
+}
+
+}  // namespace dlw

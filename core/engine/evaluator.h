@@ -1,0 +1,41 @@
+#pragma once
+// Evaluation after each task (DESIGN §5): the rows of the class-incremental, task-aware and
+// task-identity matrices, calibration, and the run summary built from them.
+
+#include "api/events.h"
+#include "engine/continual_model.h"
+#include "engine/task_data.h"
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dlw {
+
+class Evaluator {
+public:
+    // `tasks`: each task's global classes, in the order of the concatenated heads. `joint`: the
+    // model was trained once on all of them (only the last row is filled).
+    Evaluator(std::vector<std::vector<int64_t>> tasks, bool joint);
+
+    // Evaluates tasks 0..afterTask on their evaluation images and records the rows.
+    Evaluation evaluate(ContinualModel& model, const TaskData& data, int afterTask, int batchSize);
+
+    RunSummary summary(const std::string& runDir, const std::string& method) const;
+
+    nlohmann::json state() const;
+    void restore(const nlohmann::json& state);
+
+private:
+    std::vector<std::vector<int64_t>> tasks_;
+    bool joint_;
+    std::vector<int64_t> columnOf_;  // global class → column of the concatenated logits
+    std::vector<int> taskOf_;        // global class → task
+    AccuracyMatrix accuracy_;
+    AccuracyMatrix taskAware_;
+    std::optional<double> taskIdAccuracy_;
+    std::optional<double> eceRaw_;
+    std::optional<double> eceCalibrated_;
+};
+
+}  // namespace dlw

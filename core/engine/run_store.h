@@ -1,0 +1,54 @@
+#pragma once
+// The run directory of DESIGN §6: experiment.json, events.jsonl, checkpoints/, summary.json.
+// Whole files are written atomically; events.jsonl is append-only and flushed line by line.
+
+#include "api/events.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace dlw {
+
+inline constexpr int kEventsVersion = 1;
+
+class RunStore {
+public:
+    // Creates `dir` (it must be absent or empty) and writes experiment.json. With `resume`, opens
+    // an existing run instead: it must hold experiment.json and a checkpoint, and no summary of
+    // a completed run. Throws dlw::Error naming the directory.
+    RunStore(std::filesystem::path dir, const std::string& experimentJson, bool resume);
+    ~RunStore();
+    RunStore(const RunStore&) = delete;
+    RunStore& operator=(const RunStore&) = delete;
+    RunStore(RunStore&&) = delete;
+    RunStore& operator=(RunStore&&) = delete;
+
+    const std::filesystem::path& dir() const { return dir_; }
+
+    // Appends one event as a JSON line {"v":1,"type":...,...}.
+    void append(const Event& event);
+    // After task `task` (0-based): tensors as safetensors and `state` as JSON, atomically, then
+    // checkpoints/latest.json pointing at them.
+    void checkpoint(int task,
+                    const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                    const nlohmann::json& state);
+    // The latest checkpoint: its state JSON and tensors. Throws when there is none.
+    std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> latestCheckpoint() const;
+    void writeSummary(const RunSummary& summary, bool completed);
+
+private:
+    std::filesystem::path dir_;
+    std::FILE* events_ = nullptr;
+};
+
+// JSON forms shared by events.jsonl and summary.json.
+nlohmann::json toJson(const Event& event);
+nlohmann::json toJson(const RunSummary& summary);
+
+}  // namespace dlw

@@ -1,0 +1,41 @@
+#pragma once
+// The data of one experiment cut into tasks (DESIGN §4): the dataset read once, the class
+// sequence, and per task the training, validation and evaluation indices.
+
+#include "api/backbone_info.h"
+#include "api/experiment.h"
+#include "data/batch_loader.h"
+#include "data/dataset.h"
+
+#include <string>
+#include <vector>
+
+namespace dlw {
+
+struct TaskSplit {
+    std::vector<int64_t> classes;  // global labels of the task, in order
+    std::vector<int64_t> train;    // indices into TaskData::data.train
+    std::vector<int64_t> val;      // indices into data.train, disjoint from `train`
+    std::vector<int64_t> test;     // indices into data.test
+};
+
+struct TaskData {
+    TrainTestData data;
+    std::vector<TaskSplit> tasks;
+    ImageTransform evalTransform;   // the backbone's input, no augmentation
+    ImageTransform trainTransform;  // plus the experiment's augmentation
+    // Evaluation images: the test set, or the validation cut when data.eval_split is "val".
+    const ImageDataset& evalSet() const { return evalOnVal ? data.train : data.test; }
+    const std::vector<int64_t>& evalIndices(int task) const {
+        return evalOnVal ? tasks[static_cast<std::size_t>(task)].val
+                         : tasks[static_cast<std::size_t>(task)].test;
+    }
+    bool evalOnVal = false;
+    std::vector<std::string> classNames;  // of the dataset
+};
+
+// Reads the dataset and cuts it. Throws dlw::Error naming data.root, sequence.* or the file for
+// a missing dataset, more classes asked than the dataset has, or a task left without images.
+TaskData prepareTaskData(const Experiment& experiment, const BackboneArch& arch);
+
+}  // namespace dlw

@@ -1,0 +1,124 @@
+#include "api/engine.h"
+
+#include "api/dataset_scan.h"
+#include "api/error.h"
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+
+namespace dlw {
+namespace {
+
+// A small, fast experiment: the torchvision-made 28×28 grey fixture backbone, Fashion-MNIST,
+// 3 tasks × 2 classes, 30 training images per class, one epoch.
+Experiment smallExperiment(MethodKind method) {
+    Experiment e;
+    e.backbone.path = (test::fixturesDir() / "vit_reference" / "tiny_gray.safetensors").string();
+    e.threads = 1;
+    e.device = "cpu";
+    e.data.trainPerClass = 30;
+    e.data.valPerClass = 10;
+    e.data.testPerClass = 30;
+    e.sequence.tasks = 3;
+    e.sequence.classesPerTask = 2;
+    e.method.name = method;
+    e.method.rank = 4;
+    e.method.residualRank = 4;
+    e.train.epochs = 1;
+    e.train.batchSize = 16;
+    e.memory.sample = 40;
+    return e;
+}
+
+bool haveFashionMnist() {
+    return std::filesystem::exists(defaultDataRoot(DataKind::FashionMnist));
+}
+
+RunSummary run(const Experiment& e,
+               const std::filesystem::path& dir,
+               RunControl& control,
+               bool resume = false,
+               std::vector<Event>* events = nullptr) {
+    RunRequest r;
+    r.experiment = e;
+    r.runDir = dir.string();
+    r.resume = resume;
+    return runExperiment(r, control, [&](const Event& ev) {
+        if (events != nullptr) {
+            events->push_back(ev);
+        }
+    });
+}
+
+class EveryMethod : public ::testing::TestWithParam<MethodKind> {};
+
+TEST_P(EveryMethod, RunsAndIsDeterministic) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    RunControl control;
+    std::vector<Event> events;
+    const auto a = run(smallExperiment(GetParam()), dir / "a", control, false, &events);
+    const auto b = run(smallExperiment(GetParam()), dir / "b", control);
+    EXPECT_EQ(a.accuracyMatrix, b.accuracyMatrix);
+    ASSERT_EQ(a.accuracyMatrix.size(), 3U);
+    EXPECT_TRUE(a.accuracyMatrix[2][0].has_value());
+    EXPECT_TRUE(std::filesystem::exists(dir / "a" / "summary.json"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "a" / "experiment.json"));
+    EXPECT_TRUE(std::holds_alternative<RunFinished>(events.back()));
+    EXPECT_TRUE(std::get<RunFinished>(events.back()).completed);
+    EXPECT_GT(a.trainableParameters, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods,
+                         EveryMethod,
+                         ::testing::Values(MethodKind::DualLora,
+                                           MethodKind::InfLora,
+                                           MethodKind::SeqLora,
+                                           MethodKind::Joint));
+
+TEST(Engine, StoppedAfterATaskResumesToTheSameMatrix) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    const auto e = smallExperiment(MethodKind::DualLora);
+    RunControl whole;
+    const auto uninterrupted = run(e, dir / "whole", whole);
+    RunControl control;
+    control.stopAfterTask = true;
+    std::vector<Event> events;
+    run(e, dir / "parts", control, false, &events);
+    EXPECT_TRUE(std::get<RunFinished>(events.back()).stopped);
+    RunControl resume;
+    const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
+    EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
+}
+
+TEST(Engine, RefusesANonEmptyRunDirectoryAndAFinishedResume) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    auto e = smallExperiment(MethodKind::SeqLora);
+    e.sequence.tasks = 1;
+    RunControl control;
+    run(e, dir / "r", control);
+    DLW_EXPECT_ERROR(run(e, dir / "r", control), (dir / "r").string(), "not empty");
+    DLW_EXPECT_ERROR(run(e, dir / "r", control, true), "already complete");
+    DLW_EXPECT_ERROR(run(e, dir / "nothing", control, true), "not a resumable run");
+}
+
+TEST(Engine, MoreClassesThanTheDatasetHasIsAnError) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    auto e = smallExperiment(MethodKind::DualLora);
+    e.sequence.tasks = 6;
+    RunControl control;
+    DLW_EXPECT_ERROR(run(e, test::tempDir("engine") / "r", control), "12", "10");
+}
+
+}  // namespace
+}  // namespace dlw
