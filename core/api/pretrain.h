@@ -10,9 +10,9 @@ namespace dlw {
 
 struct PretrainConfig {
     std::string output = "resources/backbones/dlw-vit-tiny.safetensors";  // written atomically
-    std::string digits;            // digits.png; "" = where Debian's opencv-doc puts it
-    int proceduralPerClass = 400;  // images per procedural class (32 classes); 0 = digits only
-    int imgSize = 28;              // input side (Fashion-MNIST's)
+    std::string digits;             // digits.png; "" = where Debian's opencv-doc puts it
+    int proceduralPerClass = 1000;  // images per procedural class (10 classes); 0 = digits only
+    int imgSize = 28;               // input side (Fashion-MNIST's)
     int patchSize = 4;
     int width = 96;
     int depth = 4;
@@ -23,9 +23,9 @@ struct PretrainConfig {
     double lr = 1e-3;  // AdamW peak, linear warm-up then cosine decay
     double weightDecay = 0.05;
     double labelSmoothing = 0.1;
-    double heldoutFraction = 0.1;   // per class, never trained on
-    double brightnessJitter = 0.0;  // random gain in [1 - j, 1 + j] per image (0 = off)
-    double rotationDegrees = 15.0;  // random rotation in [-r, r]
+    double heldoutFraction = 0.1;    // per class, never trained on
+    double brightnessJitter = 0.25;  // random gain in [1 - j, 1 + j] per image (0 = off)
+    double rotationDegrees = 15.0;   // random rotation in [-r, r]
     uint64_t seed = 0;
 };
 

@@ -175,8 +175,9 @@ RunSummary runExperiment(const RunRequest& request,
         const auto& classes = trainTasks[static_cast<std::size_t>(t)];
         const int64_t stepsPerEpoch =
             (static_cast<int64_t>(trainIdx.size()) + e.train.batchSize - 1) / e.train.batchSize;
-        emit(TaskStarted{joint ? tasks - 1 : t, static_cast<int64_t>(trainIdx.size()),
-                         stepsPerEpoch, e.train.epochs});
+        const int reported = joint ? tasks - 1 : t;  // joint trains once, as the last task
+        emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch,
+                         e.train.epochs});
         torch::manual_seed(detail::hashCombine(e.seed, static_cast<uint64_t>(t)));
         const auto passIdx = sample(trainIdx, e.memory.sample, detail::hashCombine(e.seed, 77 + t));
         const Passes passes =
@@ -221,12 +222,13 @@ RunSummary runExperiment(const RunRequest& request,
                 lossSum += value;
                 ++batches;
                 images += batch->images.size(0);
-                emit(StepFinished{t, epoch, step++, value, e.train.lr});
+                emit(StepFinished{reported, epoch, step++, value, e.train.lr});
             }
             taskTrainSeconds += epochSeconds;
             trainImages += images;
             if (!stopped) {
-                emit(EpochFinished{t, epoch, lossSum / std::max<int64_t>(batches, 1), epochSeconds,
+                emit(EpochFinished{reported, epoch, lossSum / std::max<int64_t>(batches, 1),
+                                   epochSeconds,
                                    static_cast<double>(images) / std::max(epochSeconds, 1e-9)});
             }
         }
@@ -240,8 +242,7 @@ RunSummary runExperiment(const RunRequest& request,
             loadPasses(data.data.train, passIdx, data.evalTransform, e.train.evalBatchSize);
         auto memoryStats = model.endTask(post.images, post.labels, threshold);
         // Evaluated after the memory update: the statistics memory then knows task t.
-        Evaluation ev =
-            evaluator.evaluate(model, data, joint ? tasks - 1 : t, e.train.evalBatchSize);
+        Evaluation ev = evaluator.evaluate(model, data, reported, e.train.evalBatchSize);
         ev.memory = std::move(memoryStats);
         ev.spectra = model.spectra();
         emit(ev);
@@ -251,7 +252,7 @@ RunSummary runExperiment(const RunRequest& request,
                           {"train_images", trainImages},
                           {"step", step},
                           {"evaluator", evaluator.state()}});
-        emit(TaskFinished{t, taskTrainSeconds, since(taskStart)});
+        emit(TaskFinished{reported, taskTrainSeconds, since(taskStart)});
         if (control.stopAfterTask.load() && t + 1 < trainingTasks) {
             stopped = true;
         }

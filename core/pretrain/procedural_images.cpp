@@ -80,26 +80,16 @@ Tensor cross(Canvas& c) {
     return soft(torch::min(bar1, bar2), c.pixel);
 }
 
-// Fills: per-pixel intensity in [0.25, 1] that a shape's mask cuts out.
-Tensor fill(Canvas& c, int kind) {
+Tensor stripes(Canvas& c, bool checker) {
     auto [u, v] = c.frame(0.5);
     auto freq = uniform(c.n, 5.0, 14.0, c.gen);
     auto phase = uniform(c.n, 0.0, 2 * M_PI, c.gen);
-    Tensor t;
-    switch (kind) {
-        case 0:  // flat
-            return torch::ones_like(u);
-        case 1:  // stripes
-            t = torch::sigmoid(torch::sin(freq * u + phase) * 4.0);
-            break;
-        case 2:  // checker
-            t = torch::sigmoid(torch::sin(freq * u + phase) * torch::sin(freq * v + phase) * 6.0);
-            break;
-        default:  // linear gradient
-            t = (u + 1.0) * 0.5;
-            break;
+    auto wave = torch::sin(freq * u + phase);
+    if (checker) {
+        wave = wave * torch::sin(freq * v + phase);
     }
-    return 0.25 + 0.75 * t.clamp(0.0, 1.0);
+    auto mask = ellipse(c, false).clamp_min(0.0);  // textures fill a random region
+    return torch::sigmoid(wave * 4.0) * (0.4 + 0.6 * mask);
 }
 
 Tensor strokes(Canvas& c) {
@@ -118,54 +108,22 @@ Tensor strokes(Canvas& c) {
     return img;
 }
 
-Tensor blob(Canvas& c, int size) {
-    auto coarse = torch::rand({c.n, 1, 4, 4}, c.gen);
+Tensor blobs(Canvas& c, int size) {
+    auto coarse = torch::rand({c.n, 1, 5, 5}, c.gen);
     auto fine =
         torch::nn::functional::interpolate(coarse, torch::nn::functional::InterpolateFuncOptions()
                                                        .size(std::vector<int64_t>{size, size})
                                                        .mode(torch::kBicubic)
                                                        .align_corners(false));
-    return torch::sigmoid((fine.squeeze(1) - 0.55) * 16.0);
+    return torch::sigmoid((fine.squeeze(1) - 0.5) * 12.0);
 }
-
-// Shapes: a soft mask in [0, 1].
-Tensor shape(Canvas& c, int kind, int size) {
-    switch (kind) {
-        case 0:
-            return ellipse(c, false);
-        case 1:
-            return ellipse(c, true);
-        case 2:
-            return rectangle(c, false);
-        case 3:
-            return rectangle(c, true);
-        case 4:
-            return triangle(c);
-        case 5:
-            return cross(c);
-        case 6:
-            return strokes(c);
-        default:
-            return blob(c, size);
-    }
-}
-
-const std::vector<std::string> kShapes{"ellipse",  "ring",  "rectangle", "frame",
-                                       "triangle", "cross", "strokes",   "blob"};
-const std::vector<std::string> kFills{"flat", "striped", "checkered", "shaded"};
 
 }  // namespace
 
 const std::vector<std::string>& proceduralClassNames() {
-    static const std::vector<std::string> names = [] {
-        std::vector<std::string> out;
-        for (const auto& f : kFills) {
-            for (const auto& sh : kShapes) {
-                out.push_back(f + " " + sh);
-            }
-        }
-        return out;
-    }();
+    static const std::vector<std::string> names{"ellipse",  "ring",  "rectangle", "frame",
+                                                "triangle", "cross", "stripes",   "checker",
+                                                "strokes",  "blobs"};
     return names;
 }
 
@@ -178,13 +136,42 @@ std::pair<torch::Tensor, torch::Tensor> drawProceduralImages(int perClass,
     Canvas c{axis.view({1, 1, size}), axis.view({1, size, 1}), 2.0 / size, perClass, gen};
     std::vector<Tensor> images;
     std::vector<Tensor> labels;
-    const auto shapes = static_cast<int>(kShapes.size());
     for (int64_t k = 0; k < static_cast<int64_t>(proceduralClassNames().size()); ++k) {
-        // Class = (fill, shape): the features must tell both the outline and the texture.
-        auto img =
-            shape(c, static_cast<int>(k % shapes), size) * fill(c, static_cast<int>(k / shapes));
-        auto brightness = uniform(perClass, 0.6, 1.0, gen);
-        auto noise = torch::randn({perClass, size, size}, gen) * uniform(perClass, 0.0, 0.06, gen);
+        Tensor img;
+        switch (k) {
+            case 0:
+                img = ellipse(c, false);
+                break;
+            case 1:
+                img = ellipse(c, true);
+                break;
+            case 2:
+                img = rectangle(c, false);
+                break;
+            case 3:
+                img = rectangle(c, true);
+                break;
+            case 4:
+                img = triangle(c);
+                break;
+            case 5:
+                img = cross(c);
+                break;
+            case 6:
+                img = stripes(c, false);
+                break;
+            case 7:
+                img = stripes(c, true);
+                break;
+            case 8:
+                img = strokes(c);
+                break;
+            default:
+                img = blobs(c, size);
+                break;
+        }
+        auto brightness = uniform(perClass, 0.5, 1.0, gen);
+        auto noise = torch::randn({perClass, size, size}, gen) * uniform(perClass, 0.0, 0.08, gen);
         images.push_back((img * brightness + noise).clamp(0.0, 1.0));
         labels.push_back(torch::full({perClass}, k, torch::kInt64));
     }

@@ -58,7 +58,7 @@ TEST(Calibration, OverconfidenceIsMeasured) {
     // All at 0.9 confidence, half right: |0.5 − 0.9| = 40 %.
     EXPECT_NEAR(expectedCalibrationError({0.9F, 0.9F, 0.9F, 0.9F}, {true, false, true, false}),
                 40.0, 1e-5);
-    const auto bins = reliabilityBins({0.9F, 0.1F}, {true, false}, 10);
+    const auto bins = reliabilityBins({0.85F, 0.05F}, {true, false}, 10);
     EXPECT_EQ(bins[8].count, 1);  // (0.8, 0.9]
     EXPECT_EQ(bins[0].count, 1);
 }
