@@ -115,6 +115,7 @@ std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tens
             backbone_->forwardFeatures(b.to(device_), o);
         }
         SubspaceMemory empty(0);
+        std::map<InputKey, torch::Tensor> keyBases;
         for (const auto& site : adapters_->sites()) {
             const InputKey key{site.block, inputOf(site.map)};
             const torch::Tensor cov = observer.covariance(key);
@@ -135,8 +136,11 @@ std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tens
                         task + 1, site.block, toString(inputOf(site.map)), free, rank, free));
                     rank = free;
                 }
-                bases.push_back(
-                    (memory.taskBases(cov, rank) * plan_.basisScale).to(device_));  // eq. 3
+                auto& basis = keyBases[key];  // q, k, v share norm1: one basis each
+                if (!basis.defined()) {       // eq. 3
+                    basis = (memory.taskBases(cov, rank) * plan_.basisScale).to(device_);
+                }
+                bases.push_back(basis);
             }
         }
     }

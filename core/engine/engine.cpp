@@ -238,9 +238,7 @@ RunSummary runExperiment(const RunRequest& request,
         trainSeconds += taskTrainSeconds;
         const double threshold =
             energyThreshold(e.memory.epsBegin, e.memory.epsEnd, t + 1, trainingTasks);
-        const Passes post =
-            loadPasses(data.data.train, passIdx, data.evalTransform, e.train.evalBatchSize);
-        auto memoryStats = model.endTask(post.images, post.labels, threshold);
+        auto memoryStats = model.endTask(passes.images, passes.labels, threshold);
         // Evaluated after the memory update: the statistics memory then knows task t.
         Evaluation ev = evaluator.evaluate(model, data, reported, e.train.evalBatchSize);
         ev.memory = std::move(memoryStats);
