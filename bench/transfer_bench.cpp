@@ -144,11 +144,16 @@ int main(int argc, char** argv) {
     int epochs = 4;
     int perClass = 1000;
     bool skipProbe = false;
+    std::string randomInit = "timm";
     app.add_option("--backbone", bundled, "Pre-trained backbone")->capture_default_str();
     app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
     app.add_option("--epochs", epochs, "LoRA training epochs")->capture_default_str();
     app.add_option("--per-class", perClass, "Training images per class")->capture_default_str();
     app.add_flag("--skip-probe", skipProbe, "Skip the 60k linear probes");
+    app.add_option("--random-init", randomInit,
+                   "Random baseline: timm (trunc-normal 0.02) or torch (LibTorch module defaults)")
+        ->check(CLI::IsMember({"timm", "torch"}))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     dlw::applyThreads(threads);
     fmt::print("{}\n", dlw::runtimeDescription());
@@ -156,7 +161,16 @@ int main(int argc, char** argv) {
     dlw::BackboneInfo info;
     dlw::VisionTransformer pretrained = dlw::loadBackbone(bundled, &info);
     dlw::VisionTransformer random(info.arch);
-    randomiseLikeTimm(random);
+    if (randomInit == "timm") {
+        randomiseLikeTimm(random);
+    } else {  // keep LibTorch's default module init; tokens as timm would draw them
+        torch::NoGradGuard noGrad;
+        random->cls_token.normal_(0.0, 1e-6);
+        random->pos_embed.normal_(0.0, 0.02);
+        for (auto& p : random->parameters()) {
+            p.set_requires_grad(false);
+        }
+    }
     random->eval();
     const auto t = dlw::transformFor(info.arch);
     const auto data = dlw::readFashionMnist(dlw::defaultDataRoot(dlw::DataKind::FashionMnist));
@@ -176,12 +190,14 @@ int main(int argc, char** argv) {
     for (auto* entry : {&pretrained, &random}) {
         const auto t0 = Clock::now();
         const double lora = loraJoint(*entry, train, test, epochs, 0);
-        double probe = -1;
+        std::string probe = "-";
         if (!skipProbe) {
-            probe = linearProbe(features(*entry, full.x), full.y, features(*entry, test.x), test.y);
+            probe = fmt::format("{:.2f}%", linearProbe(features(*entry, full.x), full.y,
+                                                       features(*entry, test.x), test.y));
         }
-        fmt::print("{:<28} {:>21.2f}% {:>17.2f}%   ({:.0f} s)\n",
-                   entry == &pretrained ? "bundled (pre-trained)" : "same shape, random weights",
+        fmt::print("{:<30} {:>19.2f}% {:>18}   ({:.0f} s)\n",
+                   entry == &pretrained ? "bundled (pre-trained)"
+                                        : "same shape, random (" + randomInit + ")",
                    lora, probe, std::chrono::duration<double>(Clock::now() - t0).count());
     }
     return 0;
