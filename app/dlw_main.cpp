@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     dlw::cli::addEmbedCommand(app, global);
     dlw::cli::addPretrainCommand(app, global);
     dlw::cli::addRunCommand(app, global);
+    dlw::cli::addCompareCommand(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -19,5 +19,6 @@ void addInfoCommand(CLI::App& app, const GlobalOptions& global);
 void addEmbedCommand(CLI::App& app, const GlobalOptions& global);
 void addPretrainCommand(CLI::App& app, const GlobalOptions& global);
 void addRunCommand(CLI::App& app, const GlobalOptions& global);
+void addCompareCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace dlw::cli
