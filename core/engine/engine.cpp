@@ -244,13 +244,13 @@ RunSummary runExperiment(const RunRequest& request,
         ev.memory = std::move(memoryStats);
         ev.spectra = model.spectra();
         emit(ev);
+        emit(TaskFinished{reported, taskTrainSeconds, since(taskStart)});
         store.checkpoint(t, model.state(),
                          {{"tasks_done", t + 1},
                           {"train_seconds", trainSeconds},
                           {"train_images", trainImages},
                           {"step", step},
                           {"evaluator", evaluator.state()}});
-        emit(TaskFinished{reported, taskTrainSeconds, since(taskStart)});
         if (control.stopAfterTask.load() && t + 1 < trainingTasks) {
             stopped = true;
         }

@@ -172,6 +172,16 @@ RunStore::RunStore(std::filesystem::path dir, const std::string& experimentJson,
         fs::create_directories(dir_ / "checkpoints");
         writeFileAtomically(dir_ / "experiment.json", experimentJson);
     }
+    if (resume) {
+        // Events after the last checkpoint (a stopped task, a partial last line) are replayed
+        // by the resumed run: cut them so that events.jsonl reads as one uninterrupted run.
+        const auto state = latestState().second;
+        const auto events = dir_ / "events.jsonl";
+        if (state.contains("events_bytes") && fs::exists(events) &&
+            fs::file_size(events) > state["events_bytes"].get<uintmax_t>()) {
+            fs::resize_file(events, state["events_bytes"].get<uintmax_t>());
+        }
+    }
     events_ = std::fopen((dir_ / "events.jsonl").c_str(), "ab");
     if (events_ == nullptr) {
         throw Error(fmt::format("{}: cannot open events.jsonl for appending", dir_.string()));
@@ -192,7 +202,9 @@ void RunStore::append(const Event& event) {
 
 void RunStore::checkpoint(int task,
                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                          const nlohmann::json& state) {
+                          nlohmann::json state) {
+    std::fflush(events_);
+    state["events_bytes"] = std::ftell(events_);  // a resume cuts events.jsonl back to here
     const std::string stem = fmt::format("task-{:03d}", task + 1);
     saveSafetensors(dir_ / "checkpoints" / (stem + ".safetensors"), tensors);
     writeFileAtomically(dir_ / "checkpoints" / (stem + ".json"), state.dump(2));
@@ -200,18 +212,24 @@ void RunStore::checkpoint(int task,
                         nlohmann::json{{"checkpoint", stem}, {"task", task}}.dump(2));
 }
 
-std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> RunStore::latestCheckpoint() const {
+std::pair<std::string, nlohmann::json> RunStore::latestState() const {
     const auto latestPath = dir_ / "checkpoints/latest.json";
     auto latest = nlohmann::json::parse(readWholeFile(latestPath), nullptr, false);
-    if (latest.is_discarded() || !latest.contains("checkpoint")) {
+    if (latest.is_discarded() || !latest.contains("checkpoint") ||
+        !latest["checkpoint"].is_string()) {
         throw Error(fmt::format("{}: malformed checkpoint pointer", latestPath.string()));
     }
     const std::string stem = latest["checkpoint"].get<std::string>();
     const auto statePath = dir_ / "checkpoints" / (stem + ".json");
     auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
-    if (state.is_discarded()) {
+    if (state.is_discarded() || !state.is_object()) {
         throw Error(fmt::format("{}: malformed checkpoint state", statePath.string()));
     }
+    return {stem, state};
+}
+
+std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> RunStore::latestCheckpoint() const {
+    auto [stem, state] = latestState();
     return {state, loadSafetensors(dir_ / "checkpoints" / (stem + ".safetensors")).tensors};
 }
 

@@ -37,12 +37,15 @@ public:
     // checkpoints/latest.json pointing at them.
     void checkpoint(int task,
                     const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                    const nlohmann::json& state);
+                    nlohmann::json state);
     // The latest checkpoint: its state JSON and tensors. Throws when there is none.
     std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> latestCheckpoint() const;
     void writeSummary(const RunSummary& summary, bool completed);
 
 private:
+    // The latest checkpoint's file stem and state JSON, without its tensors.
+    std::pair<std::string, nlohmann::json> latestState() const;
+
     std::filesystem::path dir_;
     std::FILE* events_ = nullptr;
 };

@@ -1,10 +1,15 @@
 #include "api/engine.h"
 
+#include "api/atomic_file.h"
 #include "api/dataset_scan.h"
 #include "api/error.h"
 #include "test_support.h"
 
+#include <set>
+#include <sstream>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace dlw {
 namespace {
@@ -118,6 +123,49 @@ TEST(Engine, MoreClassesThanTheDatasetHasIsAnError) {
     e.sequence.tasks = 6;
     RunControl control;
     DLW_EXPECT_ERROR(run(e, test::tempDir("engine") / "r", control), "12", "10");
+}
+
+}  // namespace
+}  // namespace dlw
+
+namespace dlw {
+namespace {
+
+// A stop in the middle of a task (as Ctrl-C gives) resumes from the last task checkpoint to
+// the same matrix, and events.jsonl reads as one run: every step number exactly once.
+TEST(Engine, StoppedMidTaskResumesAndEventsHaveNoDuplicates) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    const auto e = smallExperiment(MethodKind::InfLora);
+    RunControl whole;
+    const auto uninterrupted = run(e, dir / "whole", whole);
+    RunControl control;
+    int steps = 0;
+    RunRequest r;
+    r.experiment = e;
+    r.runDir = (dir / "parts").string();
+    runExperiment(r, control, [&](const Event& ev) {
+        if (std::holds_alternative<StepFinished>(ev) && ++steps == 6) {  // task 2, mid-epoch
+            control.stop = true;
+        }
+    });
+    RunControl resume;
+    const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
+    EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
+    std::set<int64_t> seen;
+    std::istringstream lines(readWholeFile(dir / "parts" / "events.jsonl"));
+    std::string line;
+    int duplicates = 0;
+    while (std::getline(lines, line)) {
+        auto j = nlohmann::json::parse(line);
+        if (j["type"] == "step" && !seen.insert(j["step"].get<int64_t>()).second) {
+            ++duplicates;
+        }
+    }
+    EXPECT_EQ(duplicates, 0);
+    EXPECT_EQ(static_cast<int64_t>(seen.size()), *seen.rbegin() + 1);
 }
 
 }  // namespace
