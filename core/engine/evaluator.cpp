@@ -1,6 +1,7 @@
 #include "engine/evaluator.h"
 
 #include "api/error.h"
+#include "engine/run_store.h"
 
 #include <chrono>
 
@@ -16,30 +17,6 @@ struct TaskCounts {
 
 std::optional<double> optionalFrom(const nlohmann::json& j) {
     return j.is_null() ? std::nullopt : std::optional<double>(j.get<double>());
-}
-
-AccuracyMatrix matrixFrom(const nlohmann::json& j) {
-    AccuracyMatrix m;
-    for (const auto& row : j) {
-        std::vector<std::optional<double>> r;
-        for (const auto& v : row) {
-            r.push_back(optionalFrom(v));
-        }
-        m.push_back(r);
-    }
-    return m;
-}
-
-nlohmann::json matrixTo(const AccuracyMatrix& m) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& row : m) {
-        nlohmann::json r = nlohmann::json::array();
-        for (const auto& v : row) {
-            r.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
-        }
-        rows.push_back(r);
-    }
-    return rows;
 }
 
 }  // namespace
@@ -177,16 +154,16 @@ nlohmann::json Evaluator::state() const {
     auto opt = [](const std::optional<double>& v) {
         return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
     };
-    return {{"accuracy", matrixTo(accuracy_)},
-            {"task_aware", matrixTo(taskAware_)},
+    return {{"accuracy", accuracyMatrixToJson(accuracy_)},
+            {"task_aware", accuracyMatrixToJson(taskAware_)},
             {"task_id_accuracy", opt(taskIdAccuracy_)},
             {"ece_raw", opt(eceRaw_)},
             {"ece_calibrated", opt(eceCalibrated_)}};
 }
 
 void Evaluator::restore(const nlohmann::json& state) {
-    accuracy_ = matrixFrom(state.at("accuracy"));
-    taskAware_ = matrixFrom(state.at("task_aware"));
+    accuracy_ = accuracyMatrixFromJson(state.at("accuracy"));
+    taskAware_ = accuracyMatrixFromJson(state.at("task_aware"));
     taskIdAccuracy_ = optionalFrom(state.at("task_id_accuracy"));
     eceRaw_ = optionalFrom(state.at("ece_raw"));
     eceCalibrated_ = optionalFrom(state.at("ece_calibrated"));

@@ -2,6 +2,7 @@
 
 #include "api/atomic_file.h"
 #include "api/error.h"
+#include "engine/run_store.h"
 
 #include <fmt/format.h>
 
@@ -29,18 +30,6 @@ std::optional<double> optional(const nlohmann::json& j, const char* key) {
                                                 : std::nullopt;
 }
 
-AccuracyMatrix matrix(const nlohmann::json& j) {
-    AccuracyMatrix m;
-    for (const auto& row : j) {
-        std::vector<std::optional<double>> r;
-        for (const auto& v : row) {
-            r.push_back(v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()));
-        }
-        m.push_back(std::move(r));
-    }
-    return m;
-}
-
 }  // namespace
 
 RunRecord readRunRecord(const std::filesystem::path& dir) {
@@ -59,8 +48,8 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
         RunSummary& out = r.summary;
         out.runDir = r.dir;
         out.method = r.method;
-        out.accuracyMatrix = matrix(s.at("accuracy_matrix"));
-        out.taskAwareMatrix = matrix(s.at("task_aware_matrix"));
+        out.accuracyMatrix = accuracyMatrixFromJson(s.at("accuracy_matrix"));
+        out.taskAwareMatrix = accuracyMatrixFromJson(s.at("task_aware_matrix"));
         out.metrics = computeContinualMetrics(out.accuracyMatrix);
         out.taskIdAccuracy = optional(s, "task_id_accuracy");
         out.eceRaw = optional(s, "ece_raw");

@@ -13,18 +13,6 @@ nlohmann::json optionalJson(const std::optional<double>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-nlohmann::json matrixJson(const AccuracyMatrix& m) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& row : m) {
-        nlohmann::json r = nlohmann::json::array();
-        for (const auto& v : row) {
-            r.push_back(optionalJson(v));
-        }
-        rows.push_back(r);
-    }
-    return rows;
-}
-
 nlohmann::json binsJson(const std::vector<ReliabilityBin>& bins) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& b : bins) {
@@ -116,6 +104,30 @@ struct EventToJson {
 
 }  // namespace
 
+nlohmann::json accuracyMatrixToJson(const AccuracyMatrix& m) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : m) {
+        nlohmann::json r = nlohmann::json::array();
+        for (const auto& v : row) {
+            r.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
+        }
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+AccuracyMatrix accuracyMatrixFromJson(const nlohmann::json& j) {
+    AccuracyMatrix m;
+    for (const auto& row : j) {
+        std::vector<std::optional<double>> r;
+        for (const auto& v : row) {
+            r.push_back(v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()));
+        }
+        m.push_back(std::move(r));
+    }
+    return m;
+}
+
 nlohmann::json toJson(const Event& event) {
     auto j = std::visit(EventToJson{}, event);
     j["v"] = kEventsVersion;
@@ -124,8 +136,8 @@ nlohmann::json toJson(const Event& event) {
 
 nlohmann::json toJson(const RunSummary& s) {
     return {{"method", s.method},
-            {"accuracy_matrix", matrixJson(s.accuracyMatrix)},
-            {"task_aware_matrix", matrixJson(s.taskAwareMatrix)},
+            {"accuracy_matrix", accuracyMatrixToJson(s.accuracyMatrix)},
+            {"task_aware_matrix", accuracyMatrixToJson(s.taskAwareMatrix)},
             {"final_accuracy", s.metrics.finalAccuracy},
             {"average_incremental_accuracy", s.metrics.averageIncrementalAccuracy},
             {"bwt", optionalJson(s.metrics.bwt)},

@@ -53,5 +53,8 @@ private:
 // JSON forms shared by events.jsonl and summary.json.
 nlohmann::json toJson(const Event& event);
 nlohmann::json toJson(const RunSummary& summary);
+// An accuracy matrix as rows of numbers with null above the diagonal, and back.
+nlohmann::json accuracyMatrixToJson(const AccuracyMatrix& matrix);
+AccuracyMatrix accuracyMatrixFromJson(const nlohmann::json& json);
 
 }  // namespace dlw
