@@ -82,6 +82,55 @@ torch::Tensor localLabels(const torch::Tensor& global, const std::vector<int64_t
     return out;
 }
 
+// One epoch of training steps over `order` (global train indices, already shuffled). Stops
+// between batches when control.stop is set; waits while control.pause is set.
+struct EpochResult {
+    double lossSum = 0;
+    int64_t batches = 0;
+    int64_t images = 0;
+    double seconds = 0;  // training steps only
+    bool stopped = false;
+};
+EpochResult trainEpoch(ContinualModel& model,
+                       torch::optim::Optimizer& optimizer,
+                       const TaskData& data,
+                       std::vector<int64_t> order,
+                       const std::vector<int64_t>& classes,
+                       int batchSize,
+                       uint64_t epochSeed,
+                       const torch::Device& device,
+                       RunControl& control,
+                       const std::function<void(double)>& onStep) {
+    EpochResult r;
+    BatchLoader loader(data.data.train, std::move(order), batchSize, data.trainTransform,
+                       /*augment=*/true, epochSeed);
+    while (auto batch = loader.next()) {
+        while (control.pause.load() && !control.stop.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (control.stop.load()) {
+            r.stopped = true;
+            break;
+        }
+        const auto t0 = Clock::now();
+        auto logits = model.trainLogits(batch->images.to(device));
+        auto loss = torch::nn::functional::cross_entropy(
+            logits, localLabels(batch->labels, classes).to(device));
+        optimizer.zero_grad();
+        loss.backward();
+        const auto snapshot = model.beforeStep();  // DESIGN §3.2 step 3: project the update
+        optimizer.step();
+        model.afterStep(snapshot);
+        const double value = loss.item<double>();
+        r.seconds += since(t0);
+        r.lossSum += value;
+        ++r.batches;
+        r.images += batch->images.size(0);
+        onStep(value);
+    }
+    return r;
+}
+
 }  // namespace
 
 RunSummary runExperiment(const RunRequest& request,
@@ -194,42 +243,18 @@ RunSummary runExperiment(const RunRequest& request,
             for (auto& i : order) {
                 i = trainIdx[static_cast<std::size_t>(i)];
             }
-            BatchLoader loader(data.data.train, order, e.train.batchSize, data.trainTransform,
-                               /*augment=*/true, epochSeed);
-            double lossSum = 0;
-            int64_t batches = 0;
-            int64_t images = 0;
-            double epochSeconds = 0;
-            while (auto batch = loader.next()) {
-                while (control.pause.load() && !control.stop.load()) {
-                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                }
-                if (control.stop.load()) {
-                    stopped = true;
-                    break;
-                }
-                const auto t0 = Clock::now();
-                auto logits = model.trainLogits(batch->images.to(device));
-                auto loss = torch::nn::functional::cross_entropy(
-                    logits, localLabels(batch->labels, classes).to(device));
-                optimizer->zero_grad();
-                loss.backward();
-                const auto snapshot = model.beforeStep();
-                optimizer->step();
-                model.afterStep(snapshot);
-                const double value = loss.item<double>();
-                epochSeconds += since(t0);
-                lossSum += value;
-                ++batches;
-                images += batch->images.size(0);
-                emit(StepFinished{reported, epoch, step++, value, e.train.lr});
-            }
-            taskTrainSeconds += epochSeconds;
-            trainImages += images;
+            const EpochResult r =
+                trainEpoch(model, *optimizer, data, std::move(order), classes, e.train.batchSize,
+                           epochSeed, device, control, [&](double loss) {
+                               emit(StepFinished{reported, epoch, step++, loss, e.train.lr});
+                           });
+            stopped = r.stopped;
+            taskTrainSeconds += r.seconds;
+            trainImages += r.images;
             if (!stopped) {
-                emit(EpochFinished{reported, epoch, lossSum / std::max<int64_t>(batches, 1),
-                                   epochSeconds,
-                                   static_cast<double>(images) / std::max(epochSeconds, 1e-9)});
+                emit(EpochFinished{reported, epoch, r.lossSum / std::max<int64_t>(r.batches, 1),
+                                   r.seconds,
+                                   static_cast<double>(r.images) / std::max(r.seconds, 1e-9)});
             }
         }
         if (stopped) {
