@@ -1,6 +1,7 @@
 #include "data/batch_loader.h"
 
 #include "api/error.h"
+#include "core/data/data_test_support.h"
 #include "test_support.h"
 
 #include <chrono>
@@ -13,13 +14,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A transform to `size`×`size` with `channels` channels, no augmentation or normalisation.
-ImageTransform sized(int size, int channels) {
-    ImageTransform transform;
-    transform.size = size;
-    transform.channels = channels;
-    return transform;
-}
+using test::sized;
 
 // `count` images of 6×6 grey, image i filled with the value i, label i % 3.
 ImageDataset numberedImages(int64_t count) {

@@ -1,6 +1,7 @@
 #include "api/dataset_scan.h"
 
 #include "api/error.h"
+#include "core/data/data_test_support.h"
 #include "test_support.h"
 
 #include <fstream>
@@ -14,10 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bigEndian(uint32_t value) {
-    return {static_cast<char>(value >> 24U), static_cast<char>(value >> 16U),
-            static_cast<char>(value >> 8U), static_cast<char>(value)};
-}
+using test::bigEndian;
 
 // A Fashion-MNIST-shaped folder of raw idx files: 3 train images, 2 test images of 2×3 pixels.
 fs::path writeSmallFashion() {

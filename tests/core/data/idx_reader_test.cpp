@@ -1,4 +1,5 @@
 #include "api/error.h"
+#include "core/data/data_test_support.h"
 #include "data/dataset.h"
 #include "test_support.h"
 
@@ -10,10 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bigEndian(uint32_t value) {
-    return {static_cast<char>(value >> 24U), static_cast<char>(value >> 16U),
-            static_cast<char>(value >> 8U), static_cast<char>(value)};
-}
+using test::bigEndian;
 
 std::string imageFile(uint32_t count, uint32_t rows, uint32_t cols, uint32_t magic = 0x803) {
     std::string bytes = bigEndian(magic) + bigEndian(count) + bigEndian(rows) + bigEndian(cols);

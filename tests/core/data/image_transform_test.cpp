@@ -1,6 +1,7 @@
 #include "data/image_transform.h"
 
 #include "api/error.h"
+#include "core/data/data_test_support.h"
 #include "data/batch_loader.h"
 #include "test_support.h"
 
@@ -16,13 +17,7 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-// A transform to `size`×`size` with `channels` channels, no augmentation or normalisation.
-ImageTransform sized(int size, int channels) {
-    ImageTransform transform;
-    transform.size = size;
-    transform.channels = channels;
-    return transform;
-}
+using test::sized;
 
 // An in-memory dataset of `count` random images [H, W, C].
 ImageDataset randomImages(int64_t count, int64_t height, int64_t width, int64_t channels) {

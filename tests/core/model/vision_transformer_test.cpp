@@ -24,6 +24,18 @@ struct Recorder : ForwardObserver {
     }
 };
 
+// A small architecture for shape-level tests; MLP hidden = 2 × width, RGB input, no head.
+BackboneArch smallArch(int imgSize, int patchSize, int width, int depth, int heads) {
+    BackboneArch arch;
+    arch.imgSize = imgSize;
+    arch.patchSize = patchSize;
+    arch.width = width;
+    arch.depth = depth;
+    arch.heads = heads;
+    arch.mlpHidden = 2 * width;
+    return arch;
+}
+
 double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
     return (a - b).abs().max().item<double>();
 }
@@ -69,13 +81,8 @@ TEST(Backbone, InfersArchitectureFromShapesAndMetadata) {
 }
 
 TEST(Backbone, PlainTimmFileWithoutMetadataUsesWidthOver64Heads) {
-    BackboneArch arch;
-    arch.imgSize = 32;
-    arch.patchSize = 16;
-    arch.width = 128;
-    arch.depth = 1;
-    arch.heads = 2;
-    arch.mlpHidden = 256;
+    const BackboneArch arch = smallArch(/*imgSize=*/32, /*patchSize=*/16, /*width=*/128,
+                                        /*depth=*/1, /*heads=*/2);
     TensorShapes shapes;
     for (const auto& [name, shape] : expectedBackboneShapes(arch)) {
         shapes[name] = shape;
@@ -88,14 +95,9 @@ TEST(Backbone, PlainTimmFileWithoutMetadataUsesWidthOver64Heads) {
 }
 
 TEST(Backbone, SaveLoadRoundTripIsExact) {
-    BackboneArch arch;
-    arch.imgSize = 16;
-    arch.patchSize = 4;
+    BackboneArch arch = smallArch(/*imgSize=*/16, /*patchSize=*/4, /*width=*/32, /*depth=*/2,
+                                  /*heads=*/4);
     arch.inChans = 1;
-    arch.width = 32;
-    arch.depth = 2;
-    arch.heads = 4;
-    arch.mlpHidden = 64;
     arch.numClasses = 3;
     arch.mean = {0.5F};
     arch.std = {0.25F};
@@ -152,14 +154,8 @@ TEST(Backbone, MetadataThatContradictsShapes) {
 }
 
 TEST(VisionTransformer, RejectsWrongInputShape) {
-    BackboneArch arch;
-    arch.imgSize = 16;
-    arch.patchSize = 4;
-    arch.width = 32;
-    arch.depth = 1;
-    arch.heads = 2;
-    arch.mlpHidden = 64;
-    VisionTransformer model(arch);
+    VisionTransformer model(smallArch(/*imgSize=*/16, /*patchSize=*/4, /*width=*/32, /*depth=*/1,
+                                      /*heads=*/2));
     DLW_EXPECT_ERROR(model->forwardFeatures(torch::zeros({1, 3, 28, 28})), "[B, 3, 16, 16]",
                      "1x3x28x28");
 }
