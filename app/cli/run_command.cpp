@@ -49,8 +49,13 @@ public:
             task_ = t->task;
             totalSteps_ = t->stepsPerEpoch * t->epochs;
             epochs_ = t->epochs;
-            taskSteps_ = 0;
+            taskSteps_ = t->epoch * t->stepsPerEpoch + t->batch;
+            stepsAtStart_ = taskSteps_;
             taskStart_ = std::chrono::steady_clock::now();
+            if (t->resumed) {
+                fmt::print("resuming task {}/{} at epoch {}/{}, batch {}/{}\n", task_ + 1, tasks_,
+                           t->epoch + 1, t->epochs, t->batch, t->stepsPerEpoch);
+            }
         } else if (const auto* st = std::get_if<StepFinished>(&event)) {
             ++taskSteps_;
             if (terminal_) {
@@ -88,7 +93,9 @@ private:
         const double frac = totalSteps_ > 0
                                 ? static_cast<double>(taskSteps_) / static_cast<double>(totalSteps_)
                                 : 0;
-        const double eta = frac > 0 ? elapsed / frac - elapsed : 0;
+        const auto done = static_cast<double>(taskSteps_ - stepsAtStart_);  // in this process
+        const double eta =
+            done > 0 ? elapsed / done * static_cast<double>(totalSteps_ - taskSteps_) : 0;
         const int width = 30;
         const int filled = static_cast<int>(frac * width);
         fmt::print(
@@ -105,6 +112,7 @@ private:
     int epochs_ = 0;
     int64_t totalSteps_ = 0;
     int64_t taskSteps_ = 0;
+    int64_t stepsAtStart_ = 0;
     std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point taskStart_;
 };
@@ -149,6 +157,15 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
             if (!opt->file.empty() || !opt->preset.empty() || !opt->out.empty()) {
                 throw Error(
                     "--resume takes no experiment, --preset or --out: the run directory has them");
+            }
+            for (const auto& set : opt->sets) {
+                const std::string key = set.substr(0, set.find('='));
+                if (key != "threads" && key != "device" && key != "checkpoint.every_steps") {
+                    throw Error(fmt::format(
+                        "--set {}: a resumed run keeps its experiment; only threads, device and "
+                        "checkpoint.every_steps may change",
+                        key));
+                }
             }
             request.experiment =
                 loadExperimentFile(std::filesystem::path(opt->resume) / "experiment.json");

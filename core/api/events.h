@@ -30,6 +30,10 @@ struct TaskStarted {
     int64_t trainImages = 0;
     int64_t stepsPerEpoch = 0;
     int epochs = 0;
+    // A run resumed from an in-task checkpoint announces the task again, from where it stands.
+    bool resumed = false;
+    int epoch = 0;      // first epoch to run, 0-based
+    int64_t batch = 0;  // batches of that epoch already done
 };
 
 struct StepFinished {

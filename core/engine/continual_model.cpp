@@ -316,6 +316,18 @@ int64_t ContinualModel::parameterCount() {
     return n;
 }
 
+int64_t ContinualModel::plannedParameterCount() {
+    int64_t n = parameterCount();
+    const int64_t width = backbone_->arch().width;
+    for (std::size_t t = heads_.size(); t < taskClasses_.size(); ++t) {
+        for (const auto& site : adapters_->sites()) {
+            n += mapShape(backbone_->arch(), site.map).second * plan_.layout.residualRank;
+        }
+        n += (width + 1) * static_cast<int64_t>(taskClasses_[t].size());
+    }
+    return n;
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> ContinualModel::state() {
     std::vector<std::pair<std::string, torch::Tensor>> out;
     for (const auto& p : adapters_->named_parameters()) {
@@ -341,7 +353,9 @@ std::vector<std::pair<std::string, torch::Tensor>> ContinualModel::state() {
     return out;
 }
 
-void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors, int tasksDone) {
+void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors,
+                             int tasksStarted,
+                             int tasksDone) {
     auto get = [&](const std::string& name) -> const torch::Tensor& {
         auto it = tensors.find(name);
         if (it == tensors.end()) {
@@ -349,7 +363,16 @@ void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors
         }
         return it->second;
     };
-    for (int t = 0; t < tasksDone; ++t) {  // replay the structure: pieces and heads
+    auto copyInto = [&](torch::Tensor& to, const std::string& name) {
+        const auto& from = get(name);
+        if (from.sizes() != to.sizes()) {
+            throw Error(fmt::format("checkpoint tensor '{}' has shape [{}], the model needs [{}]",
+                                    name, fmt::join(from.sizes(), ", "),
+                                    fmt::join(to.sizes(), ", ")));
+        }
+        to.copy_(from);
+    };
+    for (int t = 0; t < tasksStarted; ++t) {  // replay the structure: pieces and heads
         std::vector<torch::Tensor> bases;
         if (plan_.layout.residualRank > 0) {
             for (const auto& s : adapters_->sites()) {
@@ -366,11 +389,11 @@ void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors
     }
     torch::NoGradGuard noGrad;
     for (auto& p : adapters_->named_parameters()) {
-        p.value().copy_(get("adapters." + p.key()));
+        copyInto(p.value(), "adapters." + p.key());
     }
     for (std::size_t t = 0; t < heads_.size(); ++t) {
-        heads_[t]->weight.copy_(get(fmt::format("heads.{}.weight", t)));
-        heads_[t]->bias.copy_(get(fmt::format("heads.{}.bias", t)));
+        copyInto(heads_[t]->weight, fmt::format("heads.{}.weight", t));
+        copyInto(heads_[t]->bias, fmt::format("heads.{}.bias", t));
     }
     for (auto& [key, memory] : memories_) {
         const std::string name = fmt::format("memory.{}.{}", key.first, toString(key.second));
@@ -379,7 +402,7 @@ void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors
                        std::vector<int64_t>(cols.data_ptr<int64_t>(),
                                             cols.data_ptr<int64_t>() + cols.numel()));
     }
-    if (statistics_ && tasksDone > 0) {
+    if (statistics_ && tasksDone > 0) {  // the statistics memory grows at each task's end
         statistics_->restore(tensors, "statistics.");
     }
 }

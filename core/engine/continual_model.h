@@ -76,11 +76,17 @@ public:
     std::vector<AdapterSpectrum> spectra();
     // Trainable parameters over the whole run so far (adapters and heads).
     int64_t parameterCount();
+    // What parameterCount() will be once every task has started (before rank clamping).
+    int64_t plannedParameterCount();
 
-    // Checkpoint tensors (adapters, heads, memories) and their restoration into a model that
-    // was built with the same plan and had beginTask's structure replayed by restore().
+    // Checkpoint tensors (adapters, heads, memories) and their restoration into a freshly built
+    // model with the same plan: restore() replays beginTask's structure for `tasksStarted`
+    // tasks (one more than `tasksDone` inside a task), then copies every tensor in. Throws
+    // dlw::Error naming a missing or mis-shaped tensor.
     std::vector<std::pair<std::string, torch::Tensor>> state();
-    void restore(const std::map<std::string, torch::Tensor>& tensors, int tasksDone);
+    void restore(const std::map<std::string, torch::Tensor>& tensors,
+                 int tasksStarted,
+                 int tasksDone);
 
 private:
     torch::Tensor taskFeature(const torch::Tensor& images,

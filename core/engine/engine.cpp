@@ -8,6 +8,7 @@
 #include "engine/evaluator.h"
 #include "engine/run_store.h"
 #include "engine/task_data.h"
+#include "engine/training_state.h"
 #include "model/backbone.h"
 
 #include <chrono>
@@ -22,6 +23,9 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
+
+// Seconds of work between in-task checkpoints when checkpoint.every_steps is 0 (DESIGN §6).
+constexpr double kAutoCheckpointSeconds = 120;
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const Experiment& e,
                                                        std::vector<torch::Tensor> params) {
@@ -82,53 +86,292 @@ torch::Tensor localLabels(const torch::Tensor& global, const std::vector<int64_t
     return out;
 }
 
-// One epoch of training steps over `order` (global train indices, already shuffled). Stops
-// between batches when control.stop is set; waits while control.pause is set.
-struct EpochResult {
-    double lossSum = 0;
-    int64_t batches = 0;
-    int64_t images = 0;
-    double seconds = 0;  // training steps only
-    bool stopped = false;
+// One run of an experiment: the model, the data, the run directory and the counters that a
+// checkpoint keeps, with the task and epoch loops as member functions.
+class RunDriver {
+public:
+    RunDriver(const RunRequest& request, RunControl& control, const EventCallback& onEvent);
+    RunSummary run();
+
+private:
+    void emit(const Event& ev);
+    // Trains task t from `at` (the start, or an in-task checkpoint). False when stopped.
+    bool trainTask(int t, TaskPosition at, bool resumed);
+    // The rest of one epoch from at.batch. False when stopped.
+    bool trainEpoch(torch::optim::Optimizer& optimizer,
+                    const std::vector<int64_t>& trainIdx,
+                    TaskPosition& at);
+    void checkpoint(int tasksDone,
+                    const std::optional<TaskPosition>& at,
+                    torch::optim::Optimizer* optimizer);
+    std::vector<int64_t> trainIndices(int t) const;
+    RunSummary summarize(const std::string& method);
+    int reportedTask(int t) const { return joint_ ? tasks_ - 1 : t; }
+
+    const Experiment& e_;
+    RunControl& control_;
+    const EventCallback& onEvent_;
+    int threads_;
+    std::string deviceName_;
+    torch::Device device_;
+    std::string backbonePath_;
+    BackboneInfo info_;
+    MethodPlan plan_;
+    TaskData data_;
+    bool joint_;
+    int tasks_;
+    std::vector<std::vector<int64_t>> evalTasks_;
+    std::vector<std::vector<int64_t>> trainTasks_;
+    std::unique_ptr<ContinualModel> model_;
+    std::unique_ptr<RunStore> store_;
+    std::unique_ptr<Evaluator> evaluator_;
+    std::vector<std::vector<std::string>> classNames_;
+    bool resume_;
+
+    // Kept by checkpoints.
+    double trainSeconds_ = 0;  // training steps only, over the run
+    int64_t trainImages_ = 0;
+    int64_t step_ = 0;
+    // In-task checkpoint cadence.
+    int64_t stepsSinceCheckpoint_ = 0;
+    Clock::time_point lastCheckpoint_ = Clock::now();
 };
-EpochResult trainEpoch(ContinualModel& model,
-                       torch::optim::Optimizer& optimizer,
-                       const TaskData& data,
-                       std::vector<int64_t> order,
-                       const std::vector<int64_t>& classes,
-                       int batchSize,
-                       uint64_t epochSeed,
-                       const torch::Device& device,
-                       RunControl& control,
-                       const std::function<void(double)>& onStep) {
-    EpochResult r;
-    BatchLoader loader(data.data.train, std::move(order), batchSize, data.trainTransform,
+
+RunDriver::RunDriver(const RunRequest& request, RunControl& control, const EventCallback& onEvent)
+    : e_(request.experiment)
+    , control_(control)
+    , onEvent_(onEvent)
+    , threads_((validateExperiment(e_), applyThreads(e_.threads)))
+    , deviceName_(resolveDevice(e_.device))
+    , device_(deviceName_)
+    , backbonePath_(e_.backbone.path.empty() ? bundledBackbonePath().string() : e_.backbone.path)
+    , resume_(request.resume) {
+    VisionTransformer backbone = loadBackbone(backbonePath_, &info_);
+    plan_ = planMethod(e_, info_.arch);
+    data_ = prepareTaskData(e_, info_.arch);
+    joint_ = e_.method.name == MethodKind::Joint;
+    tasks_ = static_cast<int>(data_.tasks.size());
+    for (const auto& t : data_.tasks) {
+        evalTasks_.push_back(t.classes);
+        std::vector<std::string> names;
+        for (int64_t c : t.classes) {
+            names.push_back(data_.classNames.at(static_cast<std::size_t>(c)));
+        }
+        classNames_.push_back(names);
+    }
+    trainTasks_ = evalTasks_;
+    if (joint_) {  // one task of every class, in sequence order
+        std::vector<int64_t> all;
+        for (const auto& t : evalTasks_) {
+            all.insert(all.end(), t.begin(), t.end());
+        }
+        trainTasks_ = {all};
+    }
+    torch::manual_seed(e_.seed);
+    model_ = std::make_unique<ContinualModel>(backbone, plan_, trainTasks_, device_);
+
+    auto resolved = experimentToJson(e_);
+    resolved["threads"] = threads_;
+    resolved["device"] = deviceName_;
+    resolved["backbone"]["path"] = backbonePath_;
+    resolved["task_id"]["block"] = plan_.featureBlock;
+    resolved["method"]["blocks"] = plan_.layout.blocks;
+    store_ = std::make_unique<RunStore>(request.runDir, resolved.dump(2) + "\n", request.resume);
+    evaluator_ = std::make_unique<Evaluator>(evalTasks_, joint_);
+}
+
+void RunDriver::emit(const Event& ev) {
+    store_->append(ev);
+    if (onEvent_) {
+        onEvent_(ev);
+    }
+}
+
+std::vector<int64_t> RunDriver::trainIndices(int t) const {
+    if (!joint_) {
+        return data_.tasks[static_cast<std::size_t>(t)].train;
+    }
+    std::vector<int64_t> all;
+    for (const auto& s : data_.tasks) {
+        all.insert(all.end(), s.train.begin(), s.train.end());
+    }
+    std::sort(all.begin(), all.end());
+    return all;
+}
+
+void RunDriver::checkpoint(int tasksDone,
+                           const std::optional<TaskPosition>& at,
+                           torch::optim::Optimizer* optimizer) {
+    auto tensors = model_->state();
+    tensors.emplace_back(kRngStateTensor, cpuRngState());
+    nlohmann::json state = {{"tasks_done", tasksDone},
+                            {"train_seconds", trainSeconds_},
+                            {"train_images", trainImages_},
+                            {"step", step_},
+                            {"evaluator", evaluator_->state()},
+                            {"task_classes", classNames_}};
+    if (at) {
+        state["position"] = at->toJson();
+        tensors.emplace_back(kOptimizerStateTensor, optimizerState(*optimizer));
+        store_->checkpointInTask(at->task, tensors, state);
+    } else {
+        store_->checkpoint(tasksDone - 1, tensors, state);
+    }
+    stepsSinceCheckpoint_ = 0;
+    lastCheckpoint_ = Clock::now();
+}
+
+bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
+                           const std::vector<int64_t>& trainIdx,
+                           TaskPosition& at) {
+    const int t = at.task;
+    const auto& classes = trainTasks_[static_cast<std::size_t>(t)];
+    const int batchSize = e_.train.batchSize;
+    const uint64_t epochSeed = detail::hashCombine(detail::hashCombine(e_.seed, t), at.epoch);
+    auto permutation = detail::seededPermutation(static_cast<int64_t>(trainIdx.size()), epochSeed);
+    // Augmentation derives from (epochSeed, image index), so skipping the batches done before
+    // a checkpoint leaves the rest exactly as they were.
+    std::vector<int64_t> order;
+    for (std::size_t i = static_cast<std::size_t>(at.batch * batchSize); i < permutation.size();
+         ++i) {
+        order.push_back(trainIdx[static_cast<std::size_t>(permutation[i])]);
+    }
+    BatchLoader loader(data_.data.train, std::move(order), batchSize, data_.trainTransform,
                        /*augment=*/true, epochSeed);
     while (auto batch = loader.next()) {
-        while (control.pause.load() && !control.stop.load()) {
+        while (control_.pause.load() && !control_.stop.load()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        if (control.stop.load()) {
-            r.stopped = true;
-            break;
+        if (control_.stop.load()) {
+            return false;
         }
         const auto t0 = Clock::now();
-        auto logits = model.trainLogits(batch->images.to(device));
+        auto logits = model_->trainLogits(batch->images.to(device_));
         auto loss = torch::nn::functional::cross_entropy(
-            logits, localLabels(batch->labels, classes).to(device));
+            logits, localLabels(batch->labels, classes).to(device_));
         optimizer.zero_grad();
         loss.backward();
-        const auto snapshot = model.beforeStep();  // DESIGN §3.2 step 3: project the update
+        const auto snapshot = model_->beforeStep();  // DESIGN §3.2 step 3: project the update
         optimizer.step();
-        model.afterStep(snapshot);
+        model_->afterStep(snapshot);
         const double value = loss.item<double>();
-        r.seconds += since(t0);
-        r.lossSum += value;
-        ++r.batches;
-        r.images += batch->images.size(0);
-        onStep(value);
+        const double seconds = since(t0);
+        const int64_t images = batch->images.size(0);
+        at.taskTrainSeconds += seconds;
+        at.epochSeconds += seconds;
+        at.epochLossSum += value;
+        at.epochImages += images;
+        ++at.batch;
+        trainSeconds_ += seconds;
+        trainImages_ += images;
+        emit(StepFinished{reportedTask(t), at.epoch, step_++, value, e_.train.lr});
+        ++stepsSinceCheckpoint_;
+        const bool due = e_.checkpoint.everySteps > 0
+                             ? stepsSinceCheckpoint_ >= e_.checkpoint.everySteps
+                             : since(lastCheckpoint_) >= kAutoCheckpointSeconds;
+        if (due && at.batch * batchSize < static_cast<int64_t>(trainIdx.size())) {
+            checkpoint(t, at, &optimizer);  // not at an epoch's end: that position follows
+        }
     }
-    return r;
+    return true;
+}
+
+bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
+    const auto taskStart = Clock::now();
+    const std::vector<int64_t> trainIdx = trainIndices(t);
+    const int64_t stepsPerEpoch =
+        (static_cast<int64_t>(trainIdx.size()) + e_.train.batchSize - 1) / e_.train.batchSize;
+    const int reported = reportedTask(t);
+    emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch,
+                     e_.train.epochs, resumed, at.epoch, at.batch});
+    torch::manual_seed(detail::hashCombine(e_.seed, static_cast<uint64_t>(t)));
+    const auto passIdx = sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
+    const Passes passes =
+        loadPasses(data_.data.train, passIdx, data_.evalTransform, e_.train.evalBatchSize);
+    if (!resumed) {
+        for (const auto& w : model_->beginTask(passes.images)) {
+            emit(Warning{w});
+        }
+    }
+    auto optimizer = makeOptimizer(e_, model_->trainableParameters());
+    if (resumed) {
+        auto [state, tensors] = store_->latestCheckpoint();
+        loadOptimizerState(*optimizer, tensors.at(kOptimizerStateTensor), device_);
+    }
+    for (; at.epoch < e_.train.epochs; ++at.epoch, at.startEpoch()) {
+        if (!trainEpoch(*optimizer, trainIdx, at)) {
+            checkpoint(t, at, optimizer.get());  // a stop resumes exactly here
+            return false;
+        }
+        emit(EpochFinished{reported, at.epoch,
+                           at.epochLossSum / static_cast<double>(std::max<int64_t>(at.batch, 1)),
+                           at.epochSeconds,
+                           static_cast<double>(at.epochImages) / std::max(at.epochSeconds, 1e-9)});
+    }
+    const double threshold = energyThreshold(e_.memory.epsBegin, e_.memory.epsEnd, t + 1,
+                                             static_cast<int>(trainTasks_.size()));
+    auto memoryStats = model_->endTask(passes.images, passes.labels, threshold);
+    // Evaluated after the memory update: the statistics memory then knows task t.
+    Evaluation ev = evaluator_->evaluate(*model_, data_, reported, e_.train.evalBatchSize);
+    ev.memory = std::move(memoryStats);
+    ev.spectra = model_->spectra();
+    emit(ev);
+    emit(TaskFinished{reported, at.taskTrainSeconds, since(taskStart)});
+    checkpoint(t + 1, std::nullopt, nullptr);
+    return true;
+}
+
+RunSummary RunDriver::run() {
+    int firstTask = 0;
+    std::optional<TaskPosition> position;
+    int64_t plannedParameters = model_->plannedParameterCount();
+    if (resume_) {
+        auto [state, tensors] = store_->latestCheckpoint();
+        firstTask = state.at("tasks_done").get<int>();
+        if (state.contains("position")) {
+            position = TaskPosition::fromJson(state.at("position"));
+        }
+        model_->restore(tensors, firstTask + (position ? 1 : 0), firstTask);
+        setCpuRngState(tensors.at(kRngStateTensor));
+        evaluator_->restore(state.at("evaluator"));
+        trainSeconds_ = state.at("train_seconds").get<double>();
+        trainImages_ = state.at("train_images").get<int64_t>();
+        step_ = state.at("step").get<int64_t>();
+    }
+    const std::string method = toString(e_.method.name);
+    emit(RunStarted{store_->dir().string(), method, deviceName_, threads_, tasks_, classNames_,
+                    plannedParameters, resume_ ? firstTask : -1});
+
+    bool stopped = false;
+    const int trainingTasks = static_cast<int>(trainTasks_.size());
+    try {
+        for (int t = firstTask; t < trainingTasks && !stopped; ++t) {
+            const bool resumed = position.has_value();
+            TaskPosition at = resumed ? *position : TaskPosition{t};
+            position.reset();
+            stopped = !trainTask(t, at, resumed);
+            if (!stopped && control_.stopAfterTask.load() && t + 1 < trainingTasks) {
+                stopped = true;
+            }
+        }
+    } catch (const std::exception& err) {
+        // The last checkpoint stays whole and resumable; the listeners learn why it ended.
+        emit(RunFinished{summarize(method), false, false, err.what()});
+        throw;
+    }
+    RunSummary summary = summarize(method);
+    store_->writeSummary(summary, !stopped);
+    emit(RunFinished{summary, !stopped, stopped, ""});
+    return summary;
+}
+
+RunSummary RunDriver::summarize(const std::string& method) {
+    RunSummary summary = evaluator_->summary(store_->dir().string(), method);
+    summary.trainSeconds = trainSeconds_;
+    summary.trainableParameters = model_->parameterCount();
+    summary.imagesPerSecond =
+        trainSeconds_ > 0 ? static_cast<double>(trainImages_) / trainSeconds_ : 0;
+    return summary;
 }
 
 }  // namespace
@@ -136,158 +379,8 @@ EpochResult trainEpoch(ContinualModel& model,
 RunSummary runExperiment(const RunRequest& request,
                          RunControl& control,
                          const EventCallback& onEvent) {
-    const Experiment& e = request.experiment;
-    validateExperiment(e);
-    const int threads = applyThreads(e.threads);
-    const std::string deviceName = resolveDevice(e.device);
-    const torch::Device device(deviceName);
-    const std::string backbonePath =
-        e.backbone.path.empty() ? bundledBackbonePath().string() : e.backbone.path;
-    BackboneInfo info;
-    VisionTransformer backbone = loadBackbone(backbonePath, &info);
-    const MethodPlan plan = planMethod(e, info.arch);
-    const TaskData data = prepareTaskData(e, info.arch);
-    const bool joint = e.method.name == MethodKind::Joint;
-    const int tasks = static_cast<int>(data.tasks.size());
-
-    std::vector<std::vector<int64_t>> evalTasks;
-    for (const auto& t : data.tasks) {
-        evalTasks.push_back(t.classes);
-    }
-    std::vector<std::vector<int64_t>> trainTasks = evalTasks;
-    if (joint) {  // one task of every class, in sequence order
-        std::vector<int64_t> all;
-        for (const auto& t : evalTasks) {
-            all.insert(all.end(), t.begin(), t.end());
-        }
-        trainTasks = {all};
-    }
-    torch::manual_seed(e.seed);
-    ContinualModel model(backbone, plan, trainTasks, device);
-
-    auto resolved = experimentToJson(e);
-    resolved["threads"] = threads;
-    resolved["device"] = deviceName;
-    resolved["backbone"]["path"] = backbonePath;
-    resolved["task_id"]["block"] = plan.featureBlock;
-    resolved["method"]["blocks"] = plan.layout.blocks;
-    RunStore store(request.runDir, resolved.dump(2) + "\n", request.resume);
-    auto emit = [&](const Event& ev) {
-        store.append(ev);
-        if (onEvent) {
-            onEvent(ev);
-        }
-    };
-
-    Evaluator evaluator(evalTasks, joint);
-    RunSummary summary;
-    summary.runDir = store.dir().string();
-    summary.method = toString(e.method.name);
-    int firstTask = 0;
-    double trainSeconds = 0;
-    int64_t trainImages = 0;
-    int64_t step = 0;
-    if (request.resume) {
-        auto [state, tensors] = store.latestCheckpoint();
-        firstTask = state.at("tasks_done").get<int>();
-        model.restore(tensors, firstTask);
-        evaluator.restore(state.at("evaluator"));
-        trainSeconds = state.at("train_seconds").get<double>();
-        trainImages = state.at("train_images").get<int64_t>();
-        step = state.at("step").get<int64_t>();
-    }
-
-    std::vector<std::vector<std::string>> classNames;
-    for (const auto& t : evalTasks) {
-        std::vector<std::string> names;
-        for (int64_t c : t) {
-            names.push_back(data.classNames.at(static_cast<std::size_t>(c)));
-        }
-        classNames.push_back(names);
-    }
-    emit(RunStarted{store.dir().string(), summary.method, deviceName, threads, tasks, classNames, 0,
-                    request.resume ? firstTask : -1});
-
-    bool stopped = false;
-    const int trainingTasks = static_cast<int>(trainTasks.size());
-    for (int t = firstTask; t < trainingTasks && !stopped; ++t) {
-        const auto taskStart = Clock::now();
-        std::vector<int64_t> trainIdx;
-        if (joint) {
-            for (const auto& s : data.tasks) {
-                trainIdx.insert(trainIdx.end(), s.train.begin(), s.train.end());
-            }
-            std::sort(trainIdx.begin(), trainIdx.end());
-        } else {
-            trainIdx = data.tasks[static_cast<std::size_t>(t)].train;
-        }
-        const auto& classes = trainTasks[static_cast<std::size_t>(t)];
-        const int64_t stepsPerEpoch =
-            (static_cast<int64_t>(trainIdx.size()) + e.train.batchSize - 1) / e.train.batchSize;
-        const int reported = joint ? tasks - 1 : t;  // joint trains once, as the last task
-        emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch,
-                         e.train.epochs});
-        torch::manual_seed(detail::hashCombine(e.seed, static_cast<uint64_t>(t)));
-        const auto passIdx = sample(trainIdx, e.memory.sample, detail::hashCombine(e.seed, 77 + t));
-        const Passes passes =
-            loadPasses(data.data.train, passIdx, data.evalTransform, e.train.evalBatchSize);
-        for (const auto& w : model.beginTask(passes.images)) {
-            emit(Warning{w});
-        }
-        auto optimizer = makeOptimizer(e, model.trainableParameters());
-        double taskTrainSeconds = 0;
-        for (int epoch = 0; epoch < e.train.epochs && !stopped; ++epoch) {
-            const uint64_t epochSeed = detail::hashCombine(detail::hashCombine(e.seed, t), epoch);
-            auto order =
-                detail::seededPermutation(static_cast<int64_t>(trainIdx.size()), epochSeed);
-            for (auto& i : order) {
-                i = trainIdx[static_cast<std::size_t>(i)];
-            }
-            const EpochResult r =
-                trainEpoch(model, *optimizer, data, std::move(order), classes, e.train.batchSize,
-                           epochSeed, device, control, [&](double loss) {
-                               emit(StepFinished{reported, epoch, step++, loss, e.train.lr});
-                           });
-            stopped = r.stopped;
-            taskTrainSeconds += r.seconds;
-            trainImages += r.images;
-            if (!stopped) {
-                emit(EpochFinished{reported, epoch, r.lossSum / std::max<int64_t>(r.batches, 1),
-                                   r.seconds,
-                                   static_cast<double>(r.images) / std::max(r.seconds, 1e-9)});
-            }
-        }
-        if (stopped) {
-            break;
-        }
-        trainSeconds += taskTrainSeconds;
-        const double threshold =
-            energyThreshold(e.memory.epsBegin, e.memory.epsEnd, t + 1, trainingTasks);
-        auto memoryStats = model.endTask(passes.images, passes.labels, threshold);
-        // Evaluated after the memory update: the statistics memory then knows task t.
-        Evaluation ev = evaluator.evaluate(model, data, reported, e.train.evalBatchSize);
-        ev.memory = std::move(memoryStats);
-        ev.spectra = model.spectra();
-        emit(ev);
-        emit(TaskFinished{reported, taskTrainSeconds, since(taskStart)});
-        store.checkpoint(t, model.state(),
-                         {{"tasks_done", t + 1},
-                          {"train_seconds", trainSeconds},
-                          {"train_images", trainImages},
-                          {"step", step},
-                          {"evaluator", evaluator.state()}});
-        if (control.stopAfterTask.load() && t + 1 < trainingTasks) {
-            stopped = true;
-        }
-    }
-    summary = evaluator.summary(summary.runDir, summary.method);
-    summary.trainSeconds = trainSeconds;
-    summary.trainableParameters = model.parameterCount();
-    summary.imagesPerSecond =
-        trainSeconds > 0 ? static_cast<double>(trainImages) / trainSeconds : 0;
-    store.writeSummary(summary, !stopped);
-    emit(RunFinished{summary, !stopped, stopped, ""});
-    return summary;
+    RunDriver driver(request, control, onEvent);
+    return driver.run();
 }
 
 }  // namespace dlw

@@ -41,7 +41,10 @@ struct EventToJson {
                 {"task", e.task},
                 {"train_images", e.trainImages},
                 {"steps_per_epoch", e.stepsPerEpoch},
-                {"epochs", e.epochs}};
+                {"epochs", e.epochs},
+                {"resumed", e.resumed},
+                {"epoch", e.epoch},
+                {"batch", e.batch}};
     }
     nlohmann::json operator()(const StepFinished& e) const {
         return {{"type", "step"}, {"task", e.task}, {"epoch", e.epoch},
@@ -212,16 +215,59 @@ void RunStore::append(const Event& event) {
     std::fflush(events_);
 }
 
+namespace {
+
+std::string taskStem(int task) {
+    return fmt::format("task-{:03d}", task + 1);
+}
+
+// Removes checkpoints/task-NNN-step-*.{safetensors,json} of `task`, except `keep`.
+void removeInTaskCheckpoints(const std::filesystem::path& dir, int task, const std::string& keep) {
+    const std::string prefix = taskStem(task) + "-step-";
+    std::error_code ec;
+    std::vector<std::filesystem::path> doomed;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && entry.path().stem().string() != keep) {
+            doomed.push_back(entry.path());
+        }
+    }
+    for (const auto& p : doomed) {
+        std::filesystem::remove(p, ec);  // superseded; a leftover is harmless
+    }
+}
+
+}  // namespace
+
+void RunStore::writeCheckpoint(const std::string& stem,
+                               int task,
+                               const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                               nlohmann::json state) {
+    std::fflush(events_);
+    state["events_bytes"] = std::ftell(events_);  // a resume cuts events.jsonl back to here
+    saveSafetensors(dir_ / "checkpoints" / (stem + ".safetensors"), tensors);
+    writeFileAtomically(dir_ / "checkpoints" / (stem + ".json"), state.dump(2));
+    // The pointer moves last: until then the previous checkpoint stays whole and current.
+    writeFileAtomically(dir_ / "checkpoints/latest.json",
+                        nlohmann::json{{"checkpoint", stem}, {"task", task}}.dump(2));
+}
+
 void RunStore::checkpoint(int task,
                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                           nlohmann::json state) {
-    std::fflush(events_);
-    state["events_bytes"] = std::ftell(events_);  // a resume cuts events.jsonl back to here
-    const std::string stem = fmt::format("task-{:03d}", task + 1);
-    saveSafetensors(dir_ / "checkpoints" / (stem + ".safetensors"), tensors);
-    writeFileAtomically(dir_ / "checkpoints" / (stem + ".json"), state.dump(2));
-    writeFileAtomically(dir_ / "checkpoints/latest.json",
-                        nlohmann::json{{"checkpoint", stem}, {"task", task}}.dump(2));
+    writeCheckpoint(taskStem(task), task, tensors, std::move(state));
+    removeInTaskCheckpoints(dir_ / "checkpoints", task, "");
+}
+
+void RunStore::checkpointInTask(int task,
+                                const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                                nlohmann::json state) {
+    // A new name each time: overwriting the current checkpoint's files would leave a mismatched
+    // pair behind if the process died between the two writes.
+    const std::string stem =
+        fmt::format("{}-step-{:07d}", taskStem(task), state.at("step").get<int64_t>());
+    writeCheckpoint(stem, task, tensors, std::move(state));
+    removeInTaskCheckpoints(dir_ / "checkpoints", task, stem);
 }
 
 std::pair<std::string, nlohmann::json> RunStore::latestState() const {

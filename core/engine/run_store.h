@@ -38,11 +38,21 @@ public:
     void checkpoint(int task,
                     const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                     nlohmann::json state);
+    // Inside task `task`: the same as checkpoint() under checkpoints/task-NNN-step-SSSSSSS.*
+    // (state["step"]), superseding the task's earlier ones; removed once the task's own
+    // checkpoint is written.
+    void checkpointInTask(int task,
+                          const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                          nlohmann::json state);
     // The latest checkpoint: its state JSON and tensors. Throws when there is none.
     std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> latestCheckpoint() const;
     void writeSummary(const RunSummary& summary, bool completed);
 
 private:
+    void writeCheckpoint(const std::string& stem,
+                         int task,
+                         const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                         nlohmann::json state);
     // The latest checkpoint's file stem and state JSON, without its tensors.
     std::pair<std::string, nlohmann::json> latestState() const;
 

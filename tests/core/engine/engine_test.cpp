@@ -5,6 +5,7 @@
 #include "api/error.h"
 #include "test_support.h"
 
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -131,14 +132,37 @@ TEST(Engine, MoreClassesThanTheDatasetHasIsAnError) {
 namespace dlw {
 namespace {
 
-// A stop in the middle of a task (as Ctrl-C gives) resumes from the last task checkpoint to
-// the same matrix, and events.jsonl reads as one run: every step number exactly once.
-TEST(Engine, StoppedMidTaskResumesAndEventsHaveNoDuplicates) {
+// Step number → loss, from a run directory's events.jsonl; counts steps seen twice.
+std::map<int64_t, double> stepLosses(const std::filesystem::path& runDir, int* duplicates) {
+    std::map<int64_t, double> losses;
+    std::istringstream lines(readWholeFile(runDir / "events.jsonl"));
+    std::string line;
+    while (std::getline(lines, line)) {
+        auto j = nlohmann::json::parse(line);
+        if (j["type"] == "step" &&
+            !losses.emplace(j["step"].get<int64_t>(), j["loss"].get<double>()).second) {
+            ++*duplicates;
+        }
+    }
+    return losses;
+}
+
+// Two epochs per task, so that stops fall inside an epoch of a later task.
+Experiment twoEpochs(MethodKind method) {
+    auto e = smallExperiment(method);
+    e.train.epochs = 2;
+    return e;
+}
+
+// A stop in the middle of a task (as Ctrl-C gives) checkpoints where it stands; the resumed
+// run continues from that batch with the same optimizer moments, so every step's loss and the
+// final matrix equal an uninterrupted run's, and events.jsonl reads as one run.
+TEST(Engine, StoppedMidTaskContinuesExactly) {
     if (!haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
     }
     const auto dir = test::tempDir("engine");
-    const auto e = smallExperiment(MethodKind::InfLora);
+    const auto e = twoEpochs(MethodKind::DualLora);
     RunControl whole;
     const auto uninterrupted = run(e, dir / "whole", whole);
     RunControl control;
@@ -147,25 +171,55 @@ TEST(Engine, StoppedMidTaskResumesAndEventsHaveNoDuplicates) {
     r.experiment = e;
     r.runDir = (dir / "parts").string();
     runExperiment(r, control, [&](const Event& ev) {
-        if (std::holds_alternative<StepFinished>(ev) && ++steps == 6) {  // task 2, mid-epoch
+        if (std::holds_alternative<StepFinished>(ev) && ++steps == 11) {  // task 2, epoch 2
             control.stop = true;
         }
     });
+    EXPECT_TRUE(std::filesystem::exists(dir / "parts/checkpoints/task-002-step-0000011.json"));
     RunControl resume;
     const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
     EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
-    std::set<int64_t> seen;
-    std::istringstream lines(readWholeFile(dir / "parts" / "events.jsonl"));
-    std::string line;
     int duplicates = 0;
-    while (std::getline(lines, line)) {
-        auto j = nlohmann::json::parse(line);
-        if (j["type"] == "step" && !seen.insert(j["step"].get<int64_t>()).second) {
-            ++duplicates;
-        }
-    }
+    const auto expected = stepLosses(dir / "whole", &duplicates);
+    const auto got = stepLosses(dir / "parts", &duplicates);
     EXPECT_EQ(duplicates, 0);
-    EXPECT_EQ(static_cast<int64_t>(seen.size()), *seen.rbegin() + 1);
+    EXPECT_EQ(got, expected);  // bit-identical losses, step by step
+    EXPECT_FALSE(std::filesystem::exists(dir / "parts/checkpoints/task-002-step-0000011.json"))
+        << "a finished task's in-task checkpoints are removed";
+}
+
+// A process that dies without warning (the callback throws, as close to SIGKILL as a test in
+// one process gets; the CLI test kills for real) resumes from its last in-task checkpoint.
+TEST(Engine, DiesAfterAnInTaskCheckpointAndResumesExactly) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    auto e = twoEpochs(MethodKind::InfLora);
+    e.checkpoint.everySteps = 3;
+    RunControl whole;
+    const auto uninterrupted = run(e, dir / "whole", whole);
+    RunControl control;
+    int steps = 0;
+    RunRequest r;
+    r.experiment = e;
+    r.runDir = (dir / "parts").string();
+    struct Died {};
+    EXPECT_THROW(runExperiment(r, control,
+                               [&](const Event& ev) {
+                                   if (std::holds_alternative<StepFinished>(ev) && ++steps == 14) {
+                                       throw Died{};
+                                   }
+                               }),
+                 Died);
+    const auto latest = nlohmann::json::parse(readWholeFile(dir / "parts/checkpoints/latest.json"));
+    EXPECT_EQ(latest["checkpoint"], "task-002-step-0000011");  // 8 steps of task 1, then 3
+    RunControl resume;
+    const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
+    EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
+    int duplicates = 0;
+    EXPECT_EQ(stepLosses(dir / "parts", &duplicates), stepLosses(dir / "whole", &duplicates));
+    EXPECT_EQ(duplicates, 0);
 }
 
 }  // namespace

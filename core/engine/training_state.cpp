@@ -1,0 +1,88 @@
+#include "engine/training_state.h"
+
+#include "api/error.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <mutex>
+#include <sstream>
+
+namespace dlw {
+
+void TaskPosition::startEpoch() {
+    batch = 0;
+    epochLossSum = 0;
+    epochImages = 0;
+    epochSeconds = 0;
+}
+
+nlohmann::json TaskPosition::toJson() const {
+    return {{"task", task},
+            {"epoch", epoch},
+            {"batch", batch},
+            {"task_train_seconds", taskTrainSeconds},
+            {"epoch_loss_sum", epochLossSum},
+            {"epoch_images", epochImages},
+            {"epoch_seconds", epochSeconds}};
+}
+
+TaskPosition TaskPosition::fromJson(const nlohmann::json& j) {
+    TaskPosition p;
+    p.task = j.at("task").get<int>();
+    p.epoch = j.at("epoch").get<int>();
+    p.batch = j.at("batch").get<int64_t>();
+    p.taskTrainSeconds = j.at("task_train_seconds").get<double>();
+    p.epochLossSum = j.at("epoch_loss_sum").get<double>();
+    p.epochImages = j.at("epoch_images").get<int64_t>();
+    p.epochSeconds = j.at("epoch_seconds").get<double>();
+    return p;
+}
+
+torch::Tensor optimizerState(torch::optim::Optimizer& optimizer) {
+    torch::serialize::OutputArchive archive;
+    optimizer.save(archive);
+    std::ostringstream out;
+    archive.save_to(out);
+    const std::string bytes = out.str();
+    return torch::from_blob(const_cast<char*>(bytes.data()),  // NOLINT(*-const-cast): cloned
+                            {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
+        .clone();
+}
+
+void loadOptimizerState(torch::optim::Optimizer& optimizer,
+                        const torch::Tensor& bytes,
+                        const torch::Device& device) {
+    if (bytes.scalar_type() != torch::kUInt8 || bytes.dim() != 1) {
+        throw Error("checkpoint: the optimizer state is not a byte vector");
+    }
+    const auto cpu = bytes.contiguous().cpu();
+    std::istringstream in(std::string(reinterpret_cast<const char*>(cpu.data_ptr<uint8_t>()),
+                                      static_cast<std::size_t>(cpu.numel())));
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(in, device);
+        optimizer.load(archive);
+    } catch (const c10::Error& err) {
+        throw Error(fmt::format("checkpoint: unreadable optimizer state ({})",
+                                err.what_without_backtrace()));
+    }
+}
+
+torch::Tensor cpuRngState() {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    return generator.get_state();
+}
+
+void setCpuRngState(const torch::Tensor& state) {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    try {
+        generator.set_state(state);
+    } catch (const c10::Error& err) {
+        throw Error(fmt::format("checkpoint: unreadable generator state ({})",
+                                err.what_without_backtrace()));
+    }
+}
+
+}  // namespace dlw
