@@ -204,12 +204,9 @@ void RunDriver::checkpoint(int tasksDone,
                            torch::optim::Optimizer* optimizer) {
     auto tensors = model_->state();
     tensors.emplace_back(kRngStateTensor, cpuRngState());
-    nlohmann::json state = {{"tasks_done", tasksDone},
-                            {"train_seconds", trainSeconds_},
-                            {"train_images", trainImages_},
-                            {"step", step_},
-                            {"evaluator", evaluator_->state()},
-                            {"task_classes", classNames_}};
+    nlohmann::json state = {{"tasks_done", tasksDone},          {"train_seconds", trainSeconds_},
+                            {"train_images", trainImages_},     {"step", step_},
+                            {"evaluator", evaluator_->state()}, {"task_classes", classNames_}};
     if (at) {
         state["position"] = at->toJson();
         tensors.emplace_back(kOptimizerStateTensor, optimizerState(*optimizer));

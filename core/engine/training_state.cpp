@@ -2,10 +2,11 @@
 
 #include "api/error.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <mutex>
 #include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 namespace dlw {
 
