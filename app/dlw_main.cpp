@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
     dlw::cli::addPretrainCommand(app, global);
     dlw::cli::addRunCommand(app, global);
     dlw::cli::addCompareCommand(app, global);
+    dlw::cli::addPredictCommand(app, global);
+    dlw::cli::addQueueCommand(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

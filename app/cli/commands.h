@@ -20,5 +20,7 @@ void addEmbedCommand(CLI::App& app, const GlobalOptions& global);
 void addPretrainCommand(CLI::App& app, const GlobalOptions& global);
 void addRunCommand(CLI::App& app, const GlobalOptions& global);
 void addCompareCommand(CLI::App& app, const GlobalOptions& global);
+void addPredictCommand(CLI::App& app, const GlobalOptions& global);
+void addQueueCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace dlw::cli

@@ -38,7 +38,7 @@ void addEmbedCommand(CLI::App& app, const GlobalOptions& global) {
             } else if (e.error.empty()) {
                 fmt::print("{}: [{:.6g}]\n", e.file, fmt::join(e.feature, ", "));
             } else {
-                fmt::print(stderr, "{}: error: {}\n", e.file, e.error);
+                fmt::print(stderr, "error: {}\n", e.error);
             }
         }
         if (opt->json) {

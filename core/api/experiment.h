@@ -163,6 +163,10 @@ std::vector<std::string> presetNames();
 Experiment preset(const std::string& name);
 
 // task_id.mode with "auto" resolved: Lda for duallora, None for inflora, seq-lora and joint.
+// A short label of the method and its ablation knobs (DESIGN §3.3), as the tables show it:
+// "duallora", "duallora -task-id", "duallora soft-gate", "duallora -orthogonal",
+// "inflora +task-id", ...
+std::string methodVariant(const Experiment& experiment);
 TaskIdMode effectiveTaskIdMode(const Experiment& experiment);
 
 // l_f: task_id.block, or depth / 2 when -1. Throws dlw::Error naming task_id.block when it is

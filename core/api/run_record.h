@@ -5,18 +5,21 @@
 #include "api/events.h"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace dlw {
 
 struct RunRecord {
     std::string dir;
-    std::string name;    // experiment name
-    std::string method;  // "duallora", ...
+    std::string name;     // experiment name
+    std::string method;   // "duallora", ...
+    std::string variant;  // the method with its ablation knobs: "duallora -task-id", ...
     uint64_t seed = 0;
     int tasks = 0;
     bool completed = false;  // all tasks trained
     RunSummary summary;
+    std::optional<double> taskAwareFinal;  // mean of the task-aware matrix's last row
 };
 
 // Reads DIR/experiment.json and DIR/summary.json. Throws dlw::Error naming the file for a

@@ -125,6 +125,22 @@ void validateExperiment(const Experiment& experiment, const std::string& sourceN
     validateAcrossKeys(experiment, sourceName);
 }
 
+std::string methodVariant(const Experiment& e) {
+    std::string label = toString(e.method.name);
+    const bool taskId = effectiveTaskIdMode(e) == TaskIdMode::Lda;
+    const bool ownsTaskId = e.method.name == MethodKind::DualLora;
+    if (taskId != ownsTaskId) {
+        label += taskId ? " +task-id" : " -task-id";
+    }
+    if (e.method.gate != GateMode::None) {
+        label += " " + toString(e.method.gate) + "-gate";
+    }
+    if (e.method.name == MethodKind::DualLora && !e.method.orthogonal) {
+        label += " -orthogonal";
+    }
+    return label;
+}
+
 TaskIdMode effectiveTaskIdMode(const Experiment& experiment) {
     if (experiment.taskId.mode != TaskIdMode::Auto) {
         return experiment.taskId.mode;

@@ -106,6 +106,9 @@ private:
                     torch::optim::Optimizer* optimizer);
     std::vector<int64_t> trainIndices(int t) const;
     RunSummary summarize(const std::string& method);
+    // Resuming: restores model, evaluator and counters from the latest checkpoint; returns the
+    // in-task position when it was taken inside a task.
+    std::optional<TaskPosition> restoreCheckpoint(int* tasksDone);
     int reportedTask(int t) const { return joint_ ? tasks_ - 1 : t; }
 
     const Experiment& e_;
@@ -127,6 +130,7 @@ private:
     std::unique_ptr<Evaluator> evaluator_;
     std::vector<std::vector<std::string>> classNames_;
     bool resume_;
+    std::map<std::string, torch::Tensor> resumeTensors_;  // until the optimizer is restored
 
     // Kept by checkpoints.
     double trainSeconds_ = 0;  // training steps only, over the run
@@ -204,9 +208,17 @@ void RunDriver::checkpoint(int tasksDone,
                            torch::optim::Optimizer* optimizer) {
     auto tensors = model_->state();
     tensors.emplace_back(kRngStateTensor, cpuRngState());
-    nlohmann::json state = {{"tasks_done", tasksDone},          {"train_seconds", trainSeconds_},
-                            {"train_images", trainImages_},     {"step", step_},
-                            {"evaluator", evaluator_->state()}, {"task_classes", classNames_}};
+    nlohmann::json state;
+    state["tasks_done"] = tasksDone;
+    state["train_seconds"] = trainSeconds_;
+    state["train_images"] = trainImages_;
+    state["step"] = step_;
+    state["evaluator"] = evaluator_->state();
+    state["task_classes"] = classNames_;  // for prediction without the dataset
+    state["task_class_ids"] = evalTasks_;
+    if (!at) {
+        state["after_task"] = reportedTask(tasksDone - 1) + 1;  // 1-based; joint: T
+    }
     if (at) {
         state["position"] = at->toJson();
         tensors.emplace_back(kOptimizerStateTensor, optimizerState(*optimizer));
@@ -292,8 +304,8 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     }
     auto optimizer = makeOptimizer(e_, model_->trainableParameters());
     if (resumed) {
-        auto [state, tensors] = store_->latestCheckpoint();
-        loadOptimizerState(*optimizer, tensors.at(kOptimizerStateTensor), device_);
+        loadOptimizerState(*optimizer, resumeTensors_.at(kOptimizerStateTensor), device_);
+        resumeTensors_.clear();
     }
     for (; at.epoch < e_.train.epochs; ++at.epoch, at.startEpoch()) {
         if (!trainEpoch(*optimizer, trainIdx, at)) {
@@ -318,22 +330,42 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     return true;
 }
 
+std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
+    auto [state, tensors] = store_->latestCheckpoint();
+    std::optional<TaskPosition> position;
+    try {
+        *tasksDone = state.at("tasks_done").get<int>();
+        if (state.contains("position")) {
+            position = TaskPosition::fromJson(state.at("position"));
+            if (tensors.count(kOptimizerStateTensor) == 0) {
+                throw Error(fmt::format("checkpoint lacks tensor '{}'", kOptimizerStateTensor));
+            }
+        }
+        model_->restore(tensors, *tasksDone + (position ? 1 : 0), *tasksDone);
+        if (tensors.count(kRngStateTensor) != 0) {
+            setCpuRngState(tensors.at(kRngStateTensor));
+        }
+        evaluator_->restore(state.at("evaluator"));
+        trainSeconds_ = state.at("train_seconds").get<double>();
+        trainImages_ = state.at("train_images").get<int64_t>();
+        step_ = state.at("step").get<int64_t>();
+    } catch (const nlohmann::json::exception& err) {
+        throw Error(fmt::format("{}: checkpoint state is not readable ({})",
+                                store_->latestCheckpointPath().string(), err.what()));
+    } catch (const Error& err) {
+        throw Error(fmt::format("{}: {}", store_->latestCheckpointPath().string(), err.what()));
+    }
+    resumeTensors_ = std::move(tensors);
+    return position;
+}
+
 RunSummary RunDriver::run() {
     int firstTask = 0;
     std::optional<TaskPosition> position;
     int64_t plannedParameters = model_->plannedParameterCount();
     if (resume_) {
-        auto [state, tensors] = store_->latestCheckpoint();
-        firstTask = state.at("tasks_done").get<int>();
-        if (state.contains("position")) {
-            position = TaskPosition::fromJson(state.at("position"));
-        }
-        model_->restore(tensors, firstTask + (position ? 1 : 0), firstTask);
-        setCpuRngState(tensors.at(kRngStateTensor));
-        evaluator_->restore(state.at("evaluator"));
-        trainSeconds_ = state.at("train_seconds").get<double>();
-        trainImages_ = state.at("train_images").get<int64_t>();
-        step_ = state.at("step").get<int64_t>();
+        position = restoreCheckpoint(&firstTask);
+        store_->cutEventsToCheckpoint();
     }
     const std::string method = toString(e_.method.name);
     emit(RunStarted{store_->dir().string(), method, deviceName_, threads_, tasks_, classNames_,

@@ -2,6 +2,7 @@
 
 #include "api/atomic_file.h"
 #include "api/error.h"
+#include "config/experiment_json.h"
 #include "engine/run_store.h"
 
 #include <fmt/format.h>
@@ -42,6 +43,8 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
         r.dir = dir.string();
         r.name = e.at("name").get<std::string>();
         r.method = e.at("method").at("name").get<std::string>();
+        r.variant = methodVariant(
+            experimentFromJson(nlohmann::ordered_json::parse(e.dump()), experimentPath.string()));
         r.seed = e.at("seed").get<uint64_t>();
         r.tasks = e.at("sequence").at("tasks").get<int>();
         r.completed = s.value("completed", false);
@@ -57,6 +60,19 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
         out.trainSeconds = s.at("train_seconds").get<double>();
         out.trainableParameters = s.at("trainable_parameters").get<int64_t>();
         out.imagesPerSecond = s.at("images_per_second").get<double>();
+        if (!out.taskAwareMatrix.empty()) {
+            double sum = 0;
+            int n = 0;
+            for (const auto& v : out.taskAwareMatrix.back()) {
+                if (v) {
+                    sum += *v;
+                    ++n;
+                }
+            }
+            if (n > 0) {
+                r.taskAwareFinal = sum / n;
+            }
+        }
     } catch (const nlohmann::json::exception& ex) {
         throw Error(fmt::format("{}: unexpected content ({})", dir.string(), ex.what()));
     }

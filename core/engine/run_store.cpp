@@ -187,19 +187,21 @@ RunStore::RunStore(std::filesystem::path dir, const std::string& experimentJson,
         fs::create_directories(dir_ / "checkpoints");
         writeFileAtomically(dir_ / "experiment.json", experimentJson);
     }
-    if (resume) {
-        // Events after the last checkpoint (a stopped task, a partial last line) are replayed
-        // by the resumed run: cut them so that events.jsonl reads as one uninterrupted run.
-        const auto state = latestState().second;
-        const auto events = dir_ / "events.jsonl";
-        if (state.contains("events_bytes") && fs::exists(events) &&
-            fs::file_size(events) > state["events_bytes"].get<uintmax_t>()) {
-            fs::resize_file(events, state["events_bytes"].get<uintmax_t>());
-        }
-    }
     events_ = std::fopen((dir_ / "events.jsonl").c_str(), "ab");
     if (events_ == nullptr) {
         throw Error(fmt::format("{}: cannot open events.jsonl for appending", dir_.string()));
+    }
+}
+
+void RunStore::cutEventsToCheckpoint() {
+    // Events after the last checkpoint (a stopped task's tail, a partial last line) would be
+    // replayed by the resumed run: cut them so that events.jsonl reads as one uninterrupted run.
+    namespace fs = std::filesystem;
+    const auto state = latestState().second;
+    const auto events = dir_ / "events.jsonl";
+    if (state.contains("events_bytes") &&
+        fs::file_size(events) > state["events_bytes"].get<uintmax_t>()) {
+        fs::resize_file(events, state["events_bytes"].get<uintmax_t>());
     }
 }
 
@@ -289,6 +291,10 @@ std::pair<std::string, nlohmann::json> RunStore::latestState() const {
 std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> RunStore::latestCheckpoint() const {
     auto [stem, state] = latestState();
     return {state, loadSafetensors(dir_ / "checkpoints" / (stem + ".safetensors")).tensors};
+}
+
+std::filesystem::path RunStore::latestCheckpointPath() const {
+    return dir_ / "checkpoints" / (latestState().first + ".safetensors");
 }
 
 void RunStore::writeSummary(const RunSummary& summary, bool completed) {

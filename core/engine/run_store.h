@@ -31,6 +31,9 @@ public:
 
     const std::filesystem::path& dir() const { return dir_; }
 
+    // Resuming: drops what events.jsonl holds after the latest checkpoint. Called once the
+    // checkpoint has been read and restored, so a resume that fails changes nothing on disk.
+    void cutEventsToCheckpoint();
     // Appends one event as a JSON line {"v":1,"type":...,...}.
     void append(const Event& event);
     // After task `task` (0-based): tensors as safetensors and `state` as JSON, atomically, then
@@ -46,6 +49,8 @@ public:
                           nlohmann::json state);
     // The latest checkpoint: its state JSON and tensors. Throws when there is none.
     std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> latestCheckpoint() const;
+    // checkpoints/STEM.safetensors of the latest checkpoint, for error messages.
+    std::filesystem::path latestCheckpointPath() const;
     void writeSummary(const RunSummary& summary, bool completed);
 
 private:

@@ -41,7 +41,7 @@ TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     try {
         sequence = makeClassSequence(numClasses, sequenceConfig(e));
     } catch (const Error& err) {
-        throw Error(fmt::format("sequence: {} (dataset {})", err.what(), out.data.train.source));
+        throw Error(fmt::format("{} (dataset {})", err.what(), out.data.train.source));
     }
     const int64_t trainPer = e.data.trainPerClass;
     const int64_t valPer = e.data.valPerClass;

@@ -3,6 +3,7 @@
 #include "api/atomic_file.h"
 #include "api/dataset_scan.h"
 #include "api/error.h"
+#include "core/engine/engine_test_support.h"
 #include "test_support.h"
 
 #include <map>
@@ -14,47 +15,9 @@
 
 namespace dlw {
 namespace {
-
-// A small, fast experiment: the torchvision-made 28×28 grey fixture backbone, Fashion-MNIST,
-// 3 tasks × 2 classes, 30 training images per class, one epoch.
-Experiment smallExperiment(MethodKind method) {
-    Experiment e;
-    e.backbone.path = (test::fixturesDir() / "vit_reference" / "tiny_gray.safetensors").string();
-    e.threads = 1;
-    e.device = "cpu";
-    e.data.trainPerClass = 30;
-    e.data.valPerClass = 10;
-    e.data.testPerClass = 30;
-    e.sequence.tasks = 3;
-    e.sequence.classesPerTask = 2;
-    e.method.name = method;
-    e.method.rank = 4;
-    e.method.residualRank = 4;
-    e.train.epochs = 1;
-    e.train.batchSize = 16;
-    e.memory.sample = 40;
-    return e;
-}
-
-bool haveFashionMnist() {
-    return std::filesystem::exists(defaultDataRoot(DataKind::FashionMnist));
-}
-
-RunSummary run(const Experiment& e,
-               const std::filesystem::path& dir,
-               RunControl& control,
-               bool resume = false,
-               std::vector<Event>* events = nullptr) {
-    RunRequest r;
-    r.experiment = e;
-    r.runDir = dir.string();
-    r.resume = resume;
-    return runExperiment(r, control, [&](const Event& ev) {
-        if (events != nullptr) {
-            events->push_back(ev);
-        }
-    });
-}
+using test::haveFashionMnist;
+using test::run;
+using test::smallExperiment;
 
 class EveryMethod : public ::testing::TestWithParam<MethodKind> {};
 
@@ -131,6 +94,9 @@ TEST(Engine, MoreClassesThanTheDatasetHasIsAnError) {
 
 namespace dlw {
 namespace {
+using test::haveFashionMnist;
+using test::run;
+using test::smallExperiment;
 
 // Step number → loss, from a run directory's events.jsonl; counts steps seen twice.
 std::map<int64_t, double> stepLosses(const std::filesystem::path& runDir, int* duplicates) {

@@ -1,0 +1,98 @@
+#include "api/error.h"
+#include "api/experiment.h"
+#include "api/run_record.h"
+#include "cli/commands.h"
+#include "cli/run_support.h"
+
+#include <fmt/format.h>
+
+namespace dlw::cli {
+
+void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
+    auto* cmd = app.add_subcommand(
+        "queue", "Run several experiment files one after another, then compare them");
+    struct Options {
+        std::vector<std::string> files;
+        std::vector<std::string> sets;
+        std::string outRoot = "runs";
+    };
+    auto opt = std::make_shared<Options>();
+    cmd->add_option("experiments", opt->files, "Experiment files (JSON), run in this order")
+        ->required()
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--set", opt->sets, "Override a key in every experiment (VALUE is JSON)");
+    cmd->add_option("--out-root", opt->outRoot,
+                    "Folder for the run directories (each NAME-METHOD-TIME)");
+    cmd->callback([opt, &global] {
+        // Every file is read and checked before anything runs: a typo in the fifth file should
+        // not surface an hour into the queue.
+        std::vector<Experiment> experiments;
+        std::vector<std::string> bad;
+        for (const auto& file : opt->files) {
+            try {
+                Experiment e = loadExperimentFile(file);
+                applyOverrides(e, opt->sets);
+                if (global.threads > 0) {
+                    e.threads = global.threads;
+                }
+                experiments.push_back(e);
+            } catch (const Error& err) {
+                bad.push_back(err.what());
+            }
+        }
+        if (!bad.empty()) {
+            for (const auto& b : bad) {
+                fmt::print(stderr, "dlw queue: {}\n", b);
+            }
+            if (bad.size() > 1) {
+                fmt::print(stderr, "dlw queue: nothing run ({} of {} files are not valid)\n",
+                           bad.size(), opt->files.size());
+            }
+            throw ExitCode{2};
+        }
+        std::vector<RunRecord> done;
+        std::vector<std::string> failed;
+        bool stopped = false;
+        for (std::size_t i = 0; i < experiments.size() && !stopped; ++i) {
+            RunRequest request;
+            request.experiment = experiments[i];
+            Experiment named = experiments[i];
+            std::string dir = defaultRunDir(named);
+            dir = (std::filesystem::path(opt->outRoot) / std::filesystem::path(dir).filename())
+                      .string();
+            request.runDir = dir;
+            fmt::print("\n[{}/{}] {}\n", i + 1, experiments.size(), opt->files[i]);
+            try {
+                const RunOutcome outcome = runWithProgress(request);
+                printSummary(outcome.summary);
+                stopped = outcome.stopped;
+                done.push_back(readRunRecord(dir));
+            } catch (const Error& err) {  // a missing dataset, a backbone that does not fit...
+                std::fflush(stdout);
+                fmt::print(stderr, "dlw queue: {}: {}\n", opt->files[i], err.what());
+                failed.push_back(opt->files[i]);
+            }
+        }
+        fmt::print("\n");
+        printRunTable(done, false);
+        std::fflush(stdout);
+        if (stopped) {
+            fmt::print("stopped; continue the stopped run with: dlw run --resume {}\n",
+                       done.back().dir);
+            if (done.size() + failed.size() < experiments.size()) {
+                fmt::print("not started: {}\n",
+                           fmt::join(opt->files.begin() +
+                                         static_cast<std::ptrdiff_t>(done.size() + failed.size()),
+                                     opt->files.end(), " "));
+            }
+            throw ExitCode{130};
+        }
+        if (!failed.empty()) {
+            fmt::print(stderr, "dlw queue: {} of {} experiment(s) failed: {}\n", failed.size(),
+                       experiments.size(), fmt::join(failed, " "));
+            throw ExitCode{1};
+        }
+    });
+}
+
+}  // namespace dlw::cli

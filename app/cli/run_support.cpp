@@ -1,0 +1,213 @@
+#include "cli/run_support.h"
+
+#include "api/error.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace dlw::cli {
+namespace {
+
+RunControl* gControl = nullptr;  // for the SIGINT handler only
+
+void onInterrupt(int /*signal*/) {
+    if (gControl != nullptr && !gControl->stop.load()) {
+        gControl->stop.store(true);  // finish the current batch, then stop (resumable)
+        return;
+    }
+    std::_Exit(130);  // second Ctrl-C: leave now
+}
+
+std::string fmtOpt(const std::optional<double>& v, const char* suffix = "") {
+    return v ? fmt::format("{:.2f}{}", *v, suffix) : std::string("-");
+}
+
+// Progress on a terminal: one rewritten line with a bar and ETA; otherwise a line per epoch.
+class Progress {
+public:
+    explicit Progress(bool terminal) : terminal_(terminal) {}
+
+    void operator()(const Event& event) {
+        if (const auto* s = std::get_if<RunStarted>(&event)) {
+            tasks_ = s->tasks;
+            fmt::print("run {}: {} on {} ({} thread(s)), {} tasks\n", s->runDir, s->method,
+                       s->device, s->threads, s->tasks);
+            start_ = std::chrono::steady_clock::now();
+        } else if (const auto* t = std::get_if<TaskStarted>(&event)) {
+            task_ = t->task;
+            totalSteps_ = t->stepsPerEpoch * t->epochs;
+            epochs_ = t->epochs;
+            taskSteps_ = t->epoch * t->stepsPerEpoch + t->batch;
+            stepsAtStart_ = taskSteps_;
+            taskStart_ = std::chrono::steady_clock::now();
+            if (t->resumed) {
+                fmt::print("resuming task {}/{} at epoch {}/{}, batch {}/{}\n", task_ + 1, tasks_,
+                           t->epoch + 1, t->epochs, t->batch, t->stepsPerEpoch);
+            }
+        } else if (const auto* st = std::get_if<StepFinished>(&event)) {
+            ++taskSteps_;
+            if (terminal_) {
+                drawBar(*st);
+            }
+        } else if (const auto* ep = std::get_if<EpochFinished>(&event)) {
+            if (!terminal_) {
+                fmt::print("task {}/{} epoch {}/{}: loss {:.4f}, {:.0f} img/s\n", task_ + 1, tasks_,
+                           ep->epoch + 1, epochs_, ep->meanLoss, ep->imagesPerSecond);
+            }
+        } else if (const auto* ev = std::get_if<Evaluation>(&event)) {
+            fmt::print("{}after task {}: accuracy [{:.1f}]  task-id {:.1f} %  ECE raw {} cal {}\n",
+                       terminal_ ? "\r\033[K" : "", ev->afterTask + 1,
+                       fmt::join(ev->accuracy, ", "),
+                       ev->taskIdAccuracy.empty() ? 0.0 : mean(ev->taskIdAccuracy),
+                       fmtOpt(ev->eceRaw, " %"), fmtOpt(ev->eceCalibrated, " %"));
+        } else if (const auto* w = std::get_if<Warning>(&event)) {
+            fmt::print(stderr, "{}warning: {}\n", terminal_ ? "\r\033[K" : "", w->message);
+        }
+        std::fflush(stdout);
+    }
+
+private:
+    static double mean(const std::vector<double>& v) {
+        double s = 0;
+        for (double x : v) {
+            s += x;
+        }
+        return v.empty() ? 0 : s / static_cast<double>(v.size());
+    }
+
+    void drawBar(const StepFinished& st) {
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - taskStart_).count();
+        const double frac = totalSteps_ > 0
+                                ? static_cast<double>(taskSteps_) / static_cast<double>(totalSteps_)
+                                : 0;
+        const auto done = static_cast<double>(taskSteps_ - stepsAtStart_);  // in this process
+        const double eta =
+            done > 0 ? elapsed / done * static_cast<double>(totalSteps_ - taskSteps_) : 0;
+        const int width = 30;
+        const int filled = static_cast<int>(frac * width);
+        fmt::print(
+            "\r\033[Ktask {}/{} epoch {}/{} [{}{}] {:3.0f} %  loss {:.4f}  ETA {:.0f}:{:02.0f}",
+            task_ + 1, tasks_, st.epoch + 1, epochs_,
+            std::string(static_cast<std::size_t>(filled), '#'),
+            std::string(static_cast<std::size_t>(width - filled), '.'), 100 * frac, st.loss,
+            std::floor(eta / 60), std::fmod(eta, 60.0));
+    }
+
+    bool terminal_;
+    int tasks_ = 0;
+    int task_ = 0;
+    int epochs_ = 0;
+    int64_t totalSteps_ = 0;
+    int64_t taskSteps_ = 0;
+    int64_t stepsAtStart_ = 0;
+    std::chrono::steady_clock::time_point start_;
+    std::chrono::steady_clock::time_point taskStart_;
+};
+
+}  // namespace
+
+void printSummary(const RunSummary& s) {
+    fmt::print("\nsummary ({}):\n", s.runDir);
+    fmt::print("  A_T {:.2f} %   Ā {:.2f} %   BWT {}   mean forgetting {}\n",
+               s.metrics.finalAccuracy, s.metrics.averageIncrementalAccuracy, fmtOpt(s.metrics.bwt),
+               fmtOpt(s.metrics.meanForgetting));
+    fmt::print("  task-id accuracy {}   ECE raw {}   calibrated {}\n",
+               fmtOpt(s.taskIdAccuracy, " %"), fmtOpt(s.eceRaw, " %"),
+               fmtOpt(s.eceCalibrated, " %"));
+    fmt::print("  training {:.1f} s, {:.0f} img/s, {} trainable parameters\n", s.trainSeconds,
+               s.imagesPerSecond, s.trainableParameters);
+}
+
+
+std::string defaultRunDir(const Experiment& e) {
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    const std::string base = fmt::format("runs/{}-{}-{}", e.name, toString(e.method.name), stamp);
+    std::string dir = base;
+    for (int n = 2; std::filesystem::exists(dir); ++n) {
+        dir = fmt::format("{}-{}", base, n);
+    }
+    return dir;
+}
+
+RunOutcome runWithProgress(const RunRequest& request) {
+    RunControl control;
+    gControl = &control;
+    auto previous = std::signal(SIGINT, onInterrupt);
+    Progress progress(::isatty(STDOUT_FILENO) != 0);
+    RunOutcome outcome;
+    try {
+        outcome.summary = runExperiment(request, control, [&](const Event& ev) {
+            progress(ev);
+            if (const auto* f = std::get_if<RunFinished>(&ev)) {
+                outcome.stopped = f->stopped;
+            }
+        });
+    } catch (...) {
+        std::signal(SIGINT, previous);
+        gControl = nullptr;
+        throw;
+    }
+    std::signal(SIGINT, previous);
+    gControl = nullptr;
+    return outcome;
+}
+
+nlohmann::ordered_json runRecordJson(const RunRecord& r) {
+    auto opt = [](const std::optional<double>& v) {
+        return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+    };
+    const auto& s = r.summary;
+    return {{"run", r.dir},
+            {"name", r.name},
+            {"method", r.method},
+            {"variant", r.variant},
+            {"seed", r.seed},
+            {"completed", r.completed},
+            {"final_accuracy", s.metrics.finalAccuracy},
+            {"average_incremental_accuracy", s.metrics.averageIncrementalAccuracy},
+            {"bwt", opt(s.metrics.bwt)},
+            {"mean_forgetting", opt(s.metrics.meanForgetting)},
+            {"task_aware_final_accuracy", opt(r.taskAwareFinal)},
+            {"task_id_accuracy", opt(s.taskIdAccuracy)},
+            {"ece_raw", opt(s.eceRaw)},
+            {"ece_calibrated", opt(s.eceCalibrated)},
+            {"train_seconds", s.trainSeconds},
+            {"trainable_parameters", s.trainableParameters}};
+}
+
+
+void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
+    const char* sep = csv ? "," : " ";
+    const std::string format = csv ? "{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}\n"
+                                   : "{:<22}{}{:>4}{}{:>6}{}{:>6}{}{:>7}{}{:>6}{}{:>6}{}{:>7}"
+                                     "{}{:>7}{}{:>7}{}{:>7}{}{:>8}{} {}\n";
+    fmt::print(fmt::runtime(format), "method", sep, "seed", sep, "A_T", sep, "A_avg", sep, "BWT",
+               sep, "forget", sep, "TA_A_T", sep, "task-id", sep, "ECE_raw", sep, "ECE_cal", sep,
+               "seconds", sep, "params", sep, "run");
+    // CSV leaves a missing value empty; the table shows "-".
+    const auto cell = [&](const std::optional<double>& v) {
+        return v ? fmt::format("{:.2f}", *v) : std::string(csv ? "" : "-");
+    };
+    for (const auto& r : runs) {
+        const auto& s = r.summary;
+        fmt::print(fmt::runtime(format), (csv ? r.variant : r.variant + (r.completed ? "" : "*")),
+                   sep, r.seed, sep, cell(s.metrics.finalAccuracy), sep,
+                   cell(s.metrics.averageIncrementalAccuracy), sep, cell(s.metrics.bwt), sep,
+                   cell(s.metrics.meanForgetting), sep, cell(r.taskAwareFinal), sep,
+                   cell(s.taskIdAccuracy), sep, cell(s.eceRaw), sep, cell(s.eceCalibrated), sep,
+                   fmt::format("{:.1f}", s.trainSeconds), sep, s.trainableParameters, sep, r.dir);
+    }
+    if (!csv && std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.completed; })) {
+        fmt::print("* stopped before its last task: metrics after the last trained task\n");
+    }
+}
+
+}  // namespace dlw::cli

@@ -1,0 +1,31 @@
+#pragma once
+// What `dlw run`, `dlw queue` and `dlw compare` share: running one experiment with a progress
+// display and Ctrl-C handling, and the table of run summaries.
+
+#include "api/engine.h"
+#include "api/run_record.h"
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dlw::cli {
+
+// runs/NAME-METHOD-YYYYmmdd-HHMMSS, with -2, -3, ... appended while that name is taken.
+std::string defaultRunDir(const Experiment& experiment);
+
+struct RunOutcome {
+    RunSummary summary;
+    bool stopped = false;  // by Ctrl-C; resumable
+};
+// Runs `request` on this thread: a progress bar with ETA on a terminal (a line per epoch
+// otherwise), the first Ctrl-C stops after the current batch, a second one exits at once.
+RunOutcome runWithProgress(const RunRequest& request);
+void printSummary(const RunSummary& summary);
+
+// The summary table, one row per run (text or CSV), and one run as JSON.
+void printRunTable(const std::vector<RunRecord>& runs, bool csv);
+nlohmann::ordered_json runRecordJson(const RunRecord& run);
+
+}  // namespace dlw::cli

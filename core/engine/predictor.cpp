@@ -1,0 +1,219 @@
+#include "api/predictor.h"
+
+#include "api/atomic_file.h"
+#include "api/error.h"
+#include "api/experiment.h"
+#include "api/runtime.h"
+#include "data/batch_loader.h"
+#include "engine/continual_model.h"
+#include "io/safetensors.h"
+#include "model/backbone.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace dlw {
+namespace {
+
+// checkpoints/task-NNN.json of finished tasks: after_task (1-based) → file stem.
+std::map<int, std::string> taskCheckpoints(const std::filesystem::path& runDir) {
+    std::map<int, std::string> out;
+    const std::regex pattern(R"(task-(\d{3})\.json)");
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(runDir / "checkpoints", ec)) {
+        const std::string name = entry.path().filename().string();
+        std::smatch m;
+        if (!std::regex_match(name, m, pattern)) {
+            continue;
+        }
+        auto state = nlohmann::json::parse(readWholeFile(entry.path()), nullptr, false);
+        int afterTask = std::stoi(m[1].str());
+        if (!state.is_discarded() && state.contains("after_task")) {
+            afterTask = state["after_task"].get<int>();
+        }
+        out[afterTask] = entry.path().stem().string();
+    }
+    return out;
+}
+
+}  // namespace
+
+struct Predictor::Impl {
+    std::string method;
+    int afterTask = 0;
+    int tasks = 0;
+    std::unique_ptr<ContinualModel> model;
+    ImageTransform transform;
+    std::vector<std::vector<std::string>> names;  // learned tasks' class names
+    struct Column {
+        std::string name;
+        int64_t label;
+        int task;
+    };
+    std::vector<Column> columns;  // of the concatenated logits
+};
+
+Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const std::string& device)
+    : impl_(std::make_unique<Impl>()) {
+    if (!std::filesystem::exists(runDir / "experiment.json")) {
+        throw Error(fmt::format("{}: not a run directory (no experiment.json)", runDir.string()));
+    }
+    const auto checkpoints = taskCheckpoints(runDir);
+    if (checkpoints.empty()) {
+        throw Error(fmt::format("{}: no finished task yet, so no model to predict with",
+                                runDir.string()));
+    }
+    if (afterTask == 0) {
+        afterTask = checkpoints.rbegin()->first;
+    }
+    if (checkpoints.count(afterTask) == 0) {
+        std::vector<int> have;
+        for (const auto& c : checkpoints) {
+            have.push_back(c.first);
+        }
+        throw Error(fmt::format("{}: no checkpoint after task {} (there are: {})",
+                                runDir.string(), afterTask, fmt::join(have, ", ")));
+    }
+    const Experiment e = loadExperimentFile(runDir / "experiment.json");
+    const auto stem = runDir / "checkpoints" / checkpoints.at(afterTask);
+    const auto statePath = stem.string() + ".json";
+    const auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
+    if (state.is_discarded() || !state.contains("task_class_ids") ||
+        !state.contains("task_classes") || !state.contains("tasks_done")) {
+        throw Error(fmt::format("{}: malformed checkpoint state", statePath));
+    }
+    const auto ids = state["task_class_ids"].get<std::vector<std::vector<int64_t>>>();
+    const auto names = state["task_classes"].get<std::vector<std::vector<std::string>>>();
+    const int tasksDone = state["tasks_done"].get<int>();
+    const bool joint = e.method.name == MethodKind::Joint;
+
+    BackboneInfo info;
+    VisionTransformer backbone = loadBackbone(e.backbone.path, &info);
+    std::vector<std::vector<int64_t>> trainTasks = ids;
+    if (joint) {
+        std::vector<int64_t> all;
+        for (const auto& t : ids) {
+            all.insert(all.end(), t.begin(), t.end());
+        }
+        trainTasks = {all};
+    }
+    impl_->model = std::make_unique<ContinualModel>(backbone, planMethod(e, info.arch), trainTasks,
+                                                    torch::Device(resolveDevice(device)));
+    auto tensors = loadSafetensors(stem.string() + ".safetensors").tensors;  // errors name it
+    try {
+        impl_->model->restore(tensors, tasksDone, tasksDone);
+    } catch (const Error& err) {
+        throw Error(fmt::format("{}.safetensors: {}", stem.string(), err.what()));
+    }
+    impl_->method = toString(e.method.name);
+    impl_->afterTask = afterTask;
+    impl_->tasks = static_cast<int>(ids.size());
+    impl_->transform = transformFor(info.arch);
+    for (int t = 0; t < afterTask; ++t) {
+        const auto tt = static_cast<std::size_t>(t);
+        impl_->names.push_back(names.at(tt));
+        for (std::size_t c = 0; c < ids.at(tt).size(); ++c) {
+            impl_->columns.push_back({names.at(tt).at(c), ids[tt][c], t});
+        }
+    }
+}
+
+Predictor::~Predictor() = default;
+Predictor::Predictor(Predictor&&) noexcept = default;
+Predictor& Predictor::operator=(Predictor&&) noexcept = default;
+
+std::vector<int> Predictor::availableTasks(const std::filesystem::path& runDir) {
+    std::vector<int> out;
+    for (const auto& c : taskCheckpoints(runDir)) {
+        out.push_back(c.first);
+    }
+    return out;
+}
+
+int Predictor::afterTask() const {
+    return impl_->afterTask;
+}
+int Predictor::tasks() const {
+    return impl_->tasks;
+}
+const std::string& Predictor::method() const {
+    return impl_->method;
+}
+const std::vector<std::vector<std::string>>& Predictor::taskClassNames() const {
+    return impl_->names;
+}
+
+std::vector<ImagePrediction> Predictor::predictFiles(const std::vector<std::filesystem::path>& files,
+                                                     int topK) {
+    ImageDataset set;
+    set.files = files;
+    set.labels.assign(files.size(), 0);
+    set.classNames = {"?"};
+    std::vector<ImagePrediction> out(files.size());
+    std::vector<torch::Tensor> images;
+    std::vector<std::size_t> decoded;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        out[i].file = files[i].string();
+        try {
+            images.push_back(loadImage(set, static_cast<int64_t>(i), impl_->transform, false, 0));
+            decoded.push_back(i);
+        } catch (const Error& err) {
+            out[i].error = err.what();
+        }
+    }
+    const auto& columns = impl_->columns;
+    const int learned = impl_->afterTask;
+    constexpr std::size_t kBatch = 64;
+    for (std::size_t start = 0; start < decoded.size(); start += kBatch) {
+        const std::size_t n = std::min(kBatch, decoded.size() - start);
+        const Prediction p = impl_->model->predict(torch::stack(
+            std::vector<torch::Tensor>(images.begin() + static_cast<std::ptrdiff_t>(start),
+                                       images.begin() + static_cast<std::ptrdiff_t>(start + n))));
+        const auto raw = torch::softmax(p.logits, 1).to(torch::kCPU, torch::kFloat64).contiguous();
+        const bool calibrates = p.calibrated.defined();
+        const auto cal = calibrates ? p.calibrated.to(torch::kCPU, torch::kFloat64).contiguous()
+                                    : torch::Tensor();
+        const auto posterior =
+            p.taskPosterior.defined()
+                ? p.taskPosterior.to(torch::kCPU, torch::kFloat64).contiguous()
+                : torch::Tensor();
+        for (std::size_t b = 0; b < n; ++b) {
+            ImagePrediction& r = out[decoded[start + b]];
+            const auto row = static_cast<int64_t>(b);
+            r.hasTaskIdentity = posterior.defined();
+            r.taskPosterior.assign(static_cast<std::size_t>(learned), 0.0);
+            std::vector<ClassProbability> all;
+            for (std::size_t c = 0; c < columns.size(); ++c) {
+                ClassProbability cp{columns[c].name, columns[c].label, columns[c].task,
+                                    raw[row][static_cast<int64_t>(c)].item<double>(),
+                                    std::nullopt};
+                if (calibrates) {
+                    cp.calibrated = cal[row][static_cast<int64_t>(c)].item<double>();
+                }
+                if (!r.hasTaskIdentity) {
+                    r.taskPosterior[static_cast<std::size_t>(cp.task)] += cp.raw;
+                }
+                all.push_back(cp);
+            }
+            if (r.hasTaskIdentity) {
+                for (int t = 0; t < learned; ++t) {
+                    r.taskPosterior[static_cast<std::size_t>(t)] = posterior[row][t].item<double>();
+                }
+            }
+            std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+                return a.calibrated.value_or(a.raw) > b.calibrated.value_or(b.raw);
+            });
+            all.resize(std::min(all.size(), static_cast<std::size_t>(std::max(topK, 1))));
+            r.top = std::move(all);
+            const auto best = std::max_element(r.taskPosterior.begin(), r.taskPosterior.end());
+            r.predictedTask = static_cast<int>(best - r.taskPosterior.begin());
+            r.taskConfidence = *best;
+        }
+    }
+    return out;
+}
+
+}  // namespace dlw

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Bad input to `dlw run`, `dlw queue` and `dlw predict`: each case must end with exit code 2 and
+# one error line naming the file or key and the problem, and leave what was on disk untouched.
+# Usage: bad_input.sh DLW BACKBONE WORKDIR
+set -u
+dlw=$1 backbone=$2 work=$3
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+failures=0
+
+# expect NAME PATTERN COMMAND...: exit code 2, stderr one line matching PATTERN.
+expect() {
+    name=$1 pattern=$2
+    shift 2
+    "$@" > out.txt 2> err.txt
+    rc=$?
+    lines=$(wc -l < err.txt)
+    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -Eq "$pattern" err.txt; then
+        echo "PASS $name: $(cat err.txt)"
+    else
+        echo "FAIL $name: exit $rc, $lines stderr line(s):"
+        cat err.txt
+        failures=$((failures + 1))
+    fi
+}
+
+small='{"threads": 1, "data": {"train_per_class": 20, "val_per_class": 5, "test_per_class": 20},
+        "sequence": {"tasks": 2, "classes_per_task": 2}, "train": {"epochs": 1, "batch_size": 16},
+        "method": {"rank": 4, "residual_rank": 4}, "memory": {"sample": 40}}'
+echo "$small" > small.json
+printf '{"seed": 1,\n "train": {"epochs": 2,}\n}\n' > malformed.json
+echo '{"train": {"epochs": "four"}}' > wrong_type.json
+echo '{"sequnce": {"tasks": 2}}' > unknown_key.json
+echo '{"data": {"kind": "cifar100", "root": "no/such/cifar"}}' > missing_data.json
+setbb="backbone.path=\"$backbone\""
+
+expect malformed_json 'malformed.json.*(line 3|syntax|parse)' "$dlw" run malformed.json --out r1
+expect wrong_type "'train.epochs' must be an integer" "$dlw" run wrong_type.json --out r1
+expect unknown_key "unknown key 'sequnce'.*sequence" "$dlw" run unknown_key.json --out r1
+expect missing_dataset 'no/such/cifar' "$dlw" run missing_data.json --out r1
+expect too_many_classes 'sequence.*12.*10|12.*classes.*10' \
+    "$dlw" run small.json --set "$setbb" --set sequence.tasks=6 --out r1
+expect backbone_not_a_vit "small.json.*(not|unknown|missing|header)" \
+    "$dlw" run small.json --set "backbone.path=\"$(pwd)/small.json\"" --out r1
+expect blocks_beyond_depth "'method.blocks'.*depth" \
+    "$dlw" run small.json --set "$setbb" --set 'method.blocks=[9]' --out r1
+test ! -e r1 || { echo "FAIL: a refused run left r1 behind"; failures=$((failures + 1)); }
+
+# A finished run, then a copy made to look stopped with a truncated latest checkpoint.
+"$dlw" run small.json --set "$setbb" --out done > /dev/null 2>&1 || echo "FAIL: the small run"
+expect backbone_is_a_checkpoint 'task-001.safetensors.*(unknown|missing|lacks)' \
+    "$dlw" run small.json --set "backbone.path=\"$(pwd)/done/checkpoints/task-001.safetensors\"" \
+    --out r2
+expect resume_finished 'already complete' "$dlw" run --resume done
+expect resume_foreign 'not a resumable run' "$dlw" run --resume .
+cp -r done stopped
+sed -i 's/"completed": true/"completed": false/' stopped/summary.json
+size=$(stat -c %s stopped/checkpoints/task-002.safetensors)
+truncate -s $((size / 2)) stopped/checkpoints/task-002.safetensors
+before=$(find stopped -type f -exec md5sum {} + | sort | md5sum)
+expect resume_corrupt_checkpoint 'task-002.safetensors' "$dlw" run --resume stopped
+after=$(find stopped -type f -exec md5sum {} + | sort | md5sum)
+if [ "$before" = "$after" ]; then
+    echo "PASS resume_corrupt_checkpoint left the run directory unchanged"
+else
+    echo "FAIL resume_corrupt_checkpoint changed the run directory"
+    failures=$((failures + 1))
+fi
+expect resume_with_new_knob 'resumed run keeps its experiment' \
+    "$dlw" run --resume stopped --set method.rank=2
+expect predict_corrupt_checkpoint 'task-002.safetensors' \
+    "$dlw" predict --run stopped --after-task 2 "$work/small.json"
+expect predict_no_such_task 'no checkpoint after task 5' \
+    "$dlw" predict --run done --after-task 5 "$work/small.json"
+expect queue_one_bad_file 'wrong_type.json|train.epochs' "$dlw" queue small.json wrong_type.json
+
+if [ $failures -eq 0 ]; then echo "ALL PASS"; else echo "$failures FAILED"; exit 1; fi

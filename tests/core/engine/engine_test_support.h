@@ -1,0 +1,56 @@
+#pragma once
+// Small experiments and a run helper shared by the engine and predictor tests.
+
+#include "api/dataset_scan.h"
+#include "api/engine.h"
+#include "test_support.h"
+
+#include <filesystem>
+#include <vector>
+
+namespace dlw {
+namespace test {
+
+// A small, fast experiment: the torchvision-made 28×28 grey fixture backbone, Fashion-MNIST,
+// 3 tasks × 2 classes, 30 training images per class, one epoch.
+inline Experiment smallExperiment(MethodKind method) {
+    Experiment e;
+    e.backbone.path = (fixturesDir() / "vit_reference" / "tiny_gray.safetensors").string();
+    e.threads = 1;
+    e.device = "cpu";
+    e.data.trainPerClass = 30;
+    e.data.valPerClass = 10;
+    e.data.testPerClass = 30;
+    e.sequence.tasks = 3;
+    e.sequence.classesPerTask = 2;
+    e.method.name = method;
+    e.method.rank = 4;
+    e.method.residualRank = 4;
+    e.train.epochs = 1;
+    e.train.batchSize = 16;
+    e.memory.sample = 40;
+    return e;
+}
+
+inline bool haveFashionMnist() {
+    return std::filesystem::exists(defaultDataRoot(DataKind::FashionMnist));
+}
+
+inline RunSummary run(const Experiment& e,
+               const std::filesystem::path& dir,
+               RunControl& control,
+               bool resume = false,
+               std::vector<Event>* events = nullptr) {
+    RunRequest r;
+    r.experiment = e;
+    r.runDir = dir.string();
+    r.resume = resume;
+    return runExperiment(r, control, [&](const Event& ev) {
+        if (events != nullptr) {
+            events->push_back(ev);
+        }
+    });
+}
+
+}  // namespace test
+}  // namespace dlw
