@@ -37,8 +37,8 @@ void printText(const ImagePrediction& p) {
     for (std::size_t t = 0; t < p.taskPosterior.size(); ++t) {
         posterior += fmt::format("{}t{} {:.3f}", t == 0 ? "" : "  ", t + 1, p.taskPosterior[t]);
     }
-    fmt::print("  task {} (p = {:.3f}{})   posterior: {}\n", p.predictedTask + 1,
-               p.taskConfidence, p.hasTaskIdentity ? "" : ", from class scores", posterior);
+    fmt::print("  task {} (p = {:.3f}{})   posterior: {}\n", p.predictedTask + 1, p.taskConfidence,
+               p.hasTaskIdentity ? "" : ", from class scores", posterior);
     fmt::print("  {:<24} {:>5} {:>9} {:>11}\n", "class", "task", "raw", "calibrated");
     for (const auto& c : p.top) {
         fmt::print("  {:<24} {:>5} {:>8.2f}% {:>11}\n", c.name, c.task + 1, 100 * c.raw,
@@ -74,8 +74,8 @@ void addPredictCommand(CLI::App& app, const GlobalOptions& global) {
         int failed = 0;
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         if (!opt->json) {
-            fmt::print("{} after task {} of {} ({})\n\n", predictor.method(),
-                       predictor.afterTask(), predictor.tasks(), opt->run);
+            fmt::print("{} after task {} of {} ({})\n\n", predictor.method(), predictor.afterTask(),
+                       predictor.tasks(), opt->run);
         }
         for (const auto& p : predictions) {
             failed += p.error.empty() ? 0 : 1;

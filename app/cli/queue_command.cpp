@@ -20,7 +20,8 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("experiments", opt->files, "Experiment files (JSON), run in this order")
         ->required()
         ->check(CLI::ExistingFile);
-    cmd->add_option("--set", opt->sets, "Override a key in every experiment (VALUE is JSON)");
+    cmd->add_option("--set", opt->sets, "Override a key in every experiment (VALUE is JSON)")
+        ->allow_extra_args(false);  // one KEY=VALUE per --set; the files stay positional
     cmd->add_option("--out-root", opt->outRoot,
                     "Folder for the run directories (each NAME-METHOD-TIME)");
     cmd->callback([opt, &global] {
@@ -56,10 +57,7 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
         for (std::size_t i = 0; i < experiments.size() && !stopped; ++i) {
             RunRequest request;
             request.experiment = experiments[i];
-            Experiment named = experiments[i];
-            std::string dir = defaultRunDir(named);
-            dir = (std::filesystem::path(opt->outRoot) / std::filesystem::path(dir).filename())
-                      .string();
+            const std::string dir = defaultRunDir(experiments[i], opt->outRoot);
             request.runDir = dir;
             fmt::print("\n[{}/{}] {}\n", i + 1, experiments.size(), opt->files[i]);
             try {

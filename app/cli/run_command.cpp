@@ -28,7 +28,8 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--preset", opt->preset,
                     "Start from a preset: default, cifar100-10, imagenet-r-10");
     cmd->add_option("--set", opt->sets,
-                    "Override a key: --set method.name=inflora (VALUE is JSON)");
+                    "Override a key: --set method.name=inflora (VALUE is JSON)")
+        ->allow_extra_args(false);  // one KEY=VALUE per --set; the file stays positional
     cmd->add_option("--out", opt->out, "Run directory to create (default runs/NAME-METHOD-TIME)");
     cmd->add_option("--resume", opt->resume,
                     "Continue the run in this directory from its last checkpoint")

@@ -124,12 +124,13 @@ void printSummary(const RunSummary& s) {
                s.imagesPerSecond, s.trainableParameters);
 }
 
-
-std::string defaultRunDir(const Experiment& e) {
+std::string defaultRunDir(const Experiment& e, const std::string& root) {
     const std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    const std::string base = fmt::format("runs/{}-{}-{}", e.name, toString(e.method.name), stamp);
+    const std::string base = (std::filesystem::path(root) /
+                              fmt::format("{}-{}-{}", e.name, toString(e.method.name), stamp))
+                                 .string();
     std::string dir = base;
     for (int n = 2; std::filesystem::exists(dir); ++n) {
         dir = fmt::format("{}-{}", base, n);
@@ -182,7 +183,6 @@ nlohmann::ordered_json runRecordJson(const RunRecord& r) {
             {"train_seconds", s.trainSeconds},
             {"trainable_parameters", s.trainableParameters}};
 }
-
 
 void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     const char* sep = csv ? "," : " ";

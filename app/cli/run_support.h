@@ -12,8 +12,8 @@
 
 namespace dlw::cli {
 
-// runs/NAME-METHOD-YYYYmmdd-HHMMSS, with -2, -3, ... appended while that name is taken.
-std::string defaultRunDir(const Experiment& experiment);
+// ROOT/NAME-METHOD-YYYYmmdd-HHMMSS, with -2, -3, ... appended while that name is taken.
+std::string defaultRunDir(const Experiment& experiment, const std::string& root = "runs");
 
 struct RunOutcome {
     RunSummary summary;

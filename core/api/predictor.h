@@ -14,9 +14,9 @@ namespace dlw {
 
 struct ClassProbability {
     std::string name;
-    int64_t label = 0;  // the dataset's class index
-    int task = 0;       // 0-based task the class belongs to
-    double raw = 0;     // softmax over the concatenated heads
+    int64_t label = 0;                 // the dataset's class index
+    int task = 0;                      // 0-based task the class belongs to
+    double raw = 0;                    // softmax over the concatenated heads
     std::optional<double> calibrated;  // eq. 8, for methods with task identity
 };
 

@@ -12,8 +12,9 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <regex>
+
+#include <nlohmann/json.hpp>
 
 namespace dlw {
 namespace {
@@ -63,8 +64,8 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     }
     const auto checkpoints = taskCheckpoints(runDir);
     if (checkpoints.empty()) {
-        throw Error(fmt::format("{}: no finished task yet, so no model to predict with",
-                                runDir.string()));
+        throw Error(
+            fmt::format("{}: no finished task yet, so no model to predict with", runDir.string()));
     }
     if (afterTask == 0) {
         afterTask = checkpoints.rbegin()->first;
@@ -74,8 +75,8 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
         for (const auto& c : checkpoints) {
             have.push_back(c.first);
         }
-        throw Error(fmt::format("{}: no checkpoint after task {} (there are: {})",
-                                runDir.string(), afterTask, fmt::join(have, ", ")));
+        throw Error(fmt::format("{}: no checkpoint after task {} (there are: {})", runDir.string(),
+                                afterTask, fmt::join(have, ", ")));
     }
     const Experiment e = loadExperimentFile(runDir / "experiment.json");
     const auto stem = runDir / "checkpoints" / checkpoints.at(afterTask);
@@ -146,8 +147,8 @@ const std::vector<std::vector<std::string>>& Predictor::taskClassNames() const {
     return impl_->names;
 }
 
-std::vector<ImagePrediction> Predictor::predictFiles(const std::vector<std::filesystem::path>& files,
-                                                     int topK) {
+std::vector<ImagePrediction> Predictor::predictFiles(
+    const std::vector<std::filesystem::path>& files, int topK) {
     ImageDataset set;
     set.files = files;
     set.labels.assign(files.size(), 0);
@@ -176,10 +177,9 @@ std::vector<ImagePrediction> Predictor::predictFiles(const std::vector<std::file
         const bool calibrates = p.calibrated.defined();
         const auto cal = calibrates ? p.calibrated.to(torch::kCPU, torch::kFloat64).contiguous()
                                     : torch::Tensor();
-        const auto posterior =
-            p.taskPosterior.defined()
-                ? p.taskPosterior.to(torch::kCPU, torch::kFloat64).contiguous()
-                : torch::Tensor();
+        const auto posterior = p.taskPosterior.defined()
+                                   ? p.taskPosterior.to(torch::kCPU, torch::kFloat64).contiguous()
+                                   : torch::Tensor();
         for (std::size_t b = 0; b < n; ++b) {
             ImagePrediction& r = out[decoded[start + b]];
             const auto row = static_cast<int64_t>(b);
@@ -188,8 +188,7 @@ std::vector<ImagePrediction> Predictor::predictFiles(const std::vector<std::file
             std::vector<ClassProbability> all;
             for (std::size_t c = 0; c < columns.size(); ++c) {
                 ClassProbability cp{columns[c].name, columns[c].label, columns[c].task,
-                                    raw[row][static_cast<int64_t>(c)].item<double>(),
-                                    std::nullopt};
+                                    raw[row][static_cast<int64_t>(c)].item<double>(), std::nullopt};
                 if (calibrates) {
                     cp.calibrated = cal[row][static_cast<int64_t>(c)].item<double>();
                 }

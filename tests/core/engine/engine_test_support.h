@@ -37,10 +37,10 @@ inline bool haveFashionMnist() {
 }
 
 inline RunSummary run(const Experiment& e,
-               const std::filesystem::path& dir,
-               RunControl& control,
-               bool resume = false,
-               std::vector<Event>* events = nullptr) {
+                      const std::filesystem::path& dir,
+                      RunControl& control,
+                      bool resume = false,
+                      std::vector<Event>* events = nullptr) {
     RunRequest r;
     r.experiment = e;
     r.runDir = dir.string();

@@ -1,6 +1,5 @@
-#include "api/predictor.h"
-
 #include "api/error.h"
+#include "api/predictor.h"
 #include "core/engine/engine_test_support.h"
 #include "engine/task_data.h"
 #include "model/backbone.h"
@@ -24,8 +23,8 @@ std::vector<std::filesystem::path> writeTaskImages(const Experiment& e,
     std::filesystem::create_directories(dir);
     for (int64_t index : data.evalIndices(task)) {
         const auto image = data.evalSet().pixels[index].contiguous();  // [H, W, 1] uint8
-        const cv::Mat mat(static_cast<int>(image.size(0)), static_cast<int>(image.size(1)),
-                          CV_8UC1, image.data_ptr<uint8_t>());
+        const cv::Mat mat(static_cast<int>(image.size(0)), static_cast<int>(image.size(1)), CV_8UC1,
+                          image.data_ptr<uint8_t>());
         files.push_back(dir / fmt::format("t{}-{}.png", task, index));
         EXPECT_TRUE(cv::imwrite(files.back().string(), mat));
     }
