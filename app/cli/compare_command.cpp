@@ -15,11 +15,15 @@ void addCompareCommand(CLI::App& app, const GlobalOptions& /*global*/) {
         std::vector<std::string> dirs;
         bool csv = false;
         bool json = false;
+        bool grouped = false;
     };
     auto opt = std::make_shared<Options>();
     cmd->add_option("runs", opt->dirs, "Run directories")->required();
     auto* csv = cmd->add_flag("--csv", opt->csv, "Comma-separated values");
-    cmd->add_flag("--json", opt->json, "A JSON array")->excludes(csv);
+    auto* json = cmd->add_flag("--json", opt->json, "A JSON array")->excludes(csv);
+    cmd->add_flag("--group", opt->grouped,
+                  "One row per experiment name and method variant: mean ± SD over its runs")
+        ->excludes(json);
     cmd->callback([opt] {
         std::vector<RunRecord> runs;
         int failed = 0;
@@ -37,6 +41,8 @@ void addCompareCommand(CLI::App& app, const GlobalOptions& /*global*/) {
                 out.push_back(runRecordJson(r));
             }
             std::cout << out.dump(2) << "\n";
+        } else if (opt->grouped) {
+            printGroupedTable(runs, opt->csv);
         } else {
             printRunTable(runs, opt->csv);
         }

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
+#include <functional>
 #include <unistd.h>
 
 namespace dlw::cli {
@@ -207,6 +208,93 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     }
     if (!csv && std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.completed; })) {
         fmt::print("* stopped before its last task: metrics after the last trained task\n");
+    }
+}
+
+void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
+    struct Column {
+        const char* header;
+        std::function<std::optional<double>(const RunRecord&)> value;
+    };
+    const std::vector<Column> columns = {
+        {"A_T", [](const RunRecord& r) { return std::optional(r.summary.metrics.finalAccuracy); }},
+        {"A_avg",
+         [](const RunRecord& r) {
+             return std::optional(r.summary.metrics.averageIncrementalAccuracy);
+         }},
+        {"BWT", [](const RunRecord& r) { return r.summary.metrics.bwt; }},
+        {"forget", [](const RunRecord& r) { return r.summary.metrics.meanForgetting; }},
+        {"TA_A_T", [](const RunRecord& r) { return r.taskAwareFinal; }},
+        {"task-id", [](const RunRecord& r) { return r.summary.taskIdAccuracy; }},
+        {"ECE_raw", [](const RunRecord& r) { return r.summary.eceRaw; }},
+        {"ECE_cal", [](const RunRecord& r) { return r.summary.eceCalibrated; }},
+        {"seconds", [](const RunRecord& r) { return std::optional(r.summary.trainSeconds); }},
+        {"params",
+         [](const RunRecord& r) {
+             return std::optional(static_cast<double>(r.summary.trainableParameters));
+         }},
+    };
+    std::vector<std::pair<std::string, std::string>> keys;  // (name, variant), first-seen order
+    for (const auto& r : runs) {
+        if (std::find(keys.begin(), keys.end(), std::pair(r.name, r.variant)) == keys.end()) {
+            keys.emplace_back(r.name, r.variant);
+        }
+    }
+    if (csv) {
+        fmt::print("experiment,method,runs");
+        for (const auto& c : columns) {
+            fmt::print(",{0}_mean,{0}_sd", c.header);
+        }
+        fmt::print("\n");
+    } else {
+        fmt::print("{:<16} {:<22} {:>4}", "experiment", "method", "runs");
+        for (const auto& c : columns) {
+            fmt::print(" {:>12}", c.header);
+        }
+        fmt::print("\n");
+    }
+    for (const auto& key : keys) {
+        std::vector<const RunRecord*> group;
+        for (const auto& r : runs) {
+            if (std::pair(r.name, r.variant) == key) {
+                group.push_back(&r);
+            }
+        }
+        if (csv) {
+            fmt::print("{},{},{}", key.first, key.second, group.size());
+        } else {
+            fmt::print("{:<16} {:<22} {:>4}", key.first, key.second, group.size());
+        }
+        for (const auto& c : columns) {
+            std::vector<double> v;
+            for (const auto* r : group) {
+                if (auto x = c.value(*r)) {
+                    v.push_back(*x);
+                }
+            }
+            if (v.empty()) {
+                fmt::print(csv ? ",," : " {:>12}", "-");
+                continue;
+            }
+            double mean = 0;
+            for (double x : v) {
+                mean += x;
+            }
+            mean /= static_cast<double>(v.size());
+            double var = 0;
+            for (double x : v) {
+                var += (x - mean) * (x - mean);
+            }
+            const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0;
+            const bool whole = std::string(c.header) == "params";
+            if (csv) {
+                fmt::print(",{:.4f},{:.4f}", mean, sd);
+            } else {
+                fmt::print(" {:>12}", whole ? fmt::format("{:.0f}", mean)
+                                            : fmt::format("{:.1f} ± {:.1f}", mean, sd));
+            }
+        }
+        fmt::print("\n");
     }
 }
 

@@ -27,5 +27,8 @@ void printSummary(const RunSummary& summary);
 // The summary table, one row per run (text or CSV), and one run as JSON.
 void printRunTable(const std::vector<RunRecord>& runs, bool csv);
 nlohmann::ordered_json runRecordJson(const RunRecord& run);
+// One row per (experiment name, method variant): mean ± sample standard deviation over its runs
+// (the seeds), with the number of runs.
+void printGroupedTable(const std::vector<RunRecord>& runs, bool csv);
 
 }  // namespace dlw::cli
