@@ -1,0 +1,104 @@
+// The engine's costs on the default preset (issue 4): training images/s per method (training
+// steps only: forward, backward, projection, optimizer), prediction latency of `duallora` vs
+// `seq-lora` for one image and for 64 (the cost of task identity and gating, files decoded as the
+// drop zone does), and the process's peak resident memory after each run. Prints a table.
+#include "api/engine.h"
+#include "api/experiment.h"
+#include "api/predictor.h"
+#include "api/runtime.h"
+#include "data/dataset.h"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <sys/resource.h>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+double peakResidentMiB() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // kilobytes on Linux
+}
+
+// The first `n` Fashion-MNIST test images as PNG files in `dir`.
+std::vector<std::filesystem::path> testImages(const std::filesystem::path& dir, int n) {
+    const auto data = dlw::readFashionMnist(dlw::defaultDataRoot(dlw::DataKind::FashionMnist));
+    std::filesystem::create_directories(dir);
+    std::vector<std::filesystem::path> files;
+    for (int i = 0; i < n; ++i) {
+        const auto image = data.test.pixels[i].contiguous();
+        const cv::Mat mat(static_cast<int>(image.size(0)), static_cast<int>(image.size(1)),
+                          CV_8UC1, image.data_ptr<uint8_t>());
+        files.push_back(dir / fmt::format("{:03d}.png", i));
+        cv::imwrite(files.back().string(), mat);
+    }
+    return files;
+}
+
+// Median milliseconds of predictFiles over `files`, after one warm-up.
+double predictMillis(dlw::Predictor& predictor,
+                     const std::vector<std::filesystem::path>& files,
+                     int repeats) {
+    predictor.predictFiles(files);
+    std::vector<double> ms;
+    for (int r = 0; r < repeats; ++r) {
+        const auto t0 = Clock::now();
+        predictor.predictFiles(files);
+        ms.push_back(1000 * seconds(t0));
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Engine throughput, prediction latency and peak memory on the default preset"};
+    int threads = 0;
+    int epochs = 1;
+    std::string out = "bench-engine-runs";
+    std::vector<std::string> methods = {"duallora", "seq-lora", "inflora", "joint"};
+    app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
+    app.add_option("--epochs", epochs, "Epochs per task (images/s does not depend on it)")
+        ->capture_default_str();
+    app.add_option("--methods", methods, "Methods to time, in order")->capture_default_str();
+    app.add_option("--out", out, "Folder for the runs (replaced)")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    threads = dlw::applyThreads(threads);
+    std::filesystem::remove_all(out);
+    fmt::print("{}\n", dlw::runtimeDescription());
+    fmt::print("default preset, {} epoch(s) per task; peak RSS is the process's, after each run\n\n",
+               epochs);
+    fmt::print("{:<10} {:>12} {:>12} {:>12} {:>14} {:>14}\n", "method", "train img/s",
+               "run seconds", "peak MiB", "predict 1 ms", "predict 64 ms");
+    const auto images = testImages(std::filesystem::path(out) / "images", 64);
+    const std::vector<std::filesystem::path> one(images.begin(), images.begin() + 1);
+    for (const auto& m : methods) {
+        dlw::Experiment e = dlw::preset("default");
+        dlw::applyOverride(e, "method.name=\"" + m + "\"");
+        e.train.epochs = epochs;
+        e.threads = threads;
+        dlw::RunRequest request;
+        request.experiment = e;
+        request.runDir = (std::filesystem::path(out) / m).string();
+        dlw::RunControl control;
+        const auto t0 = Clock::now();
+        const auto summary = dlw::runExperiment(request, control, {});
+        const double runSeconds = seconds(t0);
+        const double peak = peakResidentMiB();
+        dlw::Predictor predictor(request.runDir);
+        fmt::print("{:<10} {:>12.0f} {:>12.1f} {:>12.0f} {:>14.2f} {:>14.2f}\n", m,
+                   summary.imagesPerSecond, runSeconds, peak, predictMillis(predictor, one, 50),
+                   predictMillis(predictor, images, 10));
+        std::fflush(stdout);
+    }
+}
