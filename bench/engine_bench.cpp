@@ -12,8 +12,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 #include <sys/resource.h>
+
+#include <opencv2/imgcodecs.hpp>
 
 namespace {
 
@@ -36,8 +37,8 @@ std::vector<std::filesystem::path> testImages(const std::filesystem::path& dir, 
     std::vector<std::filesystem::path> files;
     for (int i = 0; i < n; ++i) {
         const auto image = data.test.pixels[i].contiguous();
-        const cv::Mat mat(static_cast<int>(image.size(0)), static_cast<int>(image.size(1)),
-                          CV_8UC1, image.data_ptr<uint8_t>());
+        const cv::Mat mat(static_cast<int>(image.size(0)), static_cast<int>(image.size(1)), CV_8UC1,
+                          image.data_ptr<uint8_t>());
         files.push_back(dir / fmt::format("{:03d}.png", i));
         cv::imwrite(files.back().string(), mat);
     }
@@ -76,8 +77,9 @@ int main(int argc, char** argv) {
     threads = dlw::applyThreads(threads);
     std::filesystem::remove_all(out);
     fmt::print("{}\n", dlw::runtimeDescription());
-    fmt::print("default preset, {} epoch(s) per task; peak RSS is the process's, after each run\n\n",
-               epochs);
+    fmt::print(
+        "default preset, {} epoch(s) per task; peak RSS is the process's, after each run\n\n",
+        epochs);
     fmt::print("{:<10} {:>12} {:>12} {:>12} {:>14} {:>14}\n", "method", "train img/s",
                "run seconds", "peak MiB", "predict 1 ms", "predict 64 ms");
     const auto images = testImages(std::filesystem::path(out) / "images", 64);

@@ -33,8 +33,8 @@ TEST(Learning, DefaultPresetOrderingsAtReducedSize) {
     }
     const auto dir = test::tempDir("learning");
     std::map<MethodKind, RunSummary> s;
-    for (auto m : {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SeqLora,
-                   MethodKind::Joint}) {
+    for (auto m :
+         {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SeqLora, MethodKind::Joint}) {
         s[m] = reducedRun(m, dir / toString(m));
     }
     const auto& dual = s[MethodKind::DualLora];
