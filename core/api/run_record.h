@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dlw {
 
@@ -25,5 +26,10 @@ struct RunRecord {
 // Reads DIR/experiment.json and DIR/summary.json. Throws dlw::Error naming the file for a
 // directory that is not a run, or malformed JSON. Any thread.
 RunRecord readRunRecord(const std::filesystem::path& dir);
+
+// The events of DIR/events.jsonl in order, for reopening a run with all its plots. A partial last
+// line (a killed run) is ignored; lines of a newer events version or unknown types are skipped.
+// Throws dlw::Error naming the file when it is missing or a complete line is malformed.
+std::vector<Event> readRunEvents(const std::filesystem::path& dir);
 
 }  // namespace dlw

@@ -31,7 +31,136 @@ std::optional<double> optional(const nlohmann::json& j, const char* key) {
                                                 : std::nullopt;
 }
 
+std::vector<ReliabilityBin> binsFrom(const nlohmann::json& j) {
+    std::vector<ReliabilityBin> out;
+    for (const auto& b : j) {
+        ReliabilityBin bin;
+        bin.lower = b.at("lower").get<double>();
+        bin.upper = b.at("upper").get<double>();
+        bin.meanConfidence = b.at("confidence").get<double>();
+        bin.accuracy = b.at("accuracy").get<double>();
+        bin.count = b.at("count").get<int64_t>();
+        out.push_back(bin);
+    }
+    return out;
+}
+
+// The inverse of run_store.cpp's EventToJson; nullopt for a type this version does not know.
+std::optional<Event> eventFromJson(const nlohmann::json& j) {
+    const std::string type = j.at("type").get<std::string>();
+    if (type == "run_started") {
+        RunStarted e;
+        e.runDir = j.at("run_dir").get<std::string>();
+        e.method = j.at("method").get<std::string>();
+        e.device = j.at("device").get<std::string>();
+        e.threads = j.at("threads").get<int>();
+        e.tasks = j.at("tasks").get<int>();
+        e.taskClasses = j.at("task_classes").get<std::vector<std::vector<std::string>>>();
+        e.resumedFromTask = j.at("resumed_from_task").get<int>();
+        return e;
+    }
+    if (type == "task_started") {
+        TaskStarted e;
+        e.task = j.at("task").get<int>();
+        e.trainImages = j.at("train_images").get<int64_t>();
+        e.stepsPerEpoch = j.at("steps_per_epoch").get<int64_t>();
+        e.epochs = j.at("epochs").get<int>();
+        e.resumed = j.value("resumed", false);
+        e.epoch = j.value("epoch", 0);
+        e.batch = j.value("batch", int64_t{0});
+        return e;
+    }
+    if (type == "step") {
+        return StepFinished{j.at("task").get<int>(), j.at("epoch").get<int>(),
+                            j.at("step").get<int64_t>(), j.at("loss").get<double>(),
+                            j.at("lr").get<double>()};
+    }
+    if (type == "epoch_finished") {
+        return EpochFinished{j.at("task").get<int>(), j.at("epoch").get<int>(),
+                             j.at("mean_loss").get<double>(), j.at("seconds").get<double>(),
+                             j.at("images_per_second").get<double>()};
+    }
+    if (type == "evaluation") {
+        Evaluation e;
+        e.afterTask = j.at("after_task").get<int>();
+        e.accuracy = j.at("accuracy").get<std::vector<double>>();
+        e.taskAwareAccuracy = j.at("task_aware_accuracy").get<std::vector<double>>();
+        e.taskIdAccuracy = j.at("task_id_accuracy").get<std::vector<double>>();
+        e.taskConfusion = j.at("task_confusion").get<std::vector<std::vector<int64_t>>>();
+        e.eceRaw = optional(j, "ece_raw");
+        e.eceCalibrated = optional(j, "ece_calibrated");
+        e.reliabilityRaw = binsFrom(j.at("reliability_raw"));
+        e.reliabilityCalibrated = binsFrom(j.at("reliability_calibrated"));
+        if (j.contains("task_confidence")) {
+            e.taskConfidence = j["task_confidence"].get<std::vector<float>>();
+            e.taskCorrect = j.at("task_correct").get<std::vector<bool>>();
+        }
+        for (const auto& m : j.at("memory")) {
+            e.memory.push_back({m.at("block").get<int>(), m.at("input").get<std::string>(),
+                                m.at("size").get<int64_t>(), m.at("added").get<int64_t>(),
+                                m.at("energy_before").get<double>(),
+                                m.at("energy_after").get<double>(),
+                                m.at("threshold").get<double>()});
+        }
+        for (const auto& sp : j.at("spectra")) {
+            e.spectra.push_back({sp.at("block").get<int>(), sp.at("map").get<std::string>(),
+                                 sp.at("kind").get<std::string>(),
+                                 sp.at("singular_values").get<std::vector<double>>()});
+        }
+        e.seconds = j.at("seconds").get<double>();
+        return e;
+    }
+    if (type == "task_finished") {
+        return TaskFinished{j.at("task").get<int>(), j.at("train_seconds").get<double>(),
+                            j.at("seconds").get<double>()};
+    }
+    if (type == "warning") {
+        return Warning{j.at("message").get<std::string>()};
+    }
+    if (type == "run_finished") {
+        RunFinished e;
+        e.completed = j.at("completed").get<bool>();
+        e.stopped = j.at("stopped").get<bool>();
+        e.error = j.at("error").get<std::string>();
+        return e;  // the summary comes from summary.json (readRunRecord)
+    }
+    return std::nullopt;
+}
+
 }  // namespace
+
+std::vector<Event> readRunEvents(const std::filesystem::path& dir) {
+    const auto path = dir / "events.jsonl";
+    const std::string text = readWholeFile(path);
+    std::vector<Event> out;
+    std::size_t start = 0;
+    int line = 0;
+    while (start < text.size()) {
+        const std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) {
+            break;  // a partial last line: the run was killed while writing it
+        }
+        ++line;
+        const auto j =
+            nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
+                                  text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+        start = end + 1;
+        if (j.is_discarded() || !j.is_object()) {
+            throw Error(fmt::format("{}: line {} is not JSON", path.string(), line));
+        }
+        if (j.value("v", 0) > kEventsVersion) {
+            continue;
+        }
+        try {
+            if (auto ev = eventFromJson(j)) {
+                out.push_back(std::move(*ev));
+            }
+        } catch (const nlohmann::json::exception& err) {
+            throw Error(fmt::format("{}: line {}: {}", path.string(), line, err.what()));
+        }
+    }
+    return out;
+}
 
 RunRecord readRunRecord(const std::filesystem::path& dir) {
     const auto experimentPath = dir / "experiment.json";

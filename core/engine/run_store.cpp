@@ -83,6 +83,8 @@ struct EventToJson {
                 {"ece_calibrated", optionalJson(e.eceCalibrated)},
                 {"reliability_raw", binsJson(e.reliabilityRaw)},
                 {"reliability_calibrated", binsJson(e.reliabilityCalibrated)},
+                {"task_confidence", e.taskConfidence},
+                {"task_correct", e.taskCorrect},
                 {"memory", memory},
                 {"spectra", spectra},
                 {"seconds", e.seconds}};

@@ -3,9 +3,11 @@
 #include "api/atomic_file.h"
 #include "api/dataset_scan.h"
 #include "api/error.h"
+#include "api/run_record.h"
 #include "core/engine/engine_test_support.h"
 #include "test_support.h"
 
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -46,6 +48,37 @@ INSTANTIATE_TEST_SUITE_P(Methods,
                                            MethodKind::InfLora,
                                            MethodKind::SeqLora,
                                            MethodKind::Joint));
+
+// events.jsonl reads back as the events the callback saw (what the window reopens a run from).
+TEST(Engine, EventsReadBackAsTheyWereEmitted) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    RunControl control;
+    std::vector<Event> events;
+    run(smallExperiment(MethodKind::DualLora), dir / "r", control, false, &events);
+    const auto back = readRunEvents(dir / "r");
+    ASSERT_EQ(back.size(), events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        ASSERT_EQ(back[i].index(), events[i].index()) << i;
+        if (const auto* ev = std::get_if<Evaluation>(&events[i])) {
+            const auto& got = std::get<Evaluation>(back[i]);
+            EXPECT_EQ(got.accuracy, ev->accuracy);
+            EXPECT_EQ(got.taskConfusion, ev->taskConfusion);
+            EXPECT_EQ(got.taskConfidence, ev->taskConfidence);
+            EXPECT_EQ(got.taskCorrect, ev->taskCorrect);
+            EXPECT_EQ(got.eceCalibrated, ev->eceCalibrated);
+            EXPECT_EQ(got.spectra.size(), ev->spectra.size());
+        }
+        if (const auto* st = std::get_if<StepFinished>(&events[i])) {
+            EXPECT_EQ(std::get<StepFinished>(back[i]).loss, st->loss);
+        }
+    }
+    // A partial last line (a killed run) is ignored.
+    std::ofstream(dir / "r" / "events.jsonl", std::ios::app) << R"({"v":1,"type":"st)";
+    EXPECT_EQ(readRunEvents(dir / "r").size(), events.size());
+}
 
 TEST(Engine, StoppedAfterATaskResumesToTheSameMatrix) {
     if (!haveFashionMnist()) {
