@@ -4,25 +4,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QDir>
-#include <QFileInfo>
 #include <QTimer>
-
-namespace {
-
-// The bundled backbone: next to an installed binary (../share/dlw/backbones) or in the source
-// tree this binary was built from.
-QString defaultBackbone() {
-    const QString name = QStringLiteral("backbones/dlw-vit-tiny.safetensors");
-    const QString installed =
-        QCoreApplication::applicationDirPath() + QStringLiteral("/../share/dlw/") + name;
-    if (QFileInfo::exists(installed)) {
-        return QDir::cleanPath(installed);
-    }
-    return QStringLiteral(DLW_SOURCE_DIR "/resources/") + name;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -32,21 +14,52 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription(QStringLiteral("DualLoRA Workbench"));
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption backbone(QStringLiteral("backbone"), QStringLiteral("ViT backbone file."),
-                                QStringLiteral("file"), defaultBackbone());
+    QCommandLineOption backbone(QStringLiteral("backbone"),
+                                QStringLiteral("ViT backbone file (default: the bundled one)."),
+                                QStringLiteral("file"));
     QCommandLineOption threads(QStringLiteral("threads"),
                                QStringLiteral("CPU threads for LibTorch (0 = all cores)."),
                                QStringLiteral("n"), QStringLiteral("0"));
     QCommandLineOption quitAfter(
         QStringLiteral("quit-after"),
         QStringLiteral("Close after this many milliseconds (smoke tests)."), QStringLiteral("ms"));
+    QCommandLineOption runs(QStringLiteral("runs"),
+                            QStringLiteral("Folder of the run directories (listed at start)."),
+                            QStringLiteral("dir"), QStringLiteral("runs"));
     parser.addOption(backbone);
+    parser.addOption(runs);
     parser.addOption(threads);
+    QCommandLineOption autorun(QStringLiteral("run"),
+                               QStringLiteral("Press Run at start (the queue, or the setup)."));
+    QCommandLineOption compare(QStringLiteral("compare"),
+                               QStringLiteral("Press Compare methods at start."));
+    QCommandLineOption screenshot(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Save the window as PNG after MS milliseconds (repeatable)."),
+        QStringLiteral("ms:file"));
     parser.addOption(quitAfter);
+    parser.addOption(autorun);
+    parser.addOption(compare);
+    parser.addOption(screenshot);
     parser.process(app);
     dlw::applyThreads(parser.value(threads).toInt());
-    dlw::ui::MainWindow window(parser.value(backbone));
+    dlw::ui::WindowOptions options;
+    if (parser.isSet(backbone)) {  // otherwise the experiment's "" = the bundled backbone
+        options.backbonePath = parser.value(backbone);
+    }
+    options.runsFolder = parser.value(runs);
+    dlw::ui::MainWindow window(options);
     window.show();
+    if (parser.isSet(compare)) {
+        QTimer::singleShot(0, &window, [&window] { window.compareMethods(); });
+    } else if (parser.isSet(autorun)) {
+        QTimer::singleShot(0, &window, [&window] { window.runNext(); });
+    }
+    for (const QString& shot : parser.values(screenshot)) {
+        const int ms = shot.section(':', 0, 0).toInt();
+        const QString file = shot.section(':', 1);
+        QTimer::singleShot(ms, &window, [&window, file] { window.grab().save(file); });
+    }
     if (parser.isSet(quitAfter)) {
         QTimer::singleShot(parser.value(quitAfter).toInt(), &app, &QCoreApplication::quit);
     }

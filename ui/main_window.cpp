@@ -1,104 +1,633 @@
 #include "ui/main_window.h"
 
 #include "api/backbone_info.h"
+#include "api/dataset_scan.h"
 #include "api/error.h"
+#include "api/run_record.h"
 #include "api/runtime.h"
-#include "qcustomplot.h"
+#include "ui/engine_runner.h"
+#include "ui/experiment_form.h"
+#include "ui/plots.h"
+#include "ui/predict_panel.h"
 
+#include <QtConcurrent/QtConcurrent>
+
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QFileDialog>
 #include <QFileInfo>
+#include <QFutureWatcher>
+#include <QGridLayout>
 #include <QGroupBox>
+#include <QHBoxLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QLabel>
+#include <QListView>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace dlw::ui {
 namespace {
 
-// An empty plot with its axes named, so the layout reads right before any run exists.
-QCustomPlot* emptyPlot(const QString& title, const QString& xLabel, const QString& yLabel) {
-    auto* plot = new QCustomPlot;
-    plot->plotLayout()->insertRow(0);
-    plot->plotLayout()->addElement(0, 0,
-                                   new QCPTextElement(plot, title, QFont("sans", 10, QFont::Bold)));
-    plot->xAxis->setLabel(xLabel);
-    plot->yAxis->setLabel(yLabel);
-    plot->setMinimumSize(320, 220);
-    return plot;
+QString clock(double seconds) {
+    const int s = static_cast<int>(seconds + 0.5);
+    return s >= 3600 ? QStringLiteral("%1:%2:%3")
+                           .arg(s / 3600)
+                           .arg(s / 60 % 60, 2, 10, QChar('0'))
+                           .arg(s % 60, 2, 10, QChar('0'))
+                     : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
 }
 
 }  // namespace
 
-MainWindow::MainWindow(QString backbonePath, QWidget* parent)
-    : QMainWindow(parent), backbonePath_(std::move(backbonePath)) {
+MainWindow::MainWindow(WindowOptions options, QWidget* parent)
+    : QMainWindow(parent), options_(std::move(options)), runner_(std::make_unique<EngineRunner>()) {
     setWindowTitle(tr("DualLoRA Workbench"));
+    auto* left = new QSplitter(Qt::Vertical);
+    left->addWidget(createSetupPanel());
+    left->addWidget(createQueuePanel());
+    left->setStretchFactor(0, 3);
+    left->setStretchFactor(1, 2);
+    auto* predictBox = new QGroupBox(tr("Predict"));
+    auto* predictLayout = new QVBoxLayout(predictBox);
+    predict_ = new PredictPanel;
+    predictLayout->addWidget(predict_);
+    predictBox->setMinimumWidth(330);
     auto* splitter = new QSplitter(Qt::Horizontal);
-    splitter->addWidget(createSetupPanel());
-    splitter->addWidget(createPlotTabs());
-    splitter->addWidget(createPredictPanel());
+    splitter->addWidget(left);
+    splitter->addWidget(createPlots());
+    splitter->addWidget(predictBox);
     splitter->setStretchFactor(1, 1);
+    splitter->setSizes({380, 860, 360});
     setCentralWidget(splitter);
-    statusBar()->showMessage(QString::fromStdString(runtimeDescription()));
-    describeBackbone();
+    statusRun_ = new QLabel;
+    statusBar()->addWidget(statusRun_, 1);
+    statusBar()->addPermanentWidget(new QLabel(QString::fromStdString(runtimeDescription())));
+    createMenus();
+    connect(runner_.get(), &EngineRunner::updated, this, &MainWindow::onRunnerUpdated);
+    connect(runner_.get(), &EngineRunner::finished, this, &MainWindow::onRunnerFinished);
+    if (!options_.backbonePath.isEmpty()) {
+        form_->setValue("backbone.path", QJsonDocument(QJsonArray{options_.backbonePath})
+                                             .toJson(QJsonDocument::Compact)
+                                             .mid(1)
+                                             .chopped(1)
+                                             .toStdString());
+    }
+    loadPastRuns();
+    refreshDatasetInfo();
+    refreshPlots();
+    refreshStatus();
+    updateButtons();
     resize(1600, 1000);
 }
+
+MainWindow::~MainWindow() = default;
 
 QWidget* MainWindow::createSetupPanel() {
     auto* box = new QGroupBox(tr("Setup"));
     auto* layout = new QVBoxLayout(box);
-    backboneLabel_ = new QLabel;
-    backboneLabel_->setWordWrap(true);
-    backboneLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    layout->addWidget(backboneLabel_);
-    layout->addStretch(1);
-    box->setMinimumWidth(340);
-    return box;
-}
-
-QWidget* MainWindow::createPlotTabs() {
-    plotTabs_ = new QTabWidget;
-    plotTabs_->addTab(emptyPlot(tr("Loss"), tr("training step"), tr("cross-entropy")), tr("Loss"));
-    plotTabs_->addTab(
-        emptyPlot(tr("Accuracy vs tasks learned"), tr("tasks learned"), tr("accuracy (%)")),
-        tr("Accuracy"));
-    return plotTabs_;
-}
-
-QWidget* MainWindow::createPredictPanel() {
-    auto* box = new QGroupBox(tr("Predict"));
-    auto* layout = new QVBoxLayout(box);
-    auto* hint = new QLabel(tr("Drop images here once a run has finished a task."));
-    hint->setWordWrap(true);
-    layout->addWidget(hint);
-    layout->addStretch(1);
-    box->setMinimumWidth(340);
-    return box;
-}
-
-void MainWindow::describeBackbone() {
-    try {
-        const BackboneInfo info = inspectBackbone(backbonePath_.toStdString());
-        const BackboneArch& a = info.arch;
-        QString text = tr("<b>Backbone</b> %1<br>ViT %2×%2 px, %3 channel(s), patch %4<br>"
-                          "width %5 · depth %6 · heads %7 · %8 parameters")
-                           .arg(QFileInfo(backbonePath_).fileName())
-                           .arg(a.imgSize)
-                           .arg(a.inChans)
-                           .arg(a.patchSize)
-                           .arg(a.width)
-                           .arg(a.depth)
-                           .arg(a.heads)
-                           .arg(QLocale().toString(static_cast<qlonglong>(info.parameters)));
-        auto it = info.metadata.find("pretrained_on");
-        if (it != info.metadata.end()) {
-            text +=
-                tr("<br>pre-trained on %1").arg(QString::fromStdString(it->second).toHtmlEscaped());
+    form_ = new ExperimentForm;
+    datasetInfo_ = new QLabel;
+    datasetInfo_->setWordWrap(true);
+    datasetInfo_->setTextFormat(Qt::RichText);
+    setupError_ = new QLabel;
+    setupError_->setWordWrap(true);
+    setupError_->setStyleSheet(QStringLiteral("color: #D55E00"));
+    layout->addWidget(form_, 1);
+    layout->addWidget(datasetInfo_);
+    layout->addWidget(setupError_);
+    auto* buttons = new QGridLayout;
+    addButton_ = new QPushButton(tr("Add to queue"));
+    compareButton_ = new QPushButton(tr("Compare methods"));
+    compareButton_->setToolTip(
+        tr("Queue duallora, inflora, seq-lora and joint on this sequence and seed"));
+    auto* save = new QPushButton(tr("Save experiment…"));
+    save->setToolTip(tr("Save the experiment file that `dlw run` reproduces"));
+    auto* open = new QPushButton(tr("Open experiment…"));
+    open->setToolTip(tr("Open an experiment file"));
+    buttons->addWidget(addButton_, 0, 0);
+    buttons->addWidget(compareButton_, 0, 1);
+    buttons->addWidget(save, 1, 0);
+    buttons->addWidget(open, 1, 1);
+    layout->addLayout(buttons);
+    connect(addButton_, &QPushButton::clicked, this, &MainWindow::addToQueue);
+    connect(compareButton_, &QPushButton::clicked, this, &MainWindow::compareMethods);
+    connect(save, &QPushButton::clicked, this, [this] {
+        auto e = form_->experiment();
+        if (!e) {
+            setupError_->setText(form_->error());
+            return;
         }
-        backboneLabel_->setText(text);
-    } catch (const Error& e) {
-        backboneLabel_->setText(tr("<b>Backbone</b> cannot be read:<br>%1")
-                                    .arg(QString::fromStdString(e.what()).toHtmlEscaped()));
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"),
+                                                          QString::fromStdString(e->name) + ".json",
+                                                          tr("Experiment (*.json)"));
+        if (path.isEmpty()) {
+            return;
+        }
+        try {
+            saveExperimentFile(*e, path.toStdString());
+            statusBar()->showMessage(tr("Saved %1 (run it with: dlw run %1)").arg(path), 8000);
+        } catch (const Error& err) {
+            QMessageBox::warning(this, tr("Save experiment"), QString::fromUtf8(err.what()));
+        }
+    });
+    connect(open, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QString(),
+                                                          tr("Experiment (*.json)"));
+        if (path.isEmpty()) {
+            return;
+        }
+        try {
+            form_->setExperiment(loadExperimentFile(path.toStdString()));
+        } catch (const Error& err) {
+            setupError_->setText(QString::fromUtf8(err.what()));
+        }
+    });
+    datasetTimer_ = new QTimer(this);
+    datasetTimer_->setSingleShot(true);
+    datasetTimer_->setInterval(400);
+    connect(datasetTimer_, &QTimer::timeout, this, &MainWindow::refreshDatasetInfo);
+    connect(form_, &ExperimentForm::changed, this, [this] {
+        auto e = form_->experiment();
+        setupError_->setText(e ? QString() : form_->error());
+        datasetTimer_->start();
+        updateButtons();
+    });
+    box->setMinimumWidth(360);
+    return box;
+}
+
+QWidget* MainWindow::createQueuePanel() {
+    auto* box = new QGroupBox(tr("Queue and runs"));
+    auto* layout = new QVBoxLayout(box);
+    queueView_ = new QListView;
+    queueView_->setModel(&queue_);
+    queueView_->setDragDropMode(QAbstractItemView::InternalMove);
+    queueView_->setDefaultDropAction(Qt::MoveAction);
+    queueView_->setSelectionMode(QAbstractItemView::SingleSelection);
+    queueView_->setToolTip(tr("Drag queued rows to reorder; select a run to see its plots"));
+    layout->addWidget(queueView_, 1);
+    auto* row1 = new QHBoxLayout;
+    runButton_ = new QPushButton(tr("Run ▶"));
+    runButton_->setToolTip(tr("Run the queue (the setup's experiment when the queue is empty)"));
+    pauseButton_ = new QPushButton(tr("Pause"));
+    pauseButton_->setCheckable(true);
+    stopButton_ = new QPushButton(tr("Stop"));
+    stopButton_->setToolTip(tr("Stop after the current batch; the run can be resumed"));
+    stopAfterButton_ = new QPushButton(tr("Stop after task"));
+    row1->addWidget(runButton_);
+    row1->addWidget(pauseButton_);
+    row1->addWidget(stopButton_);
+    row1->addWidget(stopAfterButton_);
+    layout->addLayout(row1);
+    auto* row2 = new QHBoxLayout;
+    resumeButton_ = new QPushButton(tr("Resume"));
+    auto* duplicate = new QPushButton(tr("Duplicate"));
+    duplicate->setToolTip(tr("Load this run's experiment into the setup to edit and queue it"));
+    auto* remove = new QPushButton(tr("Remove"));
+    remove->setToolTip(tr("Remove from the list (files on disk stay)"));
+    row2->addWidget(resumeButton_);
+    row2->addWidget(duplicate);
+    row2->addWidget(remove);
+    layout->addLayout(row2);
+    connect(runButton_, &QPushButton::clicked, this, [this] {
+        queueHalted_ = false;
+        runNext();
+    });
+    connect(pauseButton_, &QPushButton::toggled, this, [this](bool on) {
+        runner_->setPaused(on);
+        refreshStatus();
+    });
+    connect(stopButton_, &QPushButton::clicked, this, [this] {
+        queueHalted_ = true;
+        runner_->stop();  // "Stopping…" at once; the engine stops after the current batch
+        pauseButton_->setChecked(false);
+        refreshStatus();
+    });
+    connect(stopAfterButton_, &QPushButton::clicked, this, [this] {
+        queueHalted_ = true;
+        runner_->stopAfterTask();
+        statusBar()->showMessage(tr("Stopping after this task"), 5000);
+    });
+    connect(resumeButton_, &QPushButton::clicked, this, [this] {
+        const int row = selectedRow();
+        if (row < 0) {
+            return;
+        }
+        auto& e = queue_.entry(row);
+        e.resume = true;
+        e.data->state = RunState::Queued;
+        queue_.refresh(row);
+        queueHalted_ = false;
+        if (!runner_->busy()) {
+            startEntry(row);
+        }
+    });
+    connect(duplicate, &QPushButton::clicked, this, [this] {
+        const int row = selectedRow();
+        if (row >= 0) {
+            form_->setExperiment(queue_.entry(row).experiment);
+        }
+    });
+    connect(remove, &QPushButton::clicked, this, [this] {
+        const int row = selectedRow();
+        if (row >= 0 && queue_.remove(row)) {
+            focusRow_ = -1;
+            runningRow_ = queue_.rowOf(runner_->data().get());
+            refreshPlots();
+        }
+    });
+    connect(queueView_->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            [this](const QModelIndex& index) {
+                focusRow_ = index.row();
+                if (focusRow_ >= 0) {
+                    predict_->setRun(QString::fromStdString(queue_.entry(focusRow_).runDir));
+                }
+                refreshPlots();
+                updateButtons();
+            });
+    connect(&queue_, &QAbstractItemModel::rowsMoved, this, [this] {
+        runningRow_ = queue_.rowOf(runner_->data().get());
+        focusRow_ = selectedRow();
+    });
+    return box;
+}
+
+QWidget* MainWindow::createPlots() {
+    tabs_ = new QTabWidget;
+    auto* overview = new QWidget;
+    auto* grid = new QGridLayout(overview);
+    auto* loss = new LossPlot;
+    auto* accuracy = new AccuracyPlot;
+    matrix_ = new MatrixPlot;
+    auto* taskId = new TaskIdentityPlot;
+    auto* matrixBox = new QWidget;
+    auto* matrixLayout = new QVBoxLayout(matrixBox);
+    matrixLayout->setContentsMargins(0, 0, 0, 0);
+    matrixKind_ = new QComboBox;
+    matrixKind_->addItems({tr("class-incremental accuracy"), tr("task-aware accuracy (task given)"),
+                           tr("task-identity accuracy")});
+    connect(matrixKind_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+        matrix_->setKind(static_cast<MatrixKind>(i));
+        refreshPlots();
+    });
+    matrixLayout->addWidget(matrixKind_);
+    matrixLayout->addWidget(matrix_, 1);
+    grid->addWidget(loss, 0, 0);
+    grid->addWidget(accuracy, 0, 1);
+    grid->addWidget(matrixBox, 1, 0);
+    grid->addWidget(taskId, 1, 1);
+    grid->setRowStretch(0, 1);
+    grid->setRowStretch(1, 1);
+    tabs_->addTab(overview, tr("Overview"));
+    auto* forgetting = new ForgettingPlot;
+    auto* spectra = new SpectraPlot;
+    auto* calibration = new CalibrationPlot;
+    tabs_->addTab(forgetting, tr("Forgetting"));
+    tabs_->addTab(spectra, tr("Spectra"));
+    tabs_->addTab(calibration, tr("Calibration"));
+    plots_ = {loss, accuracy, matrix_, taskId, forgetting, spectra, calibration};
+    connect(tabs_, &QTabWidget::currentChanged, this, &MainWindow::refreshPlots);
+    return tabs_;
+}
+
+void MainWindow::createMenus() {
+    auto* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("Open runs folder…"), this, [this] {
+        const QString dir =
+            QFileDialog::getExistingDirectory(this, tr("Runs folder"), options_.runsFolder);
+        if (!dir.isEmpty()) {
+            options_.runsFolder = dir;
+            loadPastRuns();
+        }
+    });
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    auto* run = menuBar()->addMenu(tr("&Run"));
+    run->addAction(tr("&Run queue"), this, [this] { runButton_->click(); });
+    run->addAction(tr("&Stop"), this, [this] { stopButton_->click(); });
+    run->addAction(tr("Stop after this &task"), this, [this] { stopAfterButton_->click(); });
+    run->addAction(tr("&Compare methods"), this, &MainWindow::compareMethods);
+}
+
+std::string MainWindow::sequenceKey(const Experiment& e) const {
+    return toString(e.data.kind) + "|" + e.data.root + "|" + std::to_string(e.sequence.tasks) +
+           "|" + std::to_string(e.sequence.classesPerTask) + "|" +
+           std::to_string(static_cast<int>(e.sequence.classOrder)) + "|" + std::to_string(e.seed) +
+           "|" + std::to_string(e.data.trainPerClass) + "|" + e.backbone.path;
+}
+
+std::string MainWindow::newRunDir(const Experiment& e) const {
+    const QString base = QStringLiteral("%1/%2-%3-%4")
+                             .arg(options_.runsFolder, QString::fromStdString(e.name),
+                                  QString::fromStdString(toString(e.method.name)),
+                                  QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    QString dir = base;
+    for (int n = 2; QFileInfo::exists(dir) ||
+                    [&] {
+                        for (int i = 0; i < queue_.rowCount(); ++i) {
+                            if (queue_.entry(i).runDir == dir.toStdString()) {
+                                return true;
+                            }
+                        }
+                        return false;
+                    }();
+         ++n) {
+        dir = QStringLiteral("%1-%2").arg(base).arg(n);
+    }
+    return dir.toStdString();
+}
+
+bool MainWindow::addToQueue() {
+    auto e = form_->experiment();
+    if (!e) {
+        setupError_->setText(form_->error());
+        return false;
+    }
+    QueueEntry entry;
+    entry.experiment = *e;
+    entry.data->label = methodVariant(*e);
+    entry.data->sequenceKey = sequenceKey(*e);
+    entry.data->tasks = e->sequence.tasks;
+    const int row = queue_.add(std::move(entry));
+    if (focusRow_ < 0) {
+        selectRow(row);
+    }
+    updateButtons();
+    return true;
+}
+
+bool MainWindow::compareMethods() {
+    auto e = form_->experiment();
+    if (!e) {
+        setupError_->setText(form_->error());
+        return false;
+    }
+    for (auto method :
+         {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SeqLora, MethodKind::Joint}) {
+        Experiment copy = *e;
+        copy.method.name = method;
+        copy.taskId.mode = TaskIdMode::Auto;
+        copy.method.gate = method == MethodKind::DualLora ? e->method.gate : GateMode::None;
+        QueueEntry entry;
+        entry.experiment = copy;
+        entry.data->label = methodVariant(copy);
+        entry.data->sequenceKey = sequenceKey(copy);
+        entry.data->tasks = copy.sequence.tasks;
+        queue_.add(std::move(entry));
+    }
+    if (!runner_->busy() && !queueHalted_) {
+        runNext();
+    }
+    return true;
+}
+
+void MainWindow::runNext() {
+    if (runner_->busy()) {
+        return;
+    }
+    int row = queue_.nextQueued();
+    if (row < 0) {
+        if (!addToQueue()) {
+            return;
+        }
+        row = queue_.nextQueued();
+    }
+    startEntry(row);
+}
+
+void MainWindow::startEntry(int row) {
+    auto& entry = queue_.entry(row);
+    if (entry.runDir.empty()) {
+        entry.runDir = newRunDir(entry.experiment);
+    }
+    RunRequest request;
+    request.experiment = entry.experiment;
+    request.runDir = entry.runDir;
+    request.resume = entry.resume;
+    entry.resume = false;
+    QDir().mkpath(options_.runsFolder);
+    runner_->start(request, entry.data);
+    runningRow_ = row;
+    selectRow(row);
+    queue_.refresh(row);
+    updateButtons();
+    refreshStatus();
+}
+
+void MainWindow::selectRow(int row) {
+    queueView_->setCurrentIndex(queue_.index(row));
+}
+
+int MainWindow::selectedRow() const {
+    const QModelIndex index = queueView_->currentIndex();
+    return index.isValid() ? index.row() : -1;
+}
+
+void MainWindow::onRunnerUpdated() {
+    runningRow_ = queue_.rowOf(runner_->data().get());
+    queue_.refresh(runningRow_);
+    if (runningRow_ == focusRow_) {
+        const auto& d = *runner_->data();
+        if (!d.evaluations.empty()) {  // a new checkpoint may be there for the predictor
+            predict_->setRun(QString::fromStdString(d.runDir));
+        }
+        refreshPlots();
+    }
+    refreshStatus();
+}
+
+void MainWindow::onRunnerFinished() {
+    const int row = queue_.rowOf(runner_->data().get());
+    queue_.refresh(row);
+    if (row == focusRow_) {
+        predict_->setRun(QString::fromStdString(queue_.entry(row).runDir));
+        refreshPlots();
+    }
+    const auto& d = *runner_->data();
+    if (d.state == RunState::Failed) {
+        statusBar()->showMessage(tr("Run failed: %1").arg(QString::fromStdString(d.error)), 15000);
+    }
+    runningRow_ = -1;
+    pauseButton_->setChecked(false);
+    refreshStatus();
+    updateButtons();
+    if (!queueHalted_ && d.state != RunState::Stopped && queue_.nextQueued() >= 0) {
+        QTimer::singleShot(0, this, &MainWindow::runNext);
+    }
+}
+
+void MainWindow::refreshPlots() {
+    const RunData* current = focusRow_ >= 0 && focusRow_ < queue_.rowCount()
+                                 ? queue_.entry(focusRow_).data.get()
+                                 : nullptr;
+    RunList runs;
+    if (current != nullptr) {
+        for (int i = 0; i < queue_.rowCount(); ++i) {
+            const auto& d = queue_.entry(i).data;
+            if (d->sequenceKey == current->sequenceKey) {
+                runs.push_back(d);
+            }
+        }
+    }
+    QWidget* visible = tabs_->currentWidget();
+    for (auto* plot : plots_) {
+        if (plot->isVisible() || visible == plot || visible->isAncestorOf(plot)) {
+            plot->refresh(current, runs);
+        }
+    }
+}
+
+void MainWindow::refreshStatus() {
+    if (!runner_->busy() || !runner_->data()) {
+        statusRun_->setText(queue_.rowCount() == 0
+                                ? tr("Ready: press Run to train the default experiment")
+                                : tr("Idle"));
+        return;
+    }
+    const RunData& d = *runner_->data();
+    QString text = QString::fromStdString(d.label);
+    if (d.state == RunState::Stopping) {
+        text += tr(" · stopping…");
+    } else if (runner_->paused()) {
+        text += tr(" · paused");
+    }
+    if (d.currentTask >= 0) {
+        text += tr(" · task %1/%2 · epoch %3/%4")
+                    .arg(d.currentTask + 1)
+                    .arg(d.tasks)
+                    .arg(d.currentEpoch + 1)
+                    .arg(d.epochs);
+    } else {
+        text += tr(" · preparing data");
+    }
+    if (d.imagesPerSecond > 0) {
+        text += tr(" · %1 img/s").arg(d.imagesPerSecond, 0, 'f', 0);
+    }
+    if (auto eta = d.etaSeconds()) {
+        text += tr(" · ETA %1").arg(clock(*eta));
+    }
+    if (!d.device.empty()) {
+        text += tr(" · %1, %2 thread(s)").arg(QString::fromStdString(d.device)).arg(d.threads);
+    }
+    statusRun_->setText(text);
+}
+
+void MainWindow::updateButtons() {
+    const bool busy = runner_->busy();
+    const bool valid = form_->experiment().has_value();
+    runButton_->setEnabled(!busy && (valid || queue_.nextQueued() >= 0));
+    pauseButton_->setEnabled(busy);
+    stopButton_->setEnabled(busy);
+    stopAfterButton_->setEnabled(busy);
+    addButton_->setEnabled(valid);
+    compareButton_->setEnabled(valid);
+    const int row = selectedRow();
+    resumeButton_->setEnabled(!busy && row >= 0 &&
+                              queue_.entry(row).data->state == RunState::Stopped);
+}
+
+void MainWindow::refreshDatasetInfo() {
+    auto e = form_->experiment();
+    if (!e) {
+        datasetInfo_->clear();
+        return;
+    }
+    const Experiment experiment = *e;
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
+        datasetInfo_->setText(watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(QtConcurrent::run([experiment]() -> QString {
+        try {
+            const std::filesystem::path root = experiment.data.root.empty()
+                                                   ? defaultDataRoot(experiment.data.kind)
+                                                   : std::filesystem::path(experiment.data.root);
+            const DatasetSummary s = scanDataset(experiment.data.kind, root);
+            int64_t train = 0;
+            int64_t test = 0;
+            for (auto n : s.trainCounts) {
+                train += n;
+            }
+            for (auto n : s.testCounts) {
+                test += n;
+            }
+            QString html = QObject::tr("%1 classes · %2 train · %3 test")
+                               .arg(s.classNames.size())
+                               .arg(QLocale().toString(static_cast<qlonglong>(train)))
+                               .arg(QLocale().toString(static_cast<qlonglong>(test)));
+            if (!s.warnings.empty()) {
+                html += QObject::tr(
+                            " · <span style='color:#D55E00'>%1 unreadable file(s), "
+                            "skipped (first: %2)</span>")
+                            .arg(s.warnings.size())
+                            .arg(QString::fromStdString(s.warnings.front().file).toHtmlEscaped());
+            }
+            const auto tasks =
+                taskClassSequence(experiment, static_cast<int64_t>(s.classNames.size()));
+            html += QStringLiteral("<br>");
+            for (std::size_t t = 0; t < tasks.size(); ++t) {
+                QStringList names;
+                for (auto c : tasks[t]) {
+                    names << QString::fromStdString(s.classNames.at(static_cast<std::size_t>(c)));
+                }
+                html += QStringLiteral(
+                            "<span style='background:%1;color:white'>&nbsp;T%2&nbsp;"
+                            "</span> %3 &nbsp; ")
+                            .arg(okabeIto(static_cast<int>(t)).name())
+                            .arg(t + 1)
+                            .arg(names.join(QStringLiteral(", ")).toHtmlEscaped());
+            }
+            return html;
+        } catch (const std::exception& err) {
+            return QStringLiteral("<span style='color:#D55E00'>%1</span>")
+                .arg(QString::fromUtf8(err.what()).toHtmlEscaped());
+        }
+    }));
+}
+
+void MainWindow::loadPastRuns() {
+    QDir root(options_.runsFolder);
+    const auto dirs = root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
+    for (const auto& info : dirs) {
+        const std::string dir = info.filePath().toStdString();
+        bool known = false;
+        for (int i = 0; i < queue_.rowCount(); ++i) {
+            known = known || queue_.entry(i).runDir == dir;
+        }
+        if (known || !QFileInfo::exists(info.filePath() + "/events.jsonl")) {
+            continue;
+        }
+        try {
+            QueueEntry entry;
+            entry.experiment = loadExperimentFile(dir + "/experiment.json");
+            entry.runDir = dir;
+            for (const auto& ev : readRunEvents(dir)) {
+                entry.data->apply(ev);
+            }
+            entry.data->runDir = dir;
+            entry.data->label = methodVariant(entry.experiment);
+            entry.data->sequenceKey = sequenceKey(entry.experiment);
+            if (QFileInfo::exists(info.filePath() + "/summary.json")) {
+                const RunRecord record = readRunRecord(dir);
+                entry.data->summary = record.summary;
+                entry.data->state = record.completed ? RunState::Done : RunState::Stopped;
+            } else {
+                entry.data->state = RunState::Stopped;  // killed: resumable from its checkpoint
+            }
+            queue_.add(std::move(entry));
+        } catch (const Error& err) {
+            statusBar()->showMessage(
+                tr("Skipped %1: %2").arg(info.fileName(), QString::fromUtf8(err.what())), 10000);
+        }
     }
 }
 

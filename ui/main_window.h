@@ -1,31 +1,97 @@
 #pragma once
+// The workbench window (DESIGN §7): setup and queue on the left, live plots in the middle,
+// prediction on the right, run state in the status bar. It drives the engine through
+// EngineRunner (core/api only) and opens on the runnable `default` experiment. GUI thread only.
+
+#include "ui/queue_model.h"
+
+#include <memory>
 
 #include <QMainWindow>
 
+class QComboBox;
 class QLabel;
+class QListView;
+class QPushButton;
 class QTabWidget;
+class QTimer;
 
 namespace dlw::ui {
 
-// The workbench window: setup on the left, live plots in the middle, prediction on the right
-// (DESIGN §7). This is the shell of issue #3; the engine controller and the views come with the
-// engine (#4) and the window issue (#5). GUI thread only.
+class EngineRunner;
+class ExperimentForm;
+class MatrixPlot;
+class Plot;
+class PredictPanel;
+
+struct WindowOptions {
+    QString backbonePath;  // the setup's backbone ("" = bundled)
+    QString runsFolder = QStringLiteral("runs");
+};
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
-    // `backbonePath` is shown in the setup panel; an unreadable file is reported there, not thrown.
-    explicit MainWindow(QString backbonePath, QWidget* parent = nullptr);
+    explicit MainWindow(WindowOptions options, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // For tests and scripted screenshots.
+    QueueModel& queue() { return queue_; }
+    ExperimentForm& form() { return *form_; }
+    PredictPanel& predictPanel() { return *predict_; }
+    EngineRunner& runner() { return *runner_; }
+    MatrixPlot& matrixPlot() { return *matrix_; }
+    // Adds the setup's experiment to the queue (false with the reason shown when invalid).
+    bool addToQueue();
+    // Queues the setup's sequence once per method: duallora, inflora, seq-lora, joint.
+    bool compareMethods();
+    // Runs the next queued experiment (adding the setup's one when the queue has none).
+    void runNext();
+    void selectRow(int row);
+    // Lists the runs found in the runs folder (past runs, reopened with all their plots).
+    void loadPastRuns();
 
 private:
     QWidget* createSetupPanel();
-    QWidget* createPlotTabs();
-    QWidget* createPredictPanel();
-    void describeBackbone();
+    QWidget* createQueuePanel();
+    QWidget* createPlots();
+    void createMenus();
+    void startEntry(int row);
+    void onRunnerUpdated();
+    void onRunnerFinished();
+    void refreshPlots();
+    void refreshStatus();
+    void refreshDatasetInfo();
+    void updateButtons();
+    int selectedRow() const;
+    std::string sequenceKey(const Experiment& e) const;
+    std::string newRunDir(const Experiment& e) const;
 
-    QString backbonePath_;
-    QLabel* backboneLabel_ = nullptr;
-    QTabWidget* plotTabs_ = nullptr;
+    WindowOptions options_;
+    QueueModel queue_;
+    std::unique_ptr<EngineRunner> runner_;
+    ExperimentForm* form_ = nullptr;
+    QLabel* datasetInfo_ = nullptr;
+    QLabel* setupError_ = nullptr;
+    QListView* queueView_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
+    std::vector<Plot*> plots_;
+    MatrixPlot* matrix_ = nullptr;
+    QComboBox* matrixKind_ = nullptr;
+    PredictPanel* predict_ = nullptr;
+    QLabel* statusRun_ = nullptr;
+    QPushButton* runButton_ = nullptr;
+    QPushButton* pauseButton_ = nullptr;
+    QPushButton* stopButton_ = nullptr;
+    QPushButton* stopAfterButton_ = nullptr;
+    QPushButton* resumeButton_ = nullptr;
+    QPushButton* addButton_ = nullptr;
+    QPushButton* compareButton_ = nullptr;
+    int focusRow_ = -1;  // the run the plots show
+    int runningRow_ = -1;
+    bool queueHalted_ = false;  // a stop halts the queue until Run is pressed again
+    QTimer* datasetTimer_ = nullptr;
 };
 
 }  // namespace dlw::ui

@@ -177,6 +177,11 @@ int effectiveTaskIdBlock(const Experiment& experiment, int depth);
 // cls_frozen_pass. Sorted. Throws dlw::Error naming method.blocks for a block >= depth.
 std::vector<int> effectiveAdaptedBlocks(const Experiment& experiment, int depth);
 
+// The dataset classes of each task (sequence.* keys) for a dataset of `numClasses` classes, as
+// the engine will cut them. Throws dlw::Error naming the sequence key when they do not fit.
+std::vector<std::vector<int64_t>> taskClassSequence(const Experiment& experiment,
+                                                    int64_t numClasses);
+
 // One key of the experiment file, for the reference page and the GUI's tooltips and pickers.
 struct ExperimentKeyInfo {
     std::string key;                   // dotted JSON key, e.g. "method.rank"

@@ -32,6 +32,10 @@ ClassSequenceConfig sequenceConfig(const Experiment& e) {
 
 }  // namespace
 
+std::vector<std::vector<int64_t>> taskClassSequence(const Experiment& e, int64_t numClasses) {
+    return makeClassSequence(numClasses, sequenceConfig(e));
+}
+
 TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     TaskData out;
     out.data = readDataset(e.data.kind, e.data.root, e.seed);

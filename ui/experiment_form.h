@@ -1,0 +1,53 @@
+#pragma once
+// Every key of the experiment file as an editor (DESIGN §6, §7 "Setup"): the keys a user changes
+// most in front, the rest grouped (adapters, task identity, memory, training, data, other),
+// each with the default shown and a tooltip from the key reference. The form turns its editors
+// into `--set`-style assignments on the defaults, so it accepts exactly what an experiment file
+// accepts, with the same error messages. GUI thread only.
+
+#include "api/experiment.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+
+#include <QWidget>
+
+class QLabel;
+
+namespace dlw::ui {
+
+class ExperimentForm : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit ExperimentForm(QWidget* parent = nullptr);
+
+    void setExperiment(const Experiment& experiment);
+    // The experiment the editors describe, or nullopt with error() set when a value is invalid.
+    std::optional<Experiment> experiment();
+    QString error() const { return error_; }
+
+    // The editor of a dotted key (tests, the dataset drop), or nullptr.
+    QWidget* editor(const std::string& key) const;
+    // Sets one key from JSON text as the user would (e.g. "data.root", "\"/data\"").
+    void setValue(const std::string& key, const std::string& json);
+
+signals:
+    void changed();
+
+private:
+    struct Editor {
+        QWidget* widget = nullptr;
+        std::function<std::string()> json;        // the value as JSON text
+        std::function<void(const QString&)> set;  // from JSON text
+    };
+    Editor makeEditor(const ExperimentKeyInfo& info);
+
+    std::map<std::string, Editor> editors_;
+    std::vector<std::string> order_;
+    QString error_;
+    bool loading_ = false;
+};
+
+}  // namespace dlw::ui

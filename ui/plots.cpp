@@ -1,0 +1,651 @@
+#include "ui/plots.h"
+
+#include "api/metrics.h"
+
+#include <cmath>
+
+#include <QContextMenuEvent>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenu>
+#include <QMessageBox>
+#include <QSaveFile>
+#include <QTextStream>
+#include <QToolTip>
+
+namespace dlw::ui {
+
+QColor okabeIto(int index) {
+    static const QColor colours[] = {
+        QColor(0, 114, 178),   QColor(230, 159, 0),  QColor(0, 158, 115),  QColor(213, 94, 0),
+        QColor(204, 121, 167), QColor(86, 180, 233), QColor(240, 228, 66), QColor(0, 0, 0)};
+    return colours[index % 8];
+}
+
+namespace {
+
+const QCPScatterStyle::ScatterShape kShapes[] = {
+    QCPScatterStyle::ssCircle,  QCPScatterStyle::ssSquare,          QCPScatterStyle::ssTriangle,
+    QCPScatterStyle::ssDiamond, QCPScatterStyle::ssCross,           QCPScatterStyle::ssPlus,
+    QCPScatterStyle::ssStar,    QCPScatterStyle::ssTriangleInverted};
+
+QString number(double v) {
+    return QString::number(v, 'g', 6);
+}
+
+// Every graph and bar series of the plot as rows "series,x,y".
+QString plottablesCsv(const QCustomPlot* plot, const QString& xName, const QString& yName) {
+    QString out = QStringLiteral("series,%1,%2\n").arg(xName, yName);
+    for (int i = 0; i < plot->plottableCount(); ++i) {
+        auto* p = const_cast<QCustomPlot*>(plot)->plottable(i);  // NOLINT: no const accessor
+        if (!p->visible()) {
+            continue;
+        }
+        const QString name = p->name().isEmpty() ? QStringLiteral("series %1").arg(i) : p->name();
+        auto rows = [&](auto* data) {
+            for (auto it = data->constBegin(); it != data->constEnd(); ++it) {
+                out += QStringLiteral("\"%1\",%2,%3\n")
+                           .arg(name, number(it->mainKey()), number(it->mainValue()));
+            }
+        };
+        if (auto* g = qobject_cast<QCPGraph*>(p)) {
+            rows(g->data().data());
+        } else if (auto* b = qobject_cast<QCPBars*>(p)) {
+            rows(b->data().data());
+        }
+    }
+    return out;
+}
+
+void styleGraph(QCPGraph* g, int index, bool markers = true) {
+    QPen pen(okabeIto(index), 2);
+    g->setPen(pen);
+    if (markers) {
+        g->setScatterStyle(QCPScatterStyle(kShapes[index % 8], okabeIto(index), 7));
+    }
+}
+
+// Colours that follow the palette (dark or light), set on every redraw.
+void applyPalette(QCustomPlot* plot) {
+    const QPalette pal = plot->palette();
+    const QColor fg = pal.color(QPalette::WindowText);
+    plot->setBackground(pal.brush(QPalette::Base));
+    for (auto* axis : plot->axisRect()->axes()) {
+        axis->setBasePen(QPen(fg));
+        axis->setTickPen(QPen(fg));
+        axis->setSubTickPen(QPen(fg));
+        axis->setTickLabelColor(fg);
+        axis->setLabelColor(fg);
+        axis->grid()->setPen(QPen(pal.color(QPalette::Mid), 0, Qt::DotLine));
+    }
+    QColor legendFill = pal.color(QPalette::Base);
+    legendFill.setAlpha(200);
+    plot->legend->setBrush(legendFill);
+    QFont small = plot->font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    plot->legend->setFont(small);
+    plot->legend->setTextColor(fg);
+    plot->legend->setBorderPen(QPen(pal.color(QPalette::Mid)));
+}
+
+}  // namespace
+
+Plot::Plot(const QString& title, QWidget* parent) : QCustomPlot(parent), title_(title) {
+    plotLayout()->insertRow(0);
+    auto* heading = new QCPTextElement(this, title, QFont(font().family(), 10, QFont::Bold));
+    heading->setTextColor(palette().color(QPalette::WindowText));
+    plotLayout()->addElement(0, 0, heading);
+    setMinimumSize(320, 220);
+    setMouseTracking(true);
+    empty_ = new QCPItemText(this);
+    empty_->position->setType(QCPItemPosition::ptAxisRectRatio);
+    empty_->position->setCoords(0.5, 0.5);
+    empty_->setColor(palette().color(QPalette::PlaceholderText));
+    applyPalette(this);
+}
+
+void Plot::setEmptyMessage(const QString& text) {
+    empty_->setText(text);
+    empty_->setVisible(!text.isEmpty());
+}
+
+bool Plot::exportTo(const QString& path, QString* error) {
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    bool ok = false;
+    if (suffix == QLatin1String("png")) {
+        ok = savePng(path, 0, 0, 2.0);
+    } else if (suffix == QLatin1String("pdf")) {
+        ok = savePdf(path);
+    } else if (suffix == QLatin1String("csv")) {
+        QSaveFile file(path);  // atomic: a temporary file renamed on commit
+        if (file.open(QIODevice::WriteOnly | QIODevice::Text)) {
+            file.write(csv().toUtf8());
+            ok = file.commit();
+        }
+    } else {
+        *error = tr("%1: unknown format (use .png, .pdf or .csv)").arg(path);
+        return false;
+    }
+    if (!ok) {
+        *error = tr("%1: could not be written").arg(path);
+    }
+    return ok;
+}
+
+QString Plot::hoverText(const QPoint& pos) const {
+    double best = 12;  // pixels
+    QString text;
+    for (int i = 0; i < plottableCount(); ++i) {
+        auto* p = const_cast<Plot*>(this)->plottable(i);  // NOLINT: no const accessor
+        auto* g = qobject_cast<QCPGraph*>(p);
+        auto* b = qobject_cast<QCPBars*>(p);
+        if (!p->visible() || (g == nullptr && b == nullptr)) {
+            continue;
+        }
+        auto scan = [&](auto* data) {
+            for (auto it = data->constBegin(); it != data->constEnd(); ++it) {
+                const QPointF at = p->coordsToPixels(it->mainKey(), it->mainValue());
+                const double d = std::hypot(at.x() - pos.x(), at.y() - pos.y());
+                if (d < best) {
+                    best = d;
+                    text = QStringLiteral("%1\n%2 = %3\n%4 = %5")
+                               .arg(p->name(), p->keyAxis()->label(), number(it->mainKey()),
+                                    p->valueAxis()->label(), number(it->mainValue()));
+                }
+            }
+        };
+        if (g != nullptr) {
+            scan(g->data().data());
+        } else {
+            scan(b->data().data());
+        }
+    }
+    return text;
+}
+
+void Plot::mouseMoveEvent(QMouseEvent* event) {
+    QCustomPlot::mouseMoveEvent(event);
+    const QString text = hoverText(event->pos());
+    if (text.isEmpty()) {
+        QToolTip::hideText();
+    } else {
+        QToolTip::showText(event->globalPosition().toPoint(), text, this);
+    }
+}
+
+void Plot::contextMenuEvent(QContextMenuEvent* event) {
+    QMenu menu(this);
+    for (const QString& format :
+         {QStringLiteral("PNG"), QStringLiteral("PDF"), QStringLiteral("CSV")}) {
+        menu.addAction(tr("Export %1…").arg(format), this, [this, format] {
+            const QString stem = title_.toLower().replace(QRegularExpression("[^a-z0-9]+"), "-");
+            const QString path = QFileDialog::getSaveFileName(
+                this, tr("Export %1").arg(title_), stem + "." + format.toLower(),
+                QStringLiteral("%1 (*.%2)").arg(format, format.toLower()));
+            QString error;
+            if (!path.isEmpty() && !exportTo(path, &error)) {
+                QMessageBox::warning(this, tr("Export"), error);
+            }
+        });
+    }
+    menu.exec(event->globalPos());
+}
+
+// --- Loss -------------------------------------------------------------------------------------
+
+LossPlot::LossPlot(QWidget* parent)
+    : Plot(tr("Training loss (faint: each step; bold: smoothed, reset per task)"), parent) {
+    raw_ = addGraph();
+    raw_->setName(tr("loss (each step)"));
+    QColor faint = okabeIto(0);
+    faint.setAlpha(70);
+    raw_->setPen(QPen(faint, 1));
+    smooth_ = addGraph();
+    smooth_->setName(tr("smoothed (EMA 0.9, reset per task)"));
+    smooth_->setPen(QPen(okabeIto(0), 2));
+    xAxis->setLabel(tr("training step"));
+    yAxis->setLabel(tr("cross-entropy"));
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    legend->setVisible(false);  // the title says it: faint = each step, bold = smoothed
+    setEmptyMessage(tr("Press Run: the loss of every training step appears here"));
+}
+
+void LossPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+    for (auto* item : bands_) {
+        removeItem(item);
+    }
+    bands_.clear();
+    QVector<double> x;
+    QVector<double> y;
+    QVector<double> ys;
+    if (current != nullptr) {
+        double ema = 0;
+        int task = -1;
+        for (const auto& s : current->steps) {
+            if (s.task != task) {  // smoothing restarts at each task boundary
+                task = s.task;
+                ema = s.loss;
+            }
+            ema = 0.9 * ema + 0.1 * s.loss;
+            x.push_back(static_cast<double>(s.step));
+            y.push_back(s.loss);
+            ys.push_back(ema);
+        }
+    }
+    raw_->setData(x, y, true);
+    smooth_->setData(x, ys, true);
+    setEmptyMessage(x.isEmpty() ? tr("Press Run: the loss of every training step appears here")
+                                : QString());
+    if (!x.isEmpty()) {
+        xAxis->setRange(0, x.back() + 1);
+        double top = 0;
+        for (double v : y) {
+            top = std::max(top, v);
+        }
+        yAxis->setRange(0, top * 1.08);
+        const auto& firsts = current->taskFirstStep;
+        for (std::size_t t = 0; t < firsts.size(); ++t) {
+            const double begin = static_cast<double>(firsts[t]);
+            const double end =
+                t + 1 < firsts.size() ? static_cast<double>(firsts[t + 1]) : x.back() + 1;
+            auto* band = new QCPItemRect(this);
+            band->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
+            band->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
+            band->topLeft->setCoords(begin, 0);
+            band->bottomRight->setCoords(end, 1);
+            QColor fill = t % 2 == 0 ? palette().color(QPalette::AlternateBase)
+                                     : palette().color(QPalette::Base);
+            band->setBrush(fill);
+            band->setPen(Qt::NoPen);
+            band->setLayer(QStringLiteral("background"));
+            auto* label = new QCPItemText(this);
+            label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+            label->position->setCoords((begin + end) / 2, 0.04);
+            label->setText(QStringLiteral("T%1").arg(t + 1));
+            label->setColor(palette().color(QPalette::WindowText));
+            bands_.push_back(band);
+            bands_.push_back(label);
+        }
+    }
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString LossPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("step"), QStringLiteral("loss"));
+}
+
+// --- Accuracy vs tasks learned ----------------------------------------------------------------
+
+AccuracyPlot::AccuracyPlot(QWidget* parent) : Plot(tr("Accuracy vs tasks learned"), parent) {
+    xAxis->setLabel(tr("tasks learned"));
+    yAxis->setLabel(tr("accuracy on seen tasks (%)"));
+    yAxis->setRange(0, 100);
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+    setEmptyMessage(tr("One line per method, after each task"));
+}
+
+void AccuracyPlot::refresh(const RunData* /*current*/, const RunList& runs) {
+    clearGraphs();
+    int tasks = 1;
+    int index = 0;
+    for (const auto& run : runs) {
+        tasks = std::max(tasks, run->tasks);
+        const auto curve = run->accuracyCurve();
+        if (curve.empty()) {
+            continue;
+        }
+        auto* g = addGraph();
+        QString name = QString::fromStdString(run->label);
+        const auto metrics = computeContinualMetrics(run->matrix(MatrixKind::ClassIncremental));
+        if (run->evaluations.size() == static_cast<std::size_t>(run->tasks)) {
+            name += tr("  A_T %1  Ā %2")
+                        .arg(metrics.finalAccuracy, 0, 'f', 1)
+                        .arg(metrics.averageIncrementalAccuracy, 0, 'f', 1);
+        }
+        g->setName(name);
+        styleGraph(g, index);
+        if (run->label == "joint" && curve.size() == 1) {  // the upper bound, across the plot
+            g->setData({1.0, static_cast<double>(run->tasks)},
+                       {curve.front().second, curve.front().second});
+            QPen pen = g->pen();
+            pen.setStyle(Qt::DashLine);
+            g->setPen(pen);
+        } else {
+            for (const auto& [x, y] : curve) {
+                g->addData(x, y);
+            }
+        }
+        if (run->label == "seq-lora") {  // the lower bound
+            QPen pen = g->pen();
+            pen.setStyle(Qt::DotLine);
+            g->setPen(pen);
+        }
+        ++index;
+    }
+    xAxis->setRange(0.7, tasks + 0.3);
+    xAxis->ticker()->setTickCount(std::min(tasks, 10));
+    setEmptyMessage(index == 0 ? tr("One line per method, after each task") : QString());
+    legend->setVisible(index > 0);
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString AccuracyPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("tasks_learned"), QStringLiteral("accuracy"));
+}
+
+// --- Accuracy matrix --------------------------------------------------------------------------
+
+MatrixPlot::MatrixPlot(QWidget* parent) : Plot(tr("Accuracy matrix (row: after task i)"), parent) {
+    map_ = new QCPColorMap(xAxis, yAxis);
+    map_->setInterpolate(false);  // one flat colour per cell
+    QCPColorGradient gradient(QCPColorGradient::gpThermal);
+    gradient.setNanHandling(QCPColorGradient::nhTransparent);
+    map_->setGradient(gradient);
+    map_->setDataRange(QCPRange(0, 100));  // fixed scale: runs compare at a glance
+    auto* scale = new QCPColorScale(this);
+    plotLayout()->addElement(1, 1, scale);
+    scale->setDataRange(QCPRange(0, 100));
+    scale->setGradient(gradient);
+    scale->axis()->setLabel(tr("accuracy (%)"));
+    scale->setBarWidth(10);
+    auto* group = new QCPMarginGroup(this);  // the scale as tall as the matrix
+    axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    scale->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    map_->setColorScale(scale);
+    xAxis->setLabel(tr("evaluated on task j"));
+    yAxis->setLabel(tr("after task i"));
+    yAxis->setRangeReversed(true);
+    setEmptyMessage(tr("Fills row by row as tasks finish"));
+}
+
+void MatrixPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+    for (auto* item : labels_) {
+        removeItem(item);
+    }
+    labels_.clear();
+    const int t = current != nullptr && current->tasks > 0 ? current->tasks : 5;
+    shown_ = current != nullptr ? current->matrix(kind_) : AccuracyMatrix{};
+    map_->data()->setSize(t, t);
+    map_->data()->setRange(QCPRange(1, t), QCPRange(1, t));
+    bool any = false;
+    for (int i = 0; i < t; ++i) {
+        double sum = 0;
+        int n = 0;
+        for (int j = 0; j < t; ++j) {
+            std::optional<double> v;
+            if (static_cast<std::size_t>(i) < shown_.size()) {
+                v = shown_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
+            }
+            map_->data()->setCell(j, i, v ? *v : std::nan(""));
+            if (!v) {
+                continue;
+            }
+            any = true;
+            sum += *v;
+            ++n;
+            auto* text = new QCPItemText(this);
+            text->position->setCoords(j + 1, i + 1);
+            text->setText(QString::number(*v, 'f', 1));
+            text->setColor(*v > 60 ? Qt::black : Qt::white);
+            labels_.push_back(text);
+        }
+        if (n > 0) {  // the row mean, right of the row
+            auto* mean = new QCPItemText(this);
+            mean->position->setCoords(t + 0.75, i + 1);
+            mean->setText(QStringLiteral("mean %1").arg(sum / n, 0, 'f', 1));
+            mean->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+            mean->setColor(palette().color(QPalette::WindowText));
+            mean->setClipToAxisRect(false);
+            labels_.push_back(mean);
+        }
+    }
+    xAxis->setRange(0.5, t + 0.5);
+    yAxis->setRange(0.5, t + 0.5);
+    axisRect()->setMinimumMargins(QMargins(0, 0, 70, 0));  // room for the row means
+    setEmptyMessage(any ? QString() : tr("Fills row by row as tasks finish"));
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString MatrixPlot::csv() const {
+    QString out = QStringLiteral("after_task");
+    for (std::size_t j = 0; j < shown_.size(); ++j) {
+        out += QStringLiteral(",task_%1").arg(j + 1);
+    }
+    out += '\n';
+    for (std::size_t i = 0; i < shown_.size(); ++i) {
+        out += QString::number(i + 1);
+        for (const auto& v : shown_[i]) {
+            out += ',' + (v ? number(*v) : QString());
+        }
+        out += '\n';
+    }
+    return out;
+}
+
+// --- Task identity ----------------------------------------------------------------------------
+
+TaskIdentityPlot::TaskIdentityPlot(QWidget* parent)
+    : Plot(tr("Task identity: confidence of the predicted task"), parent) {
+    correct_ = new QCPBars(xAxis, yAxis);
+    wrong_ = new QCPBars(xAxis, yAxis);
+    correct_->setName(tr("task right"));
+    wrong_->setName(tr("task wrong"));
+    correct_->setBrush(okabeIto(2));
+    correct_->setPen(QPen(okabeIto(2).darker(130)));
+    wrong_->setBrush(okabeIto(3));
+    wrong_->setPen(QPen(okabeIto(3).darker(130)));
+    wrong_->moveAbove(correct_);  // stacked: the bar height is all images in the bin
+    xAxis->setLabel(tr("max p(task | x)"));
+    yAxis->setLabel(tr("test images"));
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    setEmptyMessage(tr("After the first task"));
+}
+
+void TaskIdentityPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+    constexpr int kBins = 20;
+    QVector<double> keys;
+    QVector<double> right(kBins, 0);
+    QVector<double> wrong(kBins, 0);
+    for (int b = 0; b < kBins; ++b) {
+        keys.push_back((b + 0.5) / kBins);
+    }
+    const Evaluation* last = current != nullptr && !current->evaluations.empty()
+                                 ? &current->evaluations.back()
+                                 : nullptr;
+    const bool has = last != nullptr && !last->taskConfidence.empty();
+    if (has) {
+        for (std::size_t i = 0; i < last->taskConfidence.size(); ++i) {
+            const int b =
+                std::clamp(static_cast<int>(last->taskConfidence[i] * kBins), 0, kBins - 1);
+            (last->taskCorrect[i] ? right : wrong)[b] += 1;
+        }
+        double accuracy = 0;
+        for (double v : last->taskIdAccuracy) {
+            accuracy += v;
+        }
+        accuracy /= std::max<std::size_t>(last->taskIdAccuracy.size(), 1);
+        correct_->setName(tr("task right (%1 % after task %2)")
+                              .arg(accuracy, 0, 'f', 1)
+                              .arg(last->afterTask + 1));
+    }
+    correct_->setWidth(1.0 / kBins * 0.9);
+    wrong_->setWidth(1.0 / kBins * 0.9);
+    correct_->setData(keys, right, true);
+    wrong_->setData(keys, wrong, true);
+    xAxis->setRange(0, 1);
+    double top = 1;
+    for (int b = 0; b < kBins; ++b) {
+        top = std::max(top, right[b] + wrong[b]);
+    }
+    yAxis->setRange(0, top * 1.1);
+    setEmptyMessage(has ? QString()
+                    : current != nullptr && !current->evaluations.empty()
+                        ? tr("This method has no task predictor")
+                        : tr("After the first task"));
+    legend->setVisible(has);
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString TaskIdentityPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("confidence_bin_centre"), QStringLiteral("images"));
+}
+
+// --- Forgetting -------------------------------------------------------------------------------
+
+ForgettingPlot::ForgettingPlot(QWidget* parent) : Plot(tr("Forgetting per task"), parent) {
+    xAxis->setLabel(tr("task"));
+    yAxis->setLabel(tr("best − final accuracy (points)"));
+    legend->setVisible(true);
+    setEmptyMessage(tr("After the second task"));
+}
+
+void ForgettingPlot::refresh(const RunData* /*current*/, const RunList& runs) {
+    clearPlottables();
+    int index = 0;
+    const double width = 0.8 / std::max<std::size_t>(runs.size(), 1);
+    int tasks = 1;
+    double low = 0;
+    double high = 1;
+    for (const auto& run : runs) {
+        const auto metrics = computeContinualMetrics(run->matrix(MatrixKind::ClassIncremental));
+        if (metrics.forgetting.empty()) {
+            continue;
+        }
+        auto* bars = new QCPBars(xAxis, yAxis);
+        bars->setName(QString::fromStdString(run->label));
+        bars->setBrush(okabeIto(index));
+        bars->setPen(QPen(okabeIto(index).darker(130)));
+        bars->setWidth(width);
+        for (std::size_t t = 0; t < metrics.forgetting.size(); ++t) {
+            if (metrics.forgetting[t]) {
+                const double v = *metrics.forgetting[t];
+                bars->addData(static_cast<double>(t) + 1 - 0.4 + width * (index + 0.5), v);
+                low = std::min(low, v);
+                high = std::max(high, v);
+            }
+        }
+        tasks = std::max(tasks, run->tasks);
+        ++index;
+    }
+    xAxis->setRange(0.5, tasks - 0.5);
+    yAxis->setRange(low - 2, high * 1.1 + 1);
+    setEmptyMessage(index == 0 ? tr("After the second task") : QString());
+    legend->setVisible(index > 0);
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString ForgettingPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("task"), QStringLiteral("forgetting"));
+}
+
+// --- Calibration ------------------------------------------------------------------------------
+
+CalibrationPlot::CalibrationPlot(QWidget* parent)
+    : Plot(tr("Reliability: raw vs calibrated"), parent) {
+    xAxis->setLabel(tr("confidence"));
+    yAxis->setLabel(tr("accuracy"));
+    xAxis->setRange(0, 1);
+    yAxis->setRange(0, 1);
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    setEmptyMessage(tr("After the first task"));
+}
+
+void CalibrationPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+    clearGraphs();
+    auto* ideal = addGraph();
+    ideal->setName(tr("perfect calibration"));
+    ideal->setData({0, 1}, {0, 1});
+    ideal->setPen(QPen(palette().color(QPalette::Mid), 1, Qt::DashLine));
+    const Evaluation* last = current != nullptr && !current->evaluations.empty()
+                                 ? &current->evaluations.back()
+                                 : nullptr;
+    if (last != nullptr) {
+        auto add = [&](const std::vector<ReliabilityBin>& bins, const QString& name,
+                       std::optional<double> ece, int colour) {
+            if (bins.empty()) {
+                return;
+            }
+            auto* g = addGraph();
+            g->setName(ece ? QStringLiteral("%1 (ECE %2 %)").arg(name).arg(*ece, 0, 'f', 2) : name);
+            styleGraph(g, colour);
+            for (const auto& b : bins) {
+                if (b.count > 0) {
+                    g->addData(b.meanConfidence, b.accuracy);
+                }
+            }
+        };
+        add(last->reliabilityRaw, tr("raw"), last->eceRaw, 3);
+        add(last->reliabilityCalibrated, tr("calibrated"), last->eceCalibrated, 0);
+    }
+    setEmptyMessage(last == nullptr ? tr("After the first task") : QString());
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString CalibrationPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("confidence"), QStringLiteral("accuracy"));
+}
+
+// --- Spectra ----------------------------------------------------------------------------------
+
+SpectraPlot::SpectraPlot(QWidget* parent)
+    : Plot(tr("Adapter singular values (ΔW), after the last task"), parent) {
+    xAxis->setLabel(tr("index"));
+    yAxis->setLabel(tr("singular value"));
+    yAxis->setScaleType(QCPAxis::stLogarithmic);
+    yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    setEmptyMessage(tr("After the first task"));
+}
+
+void SpectraPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+    clearGraphs();
+    const Evaluation* last = current != nullptr && !current->evaluations.empty()
+                                 ? &current->evaluations.back()
+                                 : nullptr;
+    int index = 0;
+    double high = 1e-3;
+    double low = 1e9;
+    int longest = 1;
+    if (last != nullptr) {
+        for (const auto& s : last->spectra) {
+            auto* g = addGraph();
+            g->setName(QStringLiteral("block %1 %2 %3")
+                           .arg(s.block)
+                           .arg(QString::fromStdString(s.map), QString::fromStdString(s.kind)));
+            styleGraph(g, index++);
+            for (std::size_t i = 0; i < s.singularValues.size(); ++i) {
+                const double v = s.singularValues[i];
+                if (v > 1e-8) {
+                    g->addData(static_cast<double>(i + 1), v);
+                    high = std::max(high, v);
+                    low = std::min(low, v);
+                }
+            }
+            longest = std::max(longest, static_cast<int>(s.singularValues.size()));
+        }
+    }
+    xAxis->setRange(0.5, std::min(longest, 24) + 0.5);
+    yAxis->setRange(std::max(low * 0.5, high * 1e-4), high * 2);
+    setEmptyMessage(index == 0 ? tr("After the first task") : QString());
+    legend->setVisible(index > 0);
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString SpectraPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("index"), QStringLiteral("singular_value"));
+}
+
+}  // namespace dlw::ui

@@ -1,0 +1,121 @@
+#pragma once
+// The live plots of DESIGN §7, each a QCustomPlot that redraws from RunData on demand (the
+// window calls refresh() from its coalescing timer, never once per event). Every plot shows
+// exact values on hover and exports PNG, PDF and the CSV of exactly what it shows from its
+// right-click menu. Okabe-Ito colours with markers. GUI thread only.
+
+#include "qcustomplot.h"
+#include "ui/run_data.h"
+
+#include <memory>
+#include <vector>
+
+#include <QColor>
+
+namespace dlw::ui {
+
+// Okabe-Ito, colour-blind safe; index wraps.
+QColor okabeIto(int index);
+
+using RunList = std::vector<std::shared_ptr<const RunData>>;
+
+class Plot : public QCustomPlot {
+    Q_OBJECT
+
+public:
+    explicit Plot(const QString& title, QWidget* parent = nullptr);
+    // `current`: the run in focus (may be null); `runs`: every run of its sequence, for
+    // comparisons (current included).
+    virtual void refresh(const RunData* current, const RunList& runs) = 0;
+    // What the plot shows as CSV (header line first).
+    virtual QString csv() const = 0;
+    QString title() const { return title_; }
+    // Writes PNG, PDF or CSV by the file's suffix; false with a message on failure.
+    bool exportTo(const QString& path, QString* error);
+
+protected:
+    // Hover text for a point near `pos`, or empty.
+    virtual QString hoverText(const QPoint& pos) const;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void contextMenuEvent(QContextMenuEvent* event) override;
+    void setEmptyMessage(const QString& text);  // shown while there is nothing to plot
+
+    QString title_;
+    QCPItemText* empty_ = nullptr;
+};
+
+class LossPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit LossPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+
+private:
+    QCPGraph* raw_;
+    QCPGraph* smooth_;
+    std::vector<QCPAbstractItem*> bands_;
+};
+
+class AccuracyPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit AccuracyPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+};
+
+class MatrixPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit MatrixPlot(QWidget* parent = nullptr);
+    void setKind(MatrixKind kind) { kind_ = kind; }
+    MatrixKind kind() const { return kind_; }
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+    const AccuracyMatrix& shown() const { return shown_; }
+
+private:
+    QCPColorMap* map_;
+    MatrixKind kind_ = MatrixKind::ClassIncremental;
+    AccuracyMatrix shown_;
+    std::vector<QCPAbstractItem*> labels_;
+};
+
+class TaskIdentityPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit TaskIdentityPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+
+private:
+    QCPBars* correct_;
+    QCPBars* wrong_;
+};
+
+class ForgettingPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit ForgettingPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+};
+
+class CalibrationPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit CalibrationPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+};
+
+class SpectraPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit SpectraPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+};
+
+}  // namespace dlw::ui

@@ -1,0 +1,122 @@
+#include "ui/run_data.h"
+
+#include <numeric>
+
+namespace dlw::ui {
+
+const char* toString(RunState state) {
+    switch (state) {
+        case RunState::Queued:
+            return "queued";
+        case RunState::Running:
+            return "running";
+        case RunState::Stopping:
+            return "stopping";
+        case RunState::Done:
+            return "done";
+        case RunState::Stopped:
+            return "stopped";
+        case RunState::Failed:
+            return "failed";
+    }
+    return "?";
+}
+
+namespace {
+
+struct Apply {
+    RunData& d;
+
+    void operator()(const RunStarted& e) const {
+        d.runDir = e.runDir;
+        d.tasks = e.tasks;
+        d.taskClasses = e.taskClasses;
+        d.device = e.device;
+        d.threads = e.threads;
+        if (d.state != RunState::Stopping) {
+            d.state = RunState::Running;
+        }
+    }
+    void operator()(const TaskStarted& e) const {
+        d.currentTask = e.task;
+        d.currentEpoch = e.epoch;
+        d.epochs = e.epochs;
+        d.stepsPerEpoch = e.stepsPerEpoch;
+        d.taskSteps = e.epoch * e.stepsPerEpoch + e.batch;
+        const int64_t next = d.steps.empty() ? 0 : d.steps.back().step + 1;
+        if (static_cast<int>(d.taskFirstStep.size()) <= e.task) {
+            d.taskFirstStep.resize(static_cast<std::size_t>(e.task) + 1, next);
+        }
+        if (!e.resumed) {
+            d.taskFirstStep[static_cast<std::size_t>(e.task)] = next;
+        }
+    }
+    void operator()(const StepFinished& e) const {
+        d.steps.push_back({e.step, e.task, e.epoch, e.loss, e.lr});
+        d.currentEpoch = e.epoch;
+        ++d.taskSteps;
+    }
+    void operator()(const EpochFinished& e) const {
+        d.imagesPerSecond = e.imagesPerSecond;
+        if (d.stepsPerEpoch > 0 && e.seconds > 0) {
+            d.secondsPerStep = e.seconds / static_cast<double>(d.stepsPerEpoch);
+        }
+    }
+    void operator()(const Evaluation& e) const {
+        // A resumed run re-evaluates nothing it already evaluated; keep one row per task.
+        d.evaluations.resize(static_cast<std::size_t>(e.afterTask));
+        d.evaluations.push_back(e);
+    }
+    void operator()(const TaskFinished& /*e*/) const {}
+    void operator()(const Warning& /*e*/) const {}
+    void operator()(const RunFinished& e) const {
+        d.summary = e.summary;
+        d.state = !e.error.empty() ? RunState::Failed
+                  : e.completed    ? RunState::Done
+                                   : RunState::Stopped;
+        d.error = e.error;
+    }
+};
+
+}  // namespace
+
+void RunData::apply(const Event& event) {
+    std::visit(Apply{*this}, event);
+}
+
+AccuracyMatrix RunData::matrix(MatrixKind kind) const {
+    AccuracyMatrix m(static_cast<std::size_t>(tasks),
+                     std::vector<std::optional<double>>(static_cast<std::size_t>(tasks)));
+    for (const auto& ev : evaluations) {
+        const auto& row = kind == MatrixKind::ClassIncremental ? ev.accuracy
+                          : kind == MatrixKind::TaskAware      ? ev.taskAwareAccuracy
+                                                               : ev.taskIdAccuracy;
+        for (std::size_t j = 0; j < row.size() && j < static_cast<std::size_t>(tasks); ++j) {
+            m.at(static_cast<std::size_t>(ev.afterTask))[j] = row[j];
+        }
+    }
+    return m;
+}
+
+std::vector<std::pair<int, double>> RunData::accuracyCurve() const {
+    std::vector<std::pair<int, double>> out;
+    for (const auto& ev : evaluations) {
+        if (!ev.accuracy.empty()) {
+            out.emplace_back(ev.afterTask + 1,
+                             std::accumulate(ev.accuracy.begin(), ev.accuracy.end(), 0.0) /
+                                 static_cast<double>(ev.accuracy.size()));
+        }
+    }
+    return out;
+}
+
+std::optional<double> RunData::etaSeconds() const {
+    if (secondsPerStep <= 0 || currentTask < 0 || stepsPerEpoch <= 0) {
+        return std::nullopt;
+    }
+    const int64_t perTask = stepsPerEpoch * epochs;
+    const int64_t left = (perTask - taskSteps) + perTask * (tasks - 1 - currentTask);
+    return secondsPerStep * static_cast<double>(std::max<int64_t>(left, 0));
+}
+
+}  // namespace dlw::ui
