@@ -28,6 +28,7 @@ bool EngineRunner::start(const RunRequest& request, std::shared_ptr<RunData> dat
     data_->state = RunState::Running;
     data_->runDir = request.runDir;
     threadDone_ = false;
+    engineSteps_ = 0;
     thread_ = std::thread([this, request] {
         auto push = [this](Event ev) {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -37,6 +38,9 @@ bool EngineRunner::start(const RunRequest& request, std::shared_ptr<RunData> dat
         try {
             runExperiment(request, control_, [&](const Event& ev) {
                 reported = reported || std::holds_alternative<RunFinished>(ev);
+                if (std::holds_alternative<StepFinished>(ev)) {
+                    engineSteps_.fetch_add(1);
+                }
                 push(ev);
             });
         } catch (const std::exception& err) {

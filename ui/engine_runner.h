@@ -8,6 +8,7 @@
 #include "api/engine.h"
 #include "ui/run_data.h"
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,9 @@ public:
     void stopAfterTask();
     bool paused() const { return control_.pause.load(); }
     const std::shared_ptr<RunData>& data() const { return data_; }
+    // Steps the engine has finished in this run so far (its thread's count; data() lags by up
+    // to kRefreshMs).
+    int64_t engineSteps() const { return engineSteps_.load(); }
 
 signals:
     void updated();   // new events were applied to data()
@@ -52,6 +56,7 @@ private:
     std::deque<Event> pending_;
     bool threadDone_ = false;
     QTimer timer_;
+    std::atomic<int64_t> engineSteps_{0};
 };
 
 }  // namespace dlw::ui

@@ -1,0 +1,229 @@
+// The workbench's GUI pieces, offscreen (QT_QPA_PLATFORM=offscreen unless set): the queue model,
+// the experiment form's save/open round trip, drops on the prediction panel, a run started and
+// stopped from the window, and that the window shows the engine's numbers.
+#include "api/engine.h"
+#include "api/experiment.h"
+#include "api/run_record.h"
+#include "test_support.h"
+#include "ui/engine_runner.h"
+#include "ui/experiment_form.h"
+#include "ui/main_window.h"
+#include "ui/plots.h"
+#include "ui/predict_panel.h"
+#include "ui/queue_model.h"
+
+#include <chrono>
+#include <functional>
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QMimeData>
+#include <QSpinBox>
+#include <QThread>
+#include <QUrl>
+
+#include <gtest/gtest.h>
+
+namespace dlw::ui {
+namespace {
+
+// Processes events until `done` or `ms` pass.
+bool waitFor(const std::function<bool()>& done, int ms) {
+    QElapsedTimer timer;
+    timer.start();
+    while (!done()) {
+        if (timer.elapsed() > ms) {
+            return false;
+        }
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+        QThread::msleep(5);
+    }
+    return true;
+}
+
+bool haveFashionMnist() {
+    return std::filesystem::exists(defaultDataRoot(DataKind::FashionMnist));
+}
+
+// Small and quick: the 28×28 grey fixture backbone, 3 tasks × 2 classes, 40 images a class.
+Experiment small() {
+    Experiment e;
+    e.name = "ui-small";
+    e.backbone.path = (test::fixturesDir() / "vit_reference" / "tiny_gray.safetensors").string();
+    e.threads = 1;
+    e.device = "cpu";
+    e.data.trainPerClass = 40;
+    e.data.valPerClass = 10;
+    e.data.testPerClass = 40;
+    e.sequence.tasks = 3;
+    e.method.rank = 4;
+    e.method.residualRank = 4;
+    e.memory.sample = 40;
+    e.train.epochs = 2;
+    e.train.batchSize = 8;
+    return e;
+}
+
+TEST(QueueModel, ReordersQueuedRowsAndDescribesStates) {
+    QueueModel model;
+    for (auto m : {MethodKind::DualLora, MethodKind::InfLora, MethodKind::Joint}) {
+        QueueEntry entry;
+        entry.experiment.method.name = m;
+        model.add(std::move(entry));
+    }
+    EXPECT_TRUE(model.moveEntry(2, 0));  // joint first
+    EXPECT_EQ(model.entry(0).experiment.method.name, MethodKind::Joint);
+    EXPECT_EQ(model.entry(1).experiment.method.name, MethodKind::DualLora);
+    EXPECT_TRUE(model.moveEntry(0, 3));  // and last again
+    EXPECT_EQ(model.entry(2).experiment.method.name, MethodKind::Joint);
+    model.entry(0).data->state = RunState::Running;
+    EXPECT_FALSE(model.moveEntry(0, 2)) << "a running row stays where it is";
+    EXPECT_FALSE(model.remove(0));
+    EXPECT_EQ(model.nextQueued(), 1);
+    model.entry(1).data->state = RunState::Failed;
+    model.entry(1).data->error = "data.root: no such folder";
+    EXPECT_TRUE(QueueModel::describe(model.entry(1)).contains("failed: data.root: no such folder"));
+    EXPECT_TRUE(QueueModel::describe(model.entry(2)).endsWith("queued"));
+    EXPECT_EQ(model.nextQueued(), 2);
+    EXPECT_TRUE(model.remove(1));
+    EXPECT_EQ(model.rowCount(), 2);
+}
+
+TEST(ExperimentForm, SaveAndOpenRoundTripAndErrorsNameTheKey) {
+    ExperimentForm form;
+    Experiment e = small();
+    e.method.gate = GateMode::Soft;
+    e.method.targets = {"q", "v", "fc1"};
+    e.method.blocks = {1};
+    e.sequence.classOrder = ClassOrder::Shuffle;
+    e.train.lr = 3e-4;
+    form.setExperiment(e);
+    auto back = form.experiment();
+    ASSERT_TRUE(back.has_value()) << form.error().toStdString();
+    EXPECT_EQ(toJsonText(*back), toJsonText(e));
+    const auto file = test::tempDir("ui") / "saved.json";
+    saveExperimentFile(*back, file);  // what "Save experiment…" writes
+    form.setExperiment(preset("default"));
+    form.setExperiment(loadExperimentFile(file));
+    EXPECT_EQ(toJsonText(*form.experiment()), toJsonText(e));
+    form.setValue("train.lr", "\"fast\"");
+    EXPECT_FALSE(form.experiment().has_value());
+    EXPECT_TRUE(form.error().contains("train.lr")) << form.error().toStdString();
+}
+
+// One finished small run shared by the tests below.
+const std::filesystem::path& finishedRun() {
+    static const std::filesystem::path dir = [] {
+        const auto d = test::tempDir("ui") / "finished";
+        RunControl control;
+        RunRequest r;
+        r.experiment = small();
+        r.runDir = d.string();
+        runExperiment(r, control, {});
+        return d;
+    }();
+    return dir;
+}
+
+TEST(PredictPanel, DroppedImagesArePredictedAndANonImageGetsItsMessage) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    PredictPanel panel;
+    panel.setRun(QString::fromStdString(finishedRun().string()));
+    EXPECT_EQ(panel.afterTask(), 3);
+    const auto images = test::fixturesDir() / "images";
+    QMimeData mime;
+    mime.setUrls(
+        {QUrl::fromLocalFile(QString::fromStdString((images / "shirt_like.png").string())),
+         QUrl::fromLocalFile(QString::fromStdString((images / "not_an_image.png").string()))});
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    bool shown = false;
+    QObject::connect(&panel, &PredictPanel::predictionsShown, [&] { shown = true; });
+    // Delivered straight to the widget's event handler: QApplication filters drops that no drag
+    // of its own started, and an offscreen test has no drag source.
+    static_cast<QObject&>(panel).event(&drop);
+    EXPECT_TRUE(drop.isAccepted());
+    ASSERT_TRUE(waitFor([&] { return shown; }, 20000));
+    ASSERT_EQ(panel.results().size(), 2U);
+    EXPECT_TRUE(panel.results()[0].error.empty());
+    EXPECT_EQ(panel.results()[0].top.size(), 5U);
+    EXPECT_EQ(panel.results()[0].taskPosterior.size(), 3U);
+    EXPECT_NE(panel.results()[1].error.find("not_an_image.png"), std::string::npos);
+}
+
+TEST(MainWindow, StopLandsWithinOneBatchAndTheRunResumes) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-stop").string());
+    MainWindow window(options);
+    Experiment e = small();
+    e.data.trainPerClass = 400;  // long enough to stop in the middle
+    window.form().setExperiment(e);
+    window.runNext();
+    RunData& data = *window.queue().entry(0).data;
+    ASSERT_TRUE(waitFor([&] { return data.steps.size() >= 3; }, 30000));
+    window.runner().stop();
+    const int64_t stepsAtStop = window.runner().engineSteps();  // read after the flag is set
+    EXPECT_EQ(data.state, RunState::Stopping);                  // shown at once
+    ASSERT_TRUE(waitFor([&] { return !window.runner().busy(); }, 30000));
+    EXPECT_EQ(data.state, RunState::Stopped);
+    // The engine may have been inside one batch when the flag was set: at most one more step.
+    EXPECT_LE(window.runner().engineSteps(), stepsAtStop + 1);
+    EXPECT_EQ(static_cast<int64_t>(data.steps.size()), window.runner().engineSteps());
+
+    // Resume it from the window; it ends where an uninterrupted run ends.
+    window.queue().entry(0).resume = true;
+    data.state = RunState::Queued;
+    window.runNext();
+    ASSERT_TRUE(waitFor([&] { return data.finished(); }, 60000));
+    ASSERT_EQ(data.state, RunState::Done) << data.error;
+    RunControl control;
+    RunRequest r;
+    r.experiment = e;
+    r.runDir = (test::tempDir("ui") / "uninterrupted").string();
+    EXPECT_EQ(data.summary->accuracyMatrix, runExperiment(r, control, {}).accuracyMatrix);
+    EXPECT_EQ(data.matrix(MatrixKind::ClassIncremental), data.summary->accuracyMatrix);
+}
+
+// The window shows the engine's numbers, and the experiment it saves reproduces them headless.
+TEST(MainWindow, MatrixHoldsTheEngineNumbersAndTheSavedExperimentReproducesThem) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-matrix").string());
+    MainWindow window(options);
+    window.form().setExperiment(small());
+    window.runNext();
+    ASSERT_TRUE(waitFor([&] { return window.queue().entry(0).data->finished(); }, 60000));
+    window.selectRow(0);
+    QCoreApplication::processEvents();
+    const auto& entry = window.queue().entry(0);
+    ASSERT_EQ(entry.data->state, RunState::Done) << entry.data->error;
+    const RunRecord record = readRunRecord(entry.runDir);
+    EXPECT_EQ(window.matrixPlot().shown(), record.summary.accuracyMatrix);
+
+    const auto file = test::tempDir("ui") / "from-window.json";
+    saveExperimentFile(*window.form().experiment(), file);
+    RunControl control;
+    RunRequest r;
+    r.experiment = loadExperimentFile(file);
+    r.runDir = (test::tempDir("ui") / "headless").string();
+    const auto headless = runExperiment(r, control, {});
+    EXPECT_EQ(headless.accuracyMatrix, record.summary.accuracyMatrix);
+}
+
+}  // namespace
+}  // namespace dlw::ui
+
+int main(int argc, char** argv) {
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
+    QApplication app(argc, argv);
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
