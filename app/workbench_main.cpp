@@ -40,7 +40,10 @@ int main(int argc, char** argv) {
     parser.addOption(quitAfter);
     parser.addOption(autorun);
     parser.addOption(compare);
+    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Open on plot tab N (0-based)."),
+                           QStringLiteral("n"), QStringLiteral("0"));
     parser.addOption(screenshot);
+    parser.addOption(tab);
     parser.process(app);
     dlw::applyThreads(parser.value(threads).toInt());
     dlw::ui::WindowOptions options;
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
     options.runsFolder = parser.value(runs);
     dlw::ui::MainWindow window(options);
     window.show();
+    window.showTab(parser.value(tab).toInt());
     if (parser.isSet(compare)) {
         QTimer::singleShot(0, &window, [&window] { window.compareMethods(); });
     } else if (parser.isSet(autorun)) {

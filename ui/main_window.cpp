@@ -12,6 +12,7 @@
 
 #include <QtConcurrent/QtConcurrent>
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -27,6 +28,7 @@
 #include <QListView>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
@@ -82,6 +84,9 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
                                              .toStdString());
     }
     loadPastRuns();
+    if (queue_.rowCount() > 0) {
+        selectRow(0);  // the newest past run, with its plots
+    }
     refreshDatasetInfo();
     refreshPlots();
     refreshStatus();
@@ -162,7 +167,49 @@ QWidget* MainWindow::createSetupPanel() {
         updateButtons();
     });
     box->setMinimumWidth(360);
+    box->setAcceptDrops(true);
+    box->installEventFilter(this);
+    box->setToolTip(tr("Drop a dataset folder here"));
+    setupBox_ = box;
     return box;
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == setupBox_ &&
+        (event->type() == QEvent::DragEnter || event->type() == QEvent::Drop)) {
+        auto* drop = static_cast<QDropEvent*>(event);
+        QString folder;
+        for (const auto& url : drop->mimeData()->urls()) {
+            if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isDir()) {
+                folder = url.toLocalFile();
+            }
+        }
+        if (folder.isEmpty()) {
+            return false;
+        }
+        drop->acceptProposedAction();
+        if (event->type() == QEvent::Drop) {
+            useDatasetFolder(folder);
+        }
+        return true;
+    }
+    return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::useDatasetFolder(const QString& folder) {
+    const QDir dir(folder);
+    QString kind = QStringLiteral("image-folder");
+    if (dir.exists(QStringLiteral("train.bin")) && dir.exists(QStringLiteral("test.bin"))) {
+        kind = QStringLiteral("cifar100");
+    } else if (!dir.entryList({QStringLiteral("*idx3-ubyte*")}, QDir::Files).isEmpty()) {
+        kind = QStringLiteral("fashion-mnist");
+    }
+    const auto quoted = [](const QString& text) {
+        return QJsonDocument(QJsonArray{text}).toJson(QJsonDocument::Compact).mid(1).chopped(1);
+    };
+    form_->setValue("data.kind", quoted(kind).toStdString());
+    form_->setValue("data.root", quoted(folder).toStdString());
+    statusBar()->showMessage(tr("Dataset: %1 (%2); scanning…").arg(folder, kind), 5000);
 }
 
 QWidget* MainWindow::createQueuePanel() {
@@ -272,6 +319,7 @@ QWidget* MainWindow::createPlots() {
     auto* matrixBox = new QWidget;
     auto* matrixLayout = new QVBoxLayout(matrixBox);
     matrixLayout->setContentsMargins(0, 0, 0, 0);
+    auto* matrixRow = new QHBoxLayout;
     matrixKind_ = new QComboBox;
     matrixKind_->addItems({tr("class-incremental accuracy"), tr("task-aware accuracy (task given)"),
                            tr("task-identity accuracy")});
@@ -279,7 +327,16 @@ QWidget* MainWindow::createPlots() {
         matrix_->setKind(static_cast<MatrixKind>(i));
         refreshPlots();
     });
-    matrixLayout->addWidget(matrixKind_);
+    baseline_ = new QComboBox;
+    baseline_->setToolTip(tr("Show the difference to another run of the same sequence"));
+    baseline_->addItem(tr("no difference view"));
+    connect(baseline_, &QComboBox::activated, this, [this](int i) {
+        matrix_->setBaseline(i == 0 ? std::string() : baseline_->itemText(i).toStdString());
+        refreshPlots();
+    });
+    matrixRow->addWidget(matrixKind_, 1);
+    matrixRow->addWidget(baseline_, 1);
+    matrixLayout->addLayout(matrixRow);
     matrixLayout->addWidget(matrix_, 1);
     grid->addWidget(loss, 0, 0);
     grid->addWidget(accuracy, 0, 1);
@@ -288,13 +345,41 @@ QWidget* MainWindow::createPlots() {
     grid->setRowStretch(0, 1);
     grid->setRowStretch(1, 1);
     tabs_->addTab(overview, tr("Overview"));
+
+    auto pair = [](QWidget* top, QWidget* bottom) {
+        auto* split = new QSplitter(Qt::Vertical);
+        split->addWidget(top);
+        split->addWidget(bottom);
+        return split;
+    };
     auto* forgetting = new ForgettingPlot;
+    auto* taskAccuracy = new TaskAccuracyPlot;
+    tabs_->addTab(pair(forgetting, taskAccuracy), tr("Forgetting"));
+    auto* confusion = new MatrixPlot;
+    confusion->setKind(MatrixKind::TaskConfusion);
+    auto* taskIdCurve = new TaskIdCurvePlot;
+    auto* identity = new QWidget;
+    auto* identityLayout = new QHBoxLayout(identity);
+    identityLayout->addWidget(confusion);
+    identityLayout->addWidget(taskIdCurve);
+    tabs_->addTab(identity, tr("Task identity"));
     auto* spectra = new SpectraPlot;
+    auto* memory = new MemoryPlot;
+    auto* spectraBox = new QWidget;
+    auto* spectraLayout = new QVBoxLayout(spectraBox);
+    spectraLayout->setContentsMargins(0, 0, 0, 0);
+    auto* normalized = new QCheckBox(tr("normalise each spectrum by its largest value"));
+    connect(normalized, &QCheckBox::toggled, this, [this, spectra](bool on) {
+        spectra->setNormalized(on);
+        refreshPlots();
+    });
+    spectraLayout->addWidget(normalized);
+    spectraLayout->addWidget(spectra, 1);
+    tabs_->addTab(pair(spectraBox, memory), tr("Spectra and memory"));
     auto* calibration = new CalibrationPlot;
-    tabs_->addTab(forgetting, tr("Forgetting"));
-    tabs_->addTab(spectra, tr("Spectra"));
     tabs_->addTab(calibration, tr("Calibration"));
-    plots_ = {loss, accuracy, matrix_, taskId, forgetting, spectra, calibration};
+    plots_ = {loss,      accuracy,    matrix_, taskId, forgetting, taskAccuracy,
+              confusion, taskIdCurve, spectra, memory, calibration};
     connect(tabs_, &QTabWidget::currentChanged, this, &MainWindow::refreshPlots);
     return tabs_;
 }
@@ -426,6 +511,10 @@ void MainWindow::selectRow(int row) {
     queueView_->setCurrentIndex(queue_.index(row));
 }
 
+void MainWindow::showTab(int index) {
+    tabs_->setCurrentIndex(index);
+}
+
 int MainWindow::selectedRow() const {
     const QModelIndex index = queueView_->currentIndex();
     return index.isValid() ? index.row() : -1;
@@ -476,6 +565,29 @@ void MainWindow::refreshPlots() {
                 runs.push_back(d);
             }
         }
+    }
+    QStringList others;
+    for (const auto& r : runs) {
+        if (r.get() != current && !r->evaluations.empty()) {
+            others << QString::fromStdString(r->label);
+        }
+    }
+    QStringList have;
+    for (int i = 1; i < baseline_->count(); ++i) {
+        have << baseline_->itemText(i);
+    }
+    if (have != others) {
+        const QString chosen = baseline_->currentText();
+        const QSignalBlocker block(baseline_);
+        while (baseline_->count() > 1) {
+            baseline_->removeItem(1);
+        }
+        for (const auto& o : others) {
+            baseline_->addItem(o);
+        }
+        const int keep = baseline_->findText(chosen);
+        baseline_->setCurrentIndex(keep > 0 ? keep : 0);
+        matrix_->setBaseline(keep > 0 ? chosen.toStdString() : std::string());
     }
     QWidget* visible = tabs_->currentWidget();
     for (auto* plot : plots_) {

@@ -49,8 +49,14 @@ public:
     // Runs the next queued experiment (adding the setup's one when the queue has none).
     void runNext();
     void selectRow(int row);
+    void showTab(int index);
     // Lists the runs found in the runs folder (past runs, reopened with all their plots).
     void loadPastRuns();
+    // A dataset folder dropped on the setup: data.root, and data.kind guessed from its files.
+    void useDatasetFolder(const QString& folder);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     QWidget* createSetupPanel();
@@ -79,6 +85,7 @@ private:
     std::vector<Plot*> plots_;
     MatrixPlot* matrix_ = nullptr;
     QComboBox* matrixKind_ = nullptr;
+    QComboBox* baseline_ = nullptr;
     PredictPanel* predict_ = nullptr;
     QLabel* statusRun_ = nullptr;
     QPushButton* runButton_ = nullptr;
@@ -92,6 +99,7 @@ private:
     int runningRow_ = -1;
     bool queueHalted_ = false;  // a stop halts the queue until Run is pressed again
     QTimer* datasetTimer_ = nullptr;
+    QWidget* setupBox_ = nullptr;
 };
 
 }  // namespace dlw::ui

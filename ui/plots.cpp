@@ -204,6 +204,11 @@ LossPlot::LossPlot(QWidget* parent)
     smooth_ = addGraph();
     smooth_->setName(tr("smoothed (EMA 0.9, reset per task)"));
     smooth_->setPen(QPen(okabeIto(0), 2));
+    lr_ = addGraph(xAxis, yAxis2);
+    lr_->setName(tr("learning rate"));
+    lr_->setPen(QPen(okabeIto(1), 1, Qt::DashLine));
+    yAxis2->setVisible(true);
+    yAxis2->setLabel(tr("learning rate (dashed)"));
     xAxis->setLabel(tr("training step"));
     yAxis->setLabel(tr("cross-entropy"));
     legend->setVisible(true);
@@ -220,6 +225,7 @@ void LossPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     QVector<double> x;
     QVector<double> y;
     QVector<double> ys;
+    QVector<double> lr;
     if (current != nullptr) {
         double ema = 0;
         int task = -1;
@@ -232,10 +238,16 @@ void LossPlot::refresh(const RunData* current, const RunList& /*runs*/) {
             x.push_back(static_cast<double>(s.step));
             y.push_back(s.loss);
             ys.push_back(ema);
+            lr.push_back(s.lr);
         }
     }
     raw_->setData(x, y, true);
     smooth_->setData(x, ys, true);
+    lr_->setData(x, lr, true);
+    if (!lr.isEmpty()) {
+        const double peak = *std::max_element(lr.begin(), lr.end());
+        yAxis2->setRange(0, peak * 1.25);
+    }
     setEmptyMessage(x.isEmpty() ? tr("Press Run: the loss of every training step appears here")
                                 : QString());
     if (!x.isEmpty()) {
@@ -348,6 +360,7 @@ MatrixPlot::MatrixPlot(QWidget* parent) : Plot(tr("Accuracy matrix (row: after t
     map_->setGradient(gradient);
     map_->setDataRange(QCPRange(0, 100));  // fixed scale: runs compare at a glance
     auto* scale = new QCPColorScale(this);
+    scale_ = scale;
     plotLayout()->addElement(1, 1, scale);
     scale->setDataRange(QCPRange(0, 100));
     scale->setGradient(gradient);
@@ -363,13 +376,58 @@ MatrixPlot::MatrixPlot(QWidget* parent) : Plot(tr("Accuracy matrix (row: after t
     setEmptyMessage(tr("Fills row by row as tasks finish"));
 }
 
-void MatrixPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+void MatrixPlot::setKind(MatrixKind kind) {
+    kind_ = kind;
+    static const char* titles[] = {"Accuracy matrix (row: after task i)",
+                                   "Task-aware accuracy matrix (task given)",
+                                   "Task-identity accuracy matrix", "Task confusion (last row)"};
+    title_ = tr(titles[static_cast<int>(kind)]);
+    if (auto* heading = qobject_cast<QCPTextElement*>(plotLayout()->element(0, 0))) {
+        heading->setText(title_);
+    }
+    if (kind == MatrixKind::TaskConfusion) {
+        xAxis->setLabel(tr("predicted task"));
+        yAxis->setLabel(tr("true task"));
+        scale_->axis()->setLabel(tr("share of the true task's images (%)"));
+    }
+}
+
+void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
     for (auto* item : labels_) {
         removeItem(item);
     }
     labels_.clear();
     const int t = current != nullptr && current->tasks > 0 ? current->tasks : 5;
     shown_ = current != nullptr ? current->matrix(kind_) : AccuracyMatrix{};
+    const RunData* base = nullptr;
+    for (const auto& r : runs) {
+        if (!baseline_.empty() && r->label == baseline_ && r.get() != current) {
+            base = r.get();
+        }
+    }
+    if (base != nullptr) {  // the difference view: current − baseline, cell by cell
+        const AccuracyMatrix b = base->matrix(kind_);
+        for (std::size_t i = 0; i < shown_.size() && i < b.size(); ++i) {
+            for (std::size_t j = 0; j < shown_[i].size() && j < b[i].size(); ++j) {
+                shown_[i][j] = shown_[i][j] && b[i][j]
+                                   ? std::optional<double>(*shown_[i][j] - *b[i][j])
+                                   : std::nullopt;
+            }
+        }
+    }
+    QCPColorGradient gradient(base != nullptr ? QCPColorGradient::gpPolar
+                                              : QCPColorGradient::gpThermal);
+    gradient.setNanHandling(QCPColorGradient::nhTransparent);
+    const QCPRange range = base != nullptr ? QCPRange(-50, 50) : QCPRange(0, 100);
+    map_->setGradient(gradient);
+    map_->setDataRange(range);
+    scale_->setGradient(gradient);
+    scale_->setDataRange(range);
+    if (kind_ != MatrixKind::TaskConfusion) {
+        scale_->axis()->setLabel(
+            base != nullptr ? tr("difference vs %1 (points)").arg(QString::fromStdString(baseline_))
+                            : tr("accuracy (%)"));
+    }
     map_->data()->setSize(t, t);
     map_->data()->setRange(QCPRange(1, t), QCPRange(1, t));
     bool any = false;
@@ -390,11 +448,12 @@ void MatrixPlot::refresh(const RunData* current, const RunList& /*runs*/) {
             ++n;
             auto* text = new QCPItemText(this);
             text->position->setCoords(j + 1, i + 1);
-            text->setText(QString::number(*v, 'f', 1));
-            text->setColor(*v > 60 ? Qt::black : Qt::white);
+            text->setText(base != nullptr ? QString::asprintf("%+.1f", *v)
+                                          : QString::number(*v, 'f', 1));
+            text->setColor(base != nullptr || *v > 60 ? Qt::black : Qt::white);
             labels_.push_back(text);
         }
-        if (n > 0) {  // the row mean, right of the row
+        if (n > 0 && kind_ != MatrixKind::TaskConfusion) {  // the row mean, right of the row
             auto* mean = new QCPItemText(this);
             mean->position->setCoords(t + 0.75, i + 1);
             mean->setText(QStringLiteral("mean %1").arg(sum / n, 0, 'f', 1));
@@ -406,10 +465,25 @@ void MatrixPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     }
     xAxis->setRange(0.5, t + 0.5);
     yAxis->setRange(0.5, t + 0.5);
-    axisRect()->setMinimumMargins(QMargins(0, 0, 70, 0));  // room for the row means
+    axisRect()->setMinimumMargins(
+        QMargins(0, 0, kind_ == MatrixKind::TaskConfusion ? 0 : 70, 0));  // row means
     setEmptyMessage(any ? QString() : tr("Fills row by row as tasks finish"));
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString MatrixPlot::hoverText(const QPoint& pos) const {
+    const int j = static_cast<int>(std::lround(xAxis->pixelToCoord(pos.x()))) - 1;
+    const int i = static_cast<int>(std::lround(yAxis->pixelToCoord(pos.y()))) - 1;
+    if (i < 0 || j < 0 || static_cast<std::size_t>(i) >= shown_.size() ||
+        static_cast<std::size_t>(j) >= shown_[static_cast<std::size_t>(i)].size()) {
+        return {};
+    }
+    const auto& v = shown_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
+    const QString what = kind_ == MatrixKind::TaskConfusion
+                             ? tr("true task %1, predicted task %2").arg(i + 1).arg(j + 1)
+                             : tr("after task %1, on task %2").arg(i + 1).arg(j + 1);
+    return what + "\n" + (v ? QString::number(*v, 'f', 2) : tr("not trained yet"));
 }
 
 QString MatrixPlot::csv() const {
@@ -496,6 +570,164 @@ void TaskIdentityPlot::refresh(const RunData* current, const RunList& /*runs*/) 
 
 QString TaskIdentityPlot::csv() const {
     return plottablesCsv(this, QStringLiteral("confidence_bin_centre"), QStringLiteral("images"));
+}
+
+// --- Task identity over tasks, task accuracy over time, memory ----------------------------------
+
+TaskIdCurvePlot::TaskIdCurvePlot(QWidget* parent)
+    : Plot(tr("Task-identity accuracy after each task"), parent) {
+    xAxis->setLabel(tr("tasks learned"));
+    yAxis->setLabel(tr("predicted task right (%)"));
+    yAxis->setRange(0, 100);
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+    setEmptyMessage(tr("After the first task"));
+}
+
+void TaskIdCurvePlot::refresh(const RunData* /*current*/, const RunList& runs) {
+    clearGraphs();
+    int tasks = 1;
+    int index = 0;
+    for (const auto& run : runs) {
+        tasks = std::max(tasks, run->tasks);
+        const auto curve = run->taskIdCurve();
+        if (curve.empty()) {
+            continue;
+        }
+        auto* g = addGraph();
+        g->setName(QString::fromStdString(run->label));
+        styleGraph(g, index++);
+        for (const auto& [x, y] : curve) {
+            g->addData(x, y);
+        }
+    }
+    if (tasks > 0) {
+        auto* chance = addGraph();
+        chance->setName(tr("chance (1 / tasks learned)"));
+        chance->setPen(QPen(palette().color(QPalette::Mid), 1, Qt::DashLine));
+        for (int k = 1; k <= tasks; ++k) {
+            chance->addData(k, 100.0 / k);
+        }
+    }
+    xAxis->setRange(0.7, tasks + 0.3);
+    setEmptyMessage(index == 0 ? tr("After the first task") : QString());
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString TaskIdCurvePlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("tasks_learned"), QStringLiteral("task_id_accuracy"));
+}
+
+TaskAccuracyPlot::TaskAccuracyPlot(QWidget* parent)
+    : Plot(tr("Each task's accuracy as later tasks are learned"), parent) {
+    xAxis->setLabel(tr("tasks learned"));
+    yAxis->setLabel(tr("accuracy on the task (%)"));
+    yAxis->setRange(0, 100);
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+    setEmptyMessage(tr("After the first task"));
+}
+
+void TaskAccuracyPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+    clearGraphs();
+    const int t = current != nullptr ? std::max(current->tasks, 1) : 1;
+    const AccuracyMatrix m =
+        current != nullptr ? current->matrix(MatrixKind::ClassIncremental) : AccuracyMatrix{};
+    bool any = false;
+    for (int j = 0; j < t && current != nullptr; ++j) {
+        auto* g = addGraph();
+        g->setName(tr("task %1").arg(j + 1));
+        styleGraph(g, j);
+        for (int i = j; i < t; ++i) {
+            const auto& v = m[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
+            if (v) {
+                g->addData(i + 1, *v);
+                any = true;
+            }
+        }
+    }
+    xAxis->setRange(0.7, t + 0.3);
+    setEmptyMessage(any ? QString() : tr("After the first task"));
+    legend->setVisible(any);
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString TaskAccuracyPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("tasks_learned"), QStringLiteral("accuracy"));
+}
+
+MemoryPlot::MemoryPlot(QWidget* parent)
+    : Plot(tr("Subspace memory: size (bars) and captured energy (lines)"), parent) {
+    xAxis->setLabel(tr("tasks learned"));
+    yAxis->setLabel(tr("memory size k (directions)"));
+    yAxis2->setVisible(true);
+    yAxis2->setLabel(tr("energy captured (%)"));
+    yAxis2->setRange(50, 100);
+    legend->setVisible(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    setEmptyMessage(tr("After the first task (methods with a memory)"));
+}
+
+void MemoryPlot::refresh(const RunData* current, const RunList& /*runs*/) {
+    clearPlottables();
+    std::vector<std::string> inputs;  // "block 2 norm1", in first-seen order
+    if (current != nullptr) {
+        for (const auto& ev : current->evaluations) {
+            for (const auto& m : ev.memory) {
+                const std::string key = "block " + std::to_string(m.block) + " " + m.input;
+                if (std::find(inputs.begin(), inputs.end(), key) == inputs.end()) {
+                    inputs.push_back(key);
+                }
+            }
+        }
+    }
+    const double width = 0.8 / std::max<std::size_t>(inputs.size(), 1);
+    double top = 1;
+    auto* threshold = inputs.empty() ? nullptr : addGraph(xAxis, yAxis2);
+    if (threshold != nullptr) {
+        threshold->setName(tr("threshold ε"));
+        threshold->setPen(QPen(palette().color(QPalette::WindowText), 1, Qt::DashLine));
+    }
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        auto* bars = new QCPBars(xAxis, yAxis);
+        bars->setName(QString::fromStdString(inputs[k]));
+        QColor fill = okabeIto(static_cast<int>(k));
+        fill.setAlpha(150);
+        bars->setBrush(fill);
+        bars->setPen(Qt::NoPen);
+        bars->setWidth(width);
+        auto* energy = addGraph(xAxis, yAxis2);
+        energy->removeFromLegend();
+        styleGraph(energy, static_cast<int>(k));
+        for (const auto& ev : current->evaluations) {
+            for (const auto& m : ev.memory) {
+                if ("block " + std::to_string(m.block) + " " + m.input != inputs[k]) {
+                    continue;
+                }
+                const double x = ev.afterTask + 1 - 0.4 + width * (static_cast<double>(k) + 0.5);
+                bars->addData(x, static_cast<double>(m.size));
+                energy->addData(x, 100 * m.energyAfter);
+                top = std::max(top, static_cast<double>(m.size));
+                if (k == 0) {
+                    threshold->addData(ev.afterTask + 1, 100 * m.threshold);
+                }
+            }
+        }
+    }
+    const int t = current != nullptr ? std::max(current->tasks, 1) : 1;
+    xAxis->setRange(0.5, t + 0.5);
+    yAxis->setRange(0, top * 1.15);
+    setEmptyMessage(inputs.empty() ? tr("After the first task (methods with a memory)")
+                                   : QString());
+    legend->setVisible(!inputs.empty());
+    applyPalette(this);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString MemoryPlot::csv() const {
+    return plottablesCsv(this, QStringLiteral("tasks_learned"), QStringLiteral("value"));
 }
 
 // --- Forgetting -------------------------------------------------------------------------------
@@ -625,8 +857,12 @@ void SpectraPlot::refresh(const RunData* current, const RunList& /*runs*/) {
                            .arg(s.block)
                            .arg(QString::fromStdString(s.map), QString::fromStdString(s.kind)));
             styleGraph(g, index++);
+            const double scale =
+                normalized_ && !s.singularValues.empty() && s.singularValues.front() > 0
+                    ? 1.0 / s.singularValues.front()
+                    : 1.0;
             for (std::size_t i = 0; i < s.singularValues.size(); ++i) {
-                const double v = s.singularValues[i];
+                const double v = s.singularValues[i] * scale;
                 if (v > 1e-8) {
                     g->addData(static_cast<double>(i + 1), v);
                     high = std::max(high, v);

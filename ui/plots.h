@@ -54,6 +54,7 @@ public:
 private:
     QCPGraph* raw_;
     QCPGraph* smooth_;
+    QCPGraph* lr_;
     std::vector<QCPAbstractItem*> bands_;
 };
 
@@ -69,15 +70,22 @@ class MatrixPlot : public Plot {
     Q_OBJECT
 public:
     explicit MatrixPlot(QWidget* parent = nullptr);
-    void setKind(MatrixKind kind) { kind_ = kind; }
+    void setKind(MatrixKind kind);
     MatrixKind kind() const { return kind_; }
+    // Shows current − baseline (a run of the same sequence, by its label); "" = off.
+    void setBaseline(const std::string& label) { baseline_ = label; }
     void refresh(const RunData* current, const RunList& runs) override;
     QString csv() const override;
     const AccuracyMatrix& shown() const { return shown_; }
 
+protected:
+    QString hoverText(const QPoint& pos) const override;
+
 private:
     QCPColorMap* map_;
+    QCPColorScale* scale_;
     MatrixKind kind_ = MatrixKind::ClassIncremental;
+    std::string baseline_;
     AccuracyMatrix shown_;
     std::vector<QCPAbstractItem*> labels_;
 };
@@ -92,6 +100,33 @@ public:
 private:
     QCPBars* correct_;
     QCPBars* wrong_;
+};
+
+// Task-identity accuracy (mean over seen tasks) after each task, one line per run.
+class TaskIdCurvePlot : public Plot {
+    Q_OBJECT
+public:
+    explicit TaskIdCurvePlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+};
+
+// Each task's accuracy after every later task (one line per task), of the run in focus.
+class TaskAccuracyPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit TaskAccuracyPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
+};
+
+// Memory size k_l and captured energy per adapted input after each task, with the threshold.
+class MemoryPlot : public Plot {
+    Q_OBJECT
+public:
+    explicit MemoryPlot(QWidget* parent = nullptr);
+    void refresh(const RunData* current, const RunList& runs) override;
+    QString csv() const override;
 };
 
 class ForgettingPlot : public Plot {
@@ -114,8 +149,12 @@ class SpectraPlot : public Plot {
     Q_OBJECT
 public:
     explicit SpectraPlot(QWidget* parent = nullptr);
+    void setNormalized(bool on) { normalized_ = on; }
     void refresh(const RunData* current, const RunList& runs) override;
     QString csv() const override;
+
+private:
+    bool normalized_ = false;
 };
 
 }  // namespace dlw::ui

@@ -87,6 +87,22 @@ void RunData::apply(const Event& event) {
 AccuracyMatrix RunData::matrix(MatrixKind kind) const {
     AccuracyMatrix m(static_cast<std::size_t>(tasks),
                      std::vector<std::optional<double>>(static_cast<std::size_t>(tasks)));
+    if (kind == MatrixKind::TaskConfusion) {
+        if (evaluations.empty()) {
+            return m;
+        }
+        const auto& confusion = evaluations.back().taskConfusion;
+        for (std::size_t i = 0; i < confusion.size() && i < m.size(); ++i) {
+            double total = 0;
+            for (auto n : confusion[i]) {
+                total += static_cast<double>(n);
+            }
+            for (std::size_t j = 0; j < confusion[i].size() && j < m.size(); ++j) {
+                m[i][j] = total > 0 ? 100.0 * static_cast<double>(confusion[i][j]) / total : 0.0;
+            }
+        }
+        return m;
+    }
     for (const auto& ev : evaluations) {
         const auto& row = kind == MatrixKind::ClassIncremental ? ev.accuracy
                           : kind == MatrixKind::TaskAware      ? ev.taskAwareAccuracy
@@ -105,6 +121,18 @@ std::vector<std::pair<int, double>> RunData::accuracyCurve() const {
             out.emplace_back(ev.afterTask + 1,
                              std::accumulate(ev.accuracy.begin(), ev.accuracy.end(), 0.0) /
                                  static_cast<double>(ev.accuracy.size()));
+        }
+    }
+    return out;
+}
+
+std::vector<std::pair<int, double>> RunData::taskIdCurve() const {
+    std::vector<std::pair<int, double>> out;
+    for (const auto& ev : evaluations) {
+        if (!ev.taskIdAccuracy.empty()) {
+            out.emplace_back(ev.afterTask + 1, std::accumulate(ev.taskIdAccuracy.begin(),
+                                                               ev.taskIdAccuracy.end(), 0.0) /
+                                                   static_cast<double>(ev.taskIdAccuracy.size()));
         }
     }
     return out;

@@ -22,8 +22,9 @@ struct StepPoint {
     double lr = 0;
 };
 
-// Which of the per-task matrices a view shows.
-enum class MatrixKind { ClassIncremental, TaskAware, TaskIdentity };
+// Which of the per-task matrices a view shows. TaskConfusion: rows are the true task, columns the
+// predicted task, percent of the row, after the last evaluated task.
+enum class MatrixKind { ClassIncremental, TaskAware, TaskIdentity, TaskConfusion };
 
 class RunData {
 public:
@@ -56,6 +57,8 @@ public:
 
     // The T×T matrix of `kind` (percent; nullopt where not yet trained), from the evaluations.
     AccuracyMatrix matrix(MatrixKind kind) const;
+    // Mean task-identity accuracy over the seen tasks after each evaluated task.
+    std::vector<std::pair<int, double>> taskIdCurve() const;
     // Mean accuracy of the seen tasks after each evaluated task (the accuracy-vs-tasks curve).
     std::vector<std::pair<int, double>> accuracyCurve() const;
     // Remaining seconds of the run, from the recent step time; nullopt before the first steps.
