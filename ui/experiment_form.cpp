@@ -91,130 +91,153 @@ QString label(const std::string& key) {
 
 }  // namespace
 
-ExperimentForm::Editor ExperimentForm::makeEditor(const ExperimentKeyInfo& info) {
+ExperimentForm::Editor ExperimentForm::makeTargetsEditor(const ExperimentKeyInfo& info) {
     Editor e;
-    const QString key = QString::fromStdString(info.key);
-    auto notify = [this] {
-        if (!loading_) {
-            emit changed();
+    auto* box = new QWidget;
+    auto* grid = new QGridLayout(box);
+    grid->setContentsMargins(0, 0, 0, 0);
+    std::vector<QCheckBox*> checks;
+    for (const char* m : {"q", "k", "v", "proj", "fc1", "fc2"}) {
+        auto* c = new QCheckBox(QString::fromLatin1(m));
+        const int n = static_cast<int>(checks.size());
+        grid->addWidget(c, n / 3, n % 3);
+        checks.push_back(c);
+        connect(c, &QCheckBox::toggled, this, &ExperimentForm::notifyChanged);
+    }
+    e.widget = box;
+    e.json = [checks] {
+        QJsonArray a;
+        for (auto* c : checks) {
+            if (c->isChecked()) {
+                a.append(c->text());
+            }
+        }
+        return QJsonDocument(a).toJson(QJsonDocument::Compact).toStdString();
+    };
+    e.set = [checks](const QString& json) {
+        const auto a = QJsonDocument::fromJson(json.toUtf8()).array();
+        for (auto* c : checks) {
+            c->setChecked(a.contains(c->text()));
         }
     };
-    if (info.key == "method.targets") {  // one checkbox per map
-        auto* box = new QWidget;
-        auto* grid = new QGridLayout(box);
-        grid->setContentsMargins(0, 0, 0, 0);
-        std::vector<QCheckBox*> checks;
-        for (const char* m : {"q", "k", "v", "proj", "fc1", "fc2"}) {
-            auto* c = new QCheckBox(QString::fromLatin1(m));
-            const int n = static_cast<int>(checks.size());
-            grid->addWidget(c, n / 3, n % 3);
-            checks.push_back(c);
-            connect(c, &QCheckBox::toggled, this, notify);
-        }
-        e.widget = box;
-        e.json = [checks] {
-            QJsonArray a;
-            for (auto* c : checks) {
-                if (c->isChecked()) {
-                    a.append(c->text());
-                }
-            }
-            return QJsonDocument(a).toJson(QJsonDocument::Compact).toStdString();
-        };
-        e.set = [checks](const QString& json) {
-            const auto a = QJsonDocument::fromJson(json.toUtf8()).array();
-            for (auto* c : checks) {
-                c->setChecked(a.contains(c->text()));
-            }
-        };
-    } else if (info.type == "bool") {
-        auto* c = new QCheckBox;
-        connect(c, &QCheckBox::toggled, this, notify);
-        e.widget = c;
-        e.json = [c] { return c->isChecked() ? std::string("true") : std::string("false"); };
-        e.set = [c](const QString& json) { c->setChecked(json == QLatin1String("true")); };
-    } else if (info.type == "int") {
-        auto* s = new QSpinBox;
-        s->setRange(info.allowed == ">= -1" ? -1 : info.allowed == ">= 1" ? 1 : 0, 1'000'000'000);
-        s->setSpecialValueText(info.allowed == ">= -1" ? tr("auto") : QString());
-        connect(s, qOverload<int>(&QSpinBox::valueChanged), this, notify);
-        e.widget = s;
-        e.json = [s] { return std::to_string(s->value()); };
-        e.set = [s](const QString& json) { s->setValue(json.toInt()); };
-    } else if (!info.choices.empty() || info.key == "sequence.class_order" ||
-               info.key == "device") {
-        auto* c = new QComboBox;
-        for (const auto& choice : info.choices) {
-            c->addItem(QString::fromStdString(choice));
-        }
-        if (info.key == "sequence.class_order") {
-            c->addItems({QStringLiteral("identity"), QStringLiteral("shuffle")});
-            c->setEditable(true);  // or a list of class indices: [3, 1, 4, ...]
-        }
-        if (info.key == "device") {
-            c->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda:0")});
-            c->setEditable(true);
-        }
-        connect(c, &QComboBox::currentTextChanged, this, notify);
-        e.widget = c;
-        e.json = [c] {
-            const QString t = c->currentText().trimmed();
-            return (t.startsWith('[') ? t : jsonString(t)).toStdString();
-        };
-        e.set = [c](const QString& json) { c->setCurrentText(unquote(json)); };
-    } else {
-        auto* line = new QLineEdit;
-        connect(line, &QLineEdit::textEdited, this, notify);
-        const bool text = info.type == "string";
-        const bool list = info.type.rfind("list", 0) == 0;
-        line->setPlaceholderText(QString::fromStdString(info.defaultValue));
-        e.json = [line, text, list] {
-            QString t = line->text().trimmed();
-            if (text) {
-                return jsonString(t).toStdString();
-            }
-            if (list && !t.startsWith('[')) {
-                t = "[" + t + "]";  // "2, 3" is taken as [2, 3]
-            }
-            return t.toStdString();
-        };
-        e.set = [line, text, list](const QString& json) {
-            QString t = text ? unquote(json) : json;
-            if (list && t.startsWith('[')) {
-                t = t.mid(1, t.size() - 2);
-            }
-            line->setText(t);
-        };
-        if (info.key == "data.root" || info.key == "backbone.path") {
-            auto* box = new QWidget;
-            auto* row = new QHBoxLayout(box);
-            row->setContentsMargins(0, 0, 0, 0);
-            row->addWidget(line, 1);
-            auto* browse = new QPushButton(tr("…"));
-            browse->setToolTip(tr("Choose"));
-            browse->setMaximumWidth(32);
-            row->addWidget(browse);
-            const bool folder = info.key == "data.root";
-            connect(browse, &QPushButton::clicked, this, [this, line, folder, notify] {
-                const QString path =
-                    folder ? QFileDialog::getExistingDirectory(this, tr("Dataset folder"))
-                           : QFileDialog::getOpenFileName(this, tr("Backbone"), QString(),
-                                                          tr("safetensors (*.safetensors)"));
-                if (!path.isEmpty()) {
-                    line->setText(path);
-                    notify();
-                }
-            });
-            line->setPlaceholderText(folder ? tr("the Debian package's location")
-                                            : tr("the bundled dlw-vit-tiny"));
-            e.widget = box;
-        } else {
-            e.widget = line;
-        }
-    }
-    e.widget->setToolTip(tooltip(info));
-    e.widget->setObjectName(key);
     return e;
+}
+
+ExperimentForm::Editor ExperimentForm::makeBoolEditor(const ExperimentKeyInfo& info) {
+    Editor e;
+    auto* c = new QCheckBox;
+    connect(c, &QCheckBox::toggled, this, &ExperimentForm::notifyChanged);
+    e.widget = c;
+    e.json = [c] { return c->isChecked() ? std::string("true") : std::string("false"); };
+    e.set = [c](const QString& json) { c->setChecked(json == QLatin1String("true")); };
+    return e;
+}
+
+ExperimentForm::Editor ExperimentForm::makeIntEditor(const ExperimentKeyInfo& info) {
+    Editor e;
+    auto* s = new QSpinBox;
+    s->setRange(info.allowed == ">= -1" ? -1 : info.allowed == ">= 1" ? 1 : 0, 1'000'000'000);
+    s->setSpecialValueText(info.allowed == ">= -1" ? tr("auto") : QString());
+    connect(s, qOverload<int>(&QSpinBox::valueChanged), this, &ExperimentForm::notifyChanged);
+    e.widget = s;
+    e.json = [s] { return std::to_string(s->value()); };
+    e.set = [s](const QString& json) { s->setValue(json.toInt()); };
+    return e;
+}
+
+ExperimentForm::Editor ExperimentForm::makeChoiceEditor(const ExperimentKeyInfo& info) {
+    Editor e;
+    auto* c = new QComboBox;
+    for (const auto& choice : info.choices) {
+        c->addItem(QString::fromStdString(choice));
+    }
+    if (info.key == "sequence.class_order") {
+        c->addItems({QStringLiteral("identity"), QStringLiteral("shuffle")});
+        c->setEditable(true);  // or a list of class indices: [3, 1, 4, ...]
+    }
+    if (info.key == "device") {
+        c->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda:0")});
+        c->setEditable(true);
+    }
+    connect(c, &QComboBox::currentTextChanged, this, &ExperimentForm::notifyChanged);
+    e.widget = c;
+    e.json = [c] {
+        const QString t = c->currentText().trimmed();
+        return (t.startsWith('[') ? t : jsonString(t)).toStdString();
+    };
+    e.set = [c](const QString& json) { c->setCurrentText(unquote(json)); };
+    return e;
+}
+
+ExperimentForm::Editor ExperimentForm::makeTextEditor(const ExperimentKeyInfo& info) {
+    Editor e;
+    auto* line = new QLineEdit;
+    connect(line, &QLineEdit::textEdited, this, &ExperimentForm::notifyChanged);
+    const bool text = info.type == "string";
+    const bool list = info.type.rfind("list", 0) == 0;
+    line->setPlaceholderText(QString::fromStdString(info.defaultValue));
+    e.json = [line, text, list] {
+        QString t = line->text().trimmed();
+        if (text) {
+            return jsonString(t).toStdString();
+        }
+        if (list && !t.startsWith('[')) {
+            t = "[" + t + "]";  // "2, 3" is taken as [2, 3]
+        }
+        return t.toStdString();
+    };
+    e.set = [line, text, list](const QString& json) {
+        QString t = text ? unquote(json) : json;
+        if (list && t.startsWith('[')) {
+            t = t.mid(1, t.size() - 2);
+        }
+        line->setText(t);
+    };
+    if (info.key == "data.root" || info.key == "backbone.path") {
+        auto* box = new QWidget;
+        auto* row = new QHBoxLayout(box);
+        row->setContentsMargins(0, 0, 0, 0);
+        row->addWidget(line, 1);
+        auto* browse = new QPushButton(tr("…"));
+        browse->setToolTip(tr("Choose"));
+        browse->setMaximumWidth(32);
+        row->addWidget(browse);
+        const bool folder = info.key == "data.root";
+        connect(browse, &QPushButton::clicked, this, [this, line, folder] {
+            const QString path =
+                folder ? QFileDialog::getExistingDirectory(this, tr("Dataset folder"))
+                       : QFileDialog::getOpenFileName(this, tr("Backbone"), QString(),
+                                                      tr("safetensors (*.safetensors)"));
+            if (!path.isEmpty()) {
+                line->setText(path);
+                notifyChanged();
+            }
+        });
+        line->setPlaceholderText(folder ? tr("the Debian package's location")
+                                        : tr("the bundled dlw-vit-tiny"));
+        e.widget = box;
+    } else {
+        e.widget = line;
+    }
+    return e;
+}
+
+ExperimentForm::Editor ExperimentForm::makeEditor(const ExperimentKeyInfo& info) {
+    Editor e = info.key == "method.targets" ? makeTargetsEditor(info)
+               : info.type == "bool"        ? makeBoolEditor(info)
+               : info.type == "int"         ? makeIntEditor(info)
+               : !info.choices.empty() || info.key == "sequence.class_order" || info.key == "device"
+                   ? makeChoiceEditor(info)
+                   : makeTextEditor(info);
+    e.widget->setToolTip(tooltip(info));
+    e.widget->setObjectName(QString::fromStdString(info.key));
+    return e;
+}
+
+void ExperimentForm::notifyChanged() {
+    if (!loading_) {
+        emit changed();
+    }
 }
 
 ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {

@@ -42,7 +42,13 @@ private:
         std::function<std::string()> json;        // the value as JSON text
         std::function<void(const QString&)> set;  // from JSON text
     };
+    void notifyChanged();  // emits changed() unless setExperiment() is filling the editors
     Editor makeEditor(const ExperimentKeyInfo& info);
+    Editor makeTargetsEditor(const ExperimentKeyInfo& info);  // a checkbox per map
+    Editor makeBoolEditor(const ExperimentKeyInfo& info);
+    Editor makeIntEditor(const ExperimentKeyInfo& info);
+    Editor makeChoiceEditor(const ExperimentKeyInfo& info);  // enumerations, class order, device
+    Editor makeTextEditor(const ExperimentKeyInfo& info);    // strings, floats, lists, paths
 
     std::map<std::string, Editor> editors_;
     std::vector<std::string> order_;

@@ -245,6 +245,11 @@ QWidget* MainWindow::createQueuePanel() {
     row2->addWidget(duplicate);
     row2->addWidget(remove);
     layout->addLayout(row2);
+    connectQueueButtons(duplicate, remove);
+    return box;
+}
+
+void MainWindow::connectQueueButtons(QPushButton* duplicate, QPushButton* remove) {
     connect(runButton_, &QPushButton::clicked, this, [this] {
         queueHalted_ = false;
         runNext();
@@ -305,7 +310,6 @@ QWidget* MainWindow::createQueuePanel() {
         runningRow_ = queue_.rowOf(runner_->data().get());
         focusRow_ = selectedRow();
     });
-    return box;
 }
 
 QWidget* MainWindow::createPlots() {

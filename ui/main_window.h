@@ -61,6 +61,7 @@ protected:
 private:
     QWidget* createSetupPanel();
     QWidget* createQueuePanel();
+    void connectQueueButtons(QPushButton* duplicate, QPushButton* remove);
     QWidget* createPlots();
     void createMenus();
     void startEntry(int row);

@@ -8,6 +8,42 @@
 
 namespace dlw::cli {
 
+namespace {
+
+// Every file read and checked before anything runs: a typo in the fifth file should not
+// surface an hour into the queue. Prints each bad file and throws ExitCode{2} when any is bad.
+std::vector<Experiment> readAll(const std::vector<std::string>& files,
+                                const std::vector<std::string>& sets,
+                                const GlobalOptions& global) {
+    std::vector<Experiment> experiments;
+    std::vector<std::string> bad;
+    for (const auto& file : files) {
+        try {
+            Experiment e = loadExperimentFile(file);
+            applyOverrides(e, sets);
+            if (global.threads > 0) {
+                e.threads = global.threads;
+            }
+            experiments.push_back(e);
+        } catch (const Error& err) {
+            bad.push_back(err.what());
+        }
+    }
+    if (!bad.empty()) {
+        for (const auto& b : bad) {
+            fmt::print(stderr, "dlw queue: {}\n", b);
+        }
+        if (bad.size() > 1) {
+            fmt::print(stderr, "dlw queue: nothing run ({} of {} files are not valid)\n",
+                       bad.size(), files.size());
+        }
+        throw ExitCode{2};
+    }
+    return experiments;
+}
+
+}  // namespace
+
 void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
     auto* cmd = app.add_subcommand(
         "queue", "Run several experiment files one after another, then compare them");
@@ -25,32 +61,7 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--out-root", opt->outRoot,
                     "Folder for the run directories (each NAME-METHOD-TIME)");
     cmd->callback([opt, &global] {
-        // Every file is read and checked before anything runs: a typo in the fifth file should
-        // not surface an hour into the queue.
-        std::vector<Experiment> experiments;
-        std::vector<std::string> bad;
-        for (const auto& file : opt->files) {
-            try {
-                Experiment e = loadExperimentFile(file);
-                applyOverrides(e, opt->sets);
-                if (global.threads > 0) {
-                    e.threads = global.threads;
-                }
-                experiments.push_back(e);
-            } catch (const Error& err) {
-                bad.push_back(err.what());
-            }
-        }
-        if (!bad.empty()) {
-            for (const auto& b : bad) {
-                fmt::print(stderr, "dlw queue: {}\n", b);
-            }
-            if (bad.size() > 1) {
-                fmt::print(stderr, "dlw queue: nothing run ({} of {} files are not valid)\n",
-                           bad.size(), opt->files.size());
-            }
-            throw ExitCode{2};
-        }
+        const std::vector<Experiment> experiments = readAll(opt->files, opt->sets, global);
         std::vector<RunRecord> done;
         std::vector<std::string> failed;
         bool stopped = false;

@@ -211,12 +211,15 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     }
 }
 
-void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
-    struct Column {
-        const char* header;
-        std::function<std::optional<double>(const RunRecord&)> value;
-    };
-    const std::vector<Column> columns = {
+namespace {
+
+struct GroupColumn {
+    const char* header;
+    std::function<std::optional<double>(const RunRecord&)> value;
+};
+
+std::vector<GroupColumn> groupColumns() {
+    return {
         {"A_T", [](const RunRecord& r) { return std::optional(r.summary.metrics.finalAccuracy); }},
         {"A_avg",
          [](const RunRecord& r) {
@@ -234,6 +237,26 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
              return std::optional(static_cast<double>(r.summary.trainableParameters));
          }},
     };
+}
+
+// Mean and sample standard deviation.
+std::pair<double, double> meanSd(const std::vector<double>& v) {
+    double mean = 0;
+    for (double x : v) {
+        mean += x;
+    }
+    mean /= static_cast<double>(v.size());
+    double var = 0;
+    for (double x : v) {
+        var += (x - mean) * (x - mean);
+    }
+    return {mean, v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0};
+}
+
+}  // namespace
+
+void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
+    const std::vector<GroupColumn> columns = groupColumns();
     std::vector<std::pair<std::string, std::string>> keys;  // (name, variant), first-seen order
     for (const auto& r : runs) {
         if (std::find(keys.begin(), keys.end(), std::pair(r.name, r.variant)) == keys.end()) {
@@ -276,16 +299,7 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
                 fmt::print(csv ? ",," : " {:>12}", "-");
                 continue;
             }
-            double mean = 0;
-            for (double x : v) {
-                mean += x;
-            }
-            mean /= static_cast<double>(v.size());
-            double var = 0;
-            for (double x : v) {
-                var += (x - mean) * (x - mean);
-            }
-            const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0;
+            const auto [mean, sd] = meanSd(v);
             const bool whole = std::string(c.header) == "params";
             if (csv) {
                 fmt::print(",{:.4f},{:.4f}", mean, sd);

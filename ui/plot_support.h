@@ -1,0 +1,73 @@
+#pragma once
+// Helpers shared by the plot implementations (plots.cpp, plots_more.cpp): markers, colours that
+// follow the palette, and the CSV of what a plot shows.
+
+#include "ui/plots.h"
+
+namespace dlw::ui {
+
+inline const QCPScatterStyle::ScatterShape kShapes[] = {
+    QCPScatterStyle::ssCircle,  QCPScatterStyle::ssSquare,          QCPScatterStyle::ssTriangle,
+    QCPScatterStyle::ssDiamond, QCPScatterStyle::ssCross,           QCPScatterStyle::ssPlus,
+    QCPScatterStyle::ssStar,    QCPScatterStyle::ssTriangleInverted};
+
+inline QString number(double v) {
+    return QString::number(v, 'g', 6);
+}
+
+// Every graph and bar series of the plot as rows "series,x,y".
+inline QString plottablesCsv(const QCustomPlot* plot, const QString& xName, const QString& yName) {
+    QString out = QStringLiteral("series,%1,%2\n").arg(xName, yName);
+    for (int i = 0; i < plot->plottableCount(); ++i) {
+        auto* p = const_cast<QCustomPlot*>(plot)->plottable(i);  // NOLINT: no const accessor
+        if (!p->visible()) {
+            continue;
+        }
+        const QString name = p->name().isEmpty() ? QStringLiteral("series %1").arg(i) : p->name();
+        auto rows = [&](auto* data) {
+            for (auto it = data->constBegin(); it != data->constEnd(); ++it) {
+                out += QStringLiteral("\"%1\",%2,%3\n")
+                           .arg(name, number(it->mainKey()), number(it->mainValue()));
+            }
+        };
+        if (auto* g = qobject_cast<QCPGraph*>(p)) {
+            rows(g->data().data());
+        } else if (auto* b = qobject_cast<QCPBars*>(p)) {
+            rows(b->data().data());
+        }
+    }
+    return out;
+}
+
+inline void styleGraph(QCPGraph* g, int index, bool markers = true) {
+    QPen pen(okabeIto(index), 2);
+    g->setPen(pen);
+    if (markers) {
+        g->setScatterStyle(QCPScatterStyle(kShapes[index % 8], okabeIto(index), 7));
+    }
+}
+
+// Colours that follow the palette (dark or light), set on every redraw.
+inline void applyPalette(QCustomPlot* plot) {
+    const QPalette pal = plot->palette();
+    const QColor fg = pal.color(QPalette::WindowText);
+    plot->setBackground(pal.brush(QPalette::Base));
+    for (auto* axis : plot->axisRect()->axes()) {
+        axis->setBasePen(QPen(fg));
+        axis->setTickPen(QPen(fg));
+        axis->setSubTickPen(QPen(fg));
+        axis->setTickLabelColor(fg);
+        axis->setLabelColor(fg);
+        axis->grid()->setPen(QPen(pal.color(QPalette::Mid), 0, Qt::DotLine));
+    }
+    QColor legendFill = pal.color(QPalette::Base);
+    legendFill.setAlpha(200);
+    plot->legend->setBrush(legendFill);
+    QFont small = plot->font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    plot->legend->setFont(small);
+    plot->legend->setTextColor(fg);
+    plot->legend->setBorderPen(QPen(pal.color(QPalette::Mid)));
+}
+
+}  // namespace dlw::ui
