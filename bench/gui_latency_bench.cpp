@@ -4,12 +4,13 @@
 #include "ui/engine_runner.h"
 #include "ui/main_window.h"
 
-#include <QApplication>
-#include <QElapsedTimer>
-#include <QTimer>
 #include <algorithm>
 #include <cstdio>
 #include <vector>
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QTimer>
 
 int main(int argc, char** argv) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
@@ -48,9 +49,10 @@ int main(int argc, char** argv) {
                                                 static_cast<std::size_t>(p * lateMs.size()))];
     };
     const auto& data = *window.runner().data();
-    std::printf("GUI event-loop delay over %d s of training (%zu ticks of 10 ms, %zu steps, "
-                "%zu tasks evaluated)\n",
-                seconds, lateMs.size(), data.steps.size(), data.evaluations.size());
+    std::printf(
+        "GUI event-loop delay over %d s of training (%zu ticks of 10 ms, %zu steps, "
+        "%zu tasks evaluated)\n",
+        seconds, lateMs.size(), data.steps.size(), data.evaluations.size());
     std::printf("p50 %.1f ms   p90 %.1f ms   p99 %.1f ms   max %.1f ms\n", pct(0.5), pct(0.9),
                 pct(0.99), lateMs.empty() ? 0.0 : lateMs.back());
     return 0;
