@@ -29,6 +29,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPointer>
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
@@ -94,7 +95,9 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     resize(1600, 1000);
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+    ++*scanGeneration_;  // a scan still running stops at its next file
+}
 
 QWidget* MainWindow::createSetupPanel() {
     auto* box = new QGroupBox(tr("Setup"));
@@ -650,64 +653,105 @@ void MainWindow::updateButtons() {
                               queue_.entry(row).data->state == RunState::Stopped);
 }
 
+namespace {
+
+struct DatasetText {
+    QString html;     // counts, unreadable files, task chips
+    QString tooltip;  // per-class counts and every unreadable file
+};
+
+// Scans the experiment's dataset (any thread) and describes it for the setup panel.
+DatasetText describeDataset(const Experiment& experiment, const ScanProgress& progress) {
+    DatasetText out;
+    try {
+        const std::filesystem::path root = experiment.data.root.empty()
+                                               ? defaultDataRoot(experiment.data.kind)
+                                               : std::filesystem::path(experiment.data.root);
+        const DatasetSummary s = scanDataset(experiment.data.kind, root, progress);
+        int64_t train = 0;
+        int64_t test = 0;
+        out.tooltip = QObject::tr("<b>%1</b><table>").arg(QString::fromStdString(s.root));
+        for (std::size_t c = 0; c < s.classNames.size(); ++c) {
+            train += s.trainCounts[c];
+            test += s.testCounts[c];
+            out.tooltip += QStringLiteral(
+                               "<tr><td>%1</td><td align=right>%2</td>"
+                               "<td align=right>%3</td></tr>")
+                               .arg(QString::fromStdString(s.classNames[c]).toHtmlEscaped())
+                               .arg(s.trainCounts[c])
+                               .arg(s.testCounts[c]);
+        }
+        out.tooltip += QStringLiteral("</table>");
+        out.html = QObject::tr("%1 classes · %2 train · %3 test")
+                       .arg(s.classNames.size())
+                       .arg(QLocale().toString(static_cast<qlonglong>(train)))
+                       .arg(QLocale().toString(static_cast<qlonglong>(test)));
+        if (!s.warnings.empty()) {
+            out.html += QObject::tr(
+                " · <span style='color:#D55E00'>%n unreadable file(s) "
+                "skipped (hover for the list)</span>",
+                nullptr, static_cast<int>(s.warnings.size()));
+            out.tooltip += QObject::tr("<b>Skipped</b><br>");
+            for (const auto& w : s.warnings) {
+                out.tooltip += QStringLiteral("%1: %2<br>")
+                                   .arg(QString::fromStdString(w.file).toHtmlEscaped(),
+                                        QString::fromStdString(w.reason).toHtmlEscaped());
+            }
+        }
+        const auto tasks = taskClassSequence(experiment, static_cast<int64_t>(s.classNames.size()));
+        out.html += QStringLiteral("<br>");
+        for (std::size_t t = 0; t < tasks.size(); ++t) {
+            QStringList names;
+            for (auto c : tasks[t]) {
+                names << QString::fromStdString(s.classNames.at(static_cast<std::size_t>(c)));
+            }
+            out.html += QStringLiteral(
+                            "<span style='background:%1;color:white'>&nbsp;T%2&nbsp;"
+                            "</span> %3 &nbsp; ")
+                            .arg(okabeIto(static_cast<int>(t)).name())
+                            .arg(t + 1)
+                            .arg(names.join(QStringLiteral(", ")).toHtmlEscaped());
+        }
+    } catch (const std::exception& err) {
+        out.html = QStringLiteral("<span style='color:#D55E00'>%1</span>")
+                       .arg(QString::fromUtf8(err.what()).toHtmlEscaped());
+    }
+    return out;
+}
+
+}  // namespace
+
 void MainWindow::refreshDatasetInfo() {
     auto e = form_->experiment();
     if (!e) {
         datasetInfo_->clear();
         return;
     }
-    const Experiment experiment = *e;
-    auto* watcher = new QFutureWatcher<QString>(this);
-    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
-        datasetInfo_->setText(watcher->result());
+    // A newer scan cancels an older one (through its progress callback) and wins the label.
+    const int generation = ++*scanGeneration_;
+    auto* watcher = new QFutureWatcher<DatasetText>(this);
+    connect(watcher, &QFutureWatcher<DatasetText>::finished, this, [this, watcher, generation] {
+        if (generation == scanGeneration_->load()) {
+            datasetInfo_->setText(watcher->result().html);
+            datasetInfo_->setToolTip(watcher->result().tooltip);
+        }
         watcher->deleteLater();
     });
-    watcher->setFuture(QtConcurrent::run([experiment]() -> QString {
-        try {
-            const std::filesystem::path root = experiment.data.root.empty()
-                                                   ? defaultDataRoot(experiment.data.kind)
-                                                   : std::filesystem::path(experiment.data.root);
-            const DatasetSummary s = scanDataset(experiment.data.kind, root);
-            int64_t train = 0;
-            int64_t test = 0;
-            for (auto n : s.trainCounts) {
-                train += n;
-            }
-            for (auto n : s.testCounts) {
-                test += n;
-            }
-            QString html = QObject::tr("%1 classes · %2 train · %3 test")
-                               .arg(s.classNames.size())
-                               .arg(QLocale().toString(static_cast<qlonglong>(train)))
-                               .arg(QLocale().toString(static_cast<qlonglong>(test)));
-            if (!s.warnings.empty()) {
-                html += QObject::tr(
-                            " · <span style='color:#D55E00'>%1 unreadable file(s), "
-                            "skipped (first: %2)</span>")
-                            .arg(s.warnings.size())
-                            .arg(QString::fromStdString(s.warnings.front().file).toHtmlEscaped());
-            }
-            const auto tasks =
-                taskClassSequence(experiment, static_cast<int64_t>(s.classNames.size()));
-            html += QStringLiteral("<br>");
-            for (std::size_t t = 0; t < tasks.size(); ++t) {
-                QStringList names;
-                for (auto c : tasks[t]) {
-                    names << QString::fromStdString(s.classNames.at(static_cast<std::size_t>(c)));
+    QPointer<QLabel> label = datasetInfo_;
+    std::shared_ptr<std::atomic<int>> current = scanGeneration_;
+    auto progress = [label, current, generation](int64_t done, int64_t total) {
+        if (done % 200 == 0 && total > 0) {
+            QMetaObject::invokeMethod(label, [label, done, total] {
+                if (label) {
+                    label->setText(
+                        QObject::tr("Scanning the dataset… %1 / %2 files").arg(done).arg(total));
                 }
-                html += QStringLiteral(
-                            "<span style='background:%1;color:white'>&nbsp;T%2&nbsp;"
-                            "</span> %3 &nbsp; ")
-                            .arg(okabeIto(static_cast<int>(t)).name())
-                            .arg(t + 1)
-                            .arg(names.join(QStringLiteral(", ")).toHtmlEscaped());
-            }
-            return html;
-        } catch (const std::exception& err) {
-            return QStringLiteral("<span style='color:#D55E00'>%1</span>")
-                .arg(QString::fromUtf8(err.what()).toHtmlEscaped());
+            });
         }
-    }));
+        return current->load() == generation;
+    };
+    watcher->setFuture(QtConcurrent::run(
+        [experiment = *e, progress] { return describeDataset(experiment, progress); }));
 }
 
 void MainWindow::loadPastRuns() {

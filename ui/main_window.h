@@ -5,6 +5,7 @@
 
 #include "ui/queue_model.h"
 
+#include <atomic>
 #include <memory>
 
 #include <QMainWindow>
@@ -101,6 +102,9 @@ private:
     bool queueHalted_ = false;  // a stop halts the queue until Run is pressed again
     QTimer* datasetTimer_ = nullptr;
     QWidget* setupBox_ = nullptr;
+    // The latest dataset scan; older ones (and all, once the window is gone) cancel. Shared with
+    // the scans' threads, which may outlive the window.
+    std::shared_ptr<std::atomic<int>> scanGeneration_ = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace dlw::ui
