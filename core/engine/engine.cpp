@@ -303,8 +303,11 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
         }
     }
     auto optimizer = makeOptimizer(e_, model_->trainableParameters());
-    if (resumed) {
+    if (resumed) {  // where the checkpoint left the optimizer and the generator
         loadOptimizerState(*optimizer, resumeTensors_.at(kOptimizerStateTensor), device_);
+        if (resumeTensors_.count(kRngStateTensor) != 0) {
+            setCpuRngState(resumeTensors_.at(kRngStateTensor));
+        }
         resumeTensors_.clear();
     }
     for (; at.epoch < e_.train.epochs; ++at.epoch, at.startEpoch()) {
@@ -342,9 +345,6 @@ std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
             }
         }
         model_->restore(tensors, *tasksDone + (position ? 1 : 0), *tasksDone);
-        if (tensors.count(kRngStateTensor) != 0) {
-            setCpuRngState(tensors.at(kRngStateTensor));
-        }
         evaluator_->restore(state.at("evaluator"));
         trainSeconds_ = state.at("train_seconds").get<double>();
         trainImages_ = state.at("train_images").get<int64_t>();
@@ -355,7 +355,9 @@ std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
     } catch (const Error& err) {
         throw Error(fmt::format("{}: {}", store_->latestCheckpointPath().string(), err.what()));
     }
-    resumeTensors_ = std::move(tensors);
+    if (position) {
+        resumeTensors_ = std::move(tensors);  // the optimizer is built when the task resumes
+    }
     return position;
 }
 
