@@ -71,15 +71,19 @@ void TaskAccuracyPlot::refresh(const RunData* current, const RunList& /*runs*/) 
         current != nullptr ? current->matrix(MatrixKind::ClassIncremental) : AccuracyMatrix{};
     bool any = false;
     for (int j = 0; j < t && current != nullptr; ++j) {
-        auto* g = addGraph();
-        g->setName(tr("task %1").arg(j + 1));
-        styleGraph(g, j);
+        QCPGraph* g = nullptr;  // only tasks trained so far get a line (and a legend entry)
         for (int i = j; i < t; ++i) {
             const auto& v = m[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
-            if (v) {
-                g->addData(i + 1, *v);
-                any = true;
+            if (!v) {
+                continue;
             }
+            if (g == nullptr) {
+                g = addGraph();
+                g->setName(tr("task %1").arg(j + 1));
+                styleGraph(g, j);
+            }
+            g->addData(i + 1, *v);
+            any = true;
         }
     }
     xAxis->setRange(0.7, t + 0.3);
