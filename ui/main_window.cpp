@@ -475,7 +475,8 @@ bool MainWindow::compareMethods() {
         entry.data->tasks = copy.sequence.tasks;
         queue_.add(std::move(entry));
     }
-    if (!runner_->busy() && !queueHalted_) {
+    queueHalted_ = false;  // asking for a comparison is asking to run it
+    if (!runner_->busy()) {
         runNext();
     }
     return true;
