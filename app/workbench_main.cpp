@@ -4,6 +4,8 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QPalette>
+#include <QStyleFactory>
 #include <QTimer>
 
 int main(int argc, char** argv) {
@@ -42,10 +44,32 @@ int main(int argc, char** argv) {
     parser.addOption(compare);
     QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Open on plot tab N (0-based)."),
                            QStringLiteral("n"), QStringLiteral("0"));
+    QCommandLineOption dark(QStringLiteral("dark"),
+                            QStringLiteral("Use a dark palette (Fusion style) whatever the "
+                                           "system's theme."));
     parser.addOption(screenshot);
+    parser.addOption(dark);
     parser.addOption(tab);
     parser.process(app);
     dlw::applyThreads(parser.value(threads).toInt());
+    if (parser.isSet(dark)) {
+        QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+        QPalette p;
+        p.setColor(QPalette::Window, QColor(45, 45, 48));
+        p.setColor(QPalette::WindowText, QColor(220, 220, 220));
+        p.setColor(QPalette::Base, QColor(30, 30, 32));
+        p.setColor(QPalette::AlternateBase, QColor(55, 55, 60));
+        p.setColor(QPalette::Text, QColor(220, 220, 220));
+        p.setColor(QPalette::Button, QColor(53, 53, 56));
+        p.setColor(QPalette::ButtonText, QColor(220, 220, 220));
+        p.setColor(QPalette::Highlight, QColor(0, 114, 178));
+        p.setColor(QPalette::HighlightedText, Qt::white);
+        p.setColor(QPalette::Mid, QColor(90, 90, 95));
+        p.setColor(QPalette::PlaceholderText, QColor(140, 140, 140));
+        p.setColor(QPalette::ToolTipBase, QColor(30, 30, 32));
+        p.setColor(QPalette::ToolTipText, QColor(220, 220, 220));
+        QApplication::setPalette(p);
+    }
     dlw::ui::WindowOptions options;
     if (parser.isSet(backbone)) {  // otherwise the experiment's "" = the bundled backbone
         options.backbonePath = parser.value(backbone);

@@ -52,7 +52,13 @@ inline void applyPalette(QCustomPlot* plot) {
     const QPalette pal = plot->palette();
     const QColor fg = pal.color(QPalette::WindowText);
     plot->setBackground(pal.brush(QPalette::Base));
-    for (auto* axis : plot->axisRect()->axes()) {
+    QList<QCPAxis*> axes = plot->axisRect()->axes();
+    for (int i = 0; i < plot->plotLayout()->elementCount(); ++i) {  // colour scales' axes too
+        if (auto* scale = qobject_cast<QCPColorScale*>(plot->plotLayout()->elementAt(i))) {
+            axes << scale->axis();
+        }
+    }
+    for (auto* axis : axes) {
         axis->setBasePen(QPen(fg));
         axis->setTickPen(QPen(fg));
         axis->setSubTickPen(QPen(fg));

@@ -399,7 +399,7 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
     xAxis->setRange(0.5, t + 0.5);
     yAxis->setRange(0.5, t + 0.5);
     axisRect()->setMinimumMargins(
-        QMargins(0, 0, kind_ == MatrixKind::TaskConfusion ? 0 : 70, 0));  // row means
+        QMargins(0, 0, kind_ == MatrixKind::TaskConfusion ? 0 : 85, 0));  // row means
     setEmptyMessage(any ? QString() : tr("Fills row by row as tasks finish"));
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
