@@ -188,6 +188,24 @@ TEST(MainWindow, StopLandsWithinOneBatchAndTheRunResumes) {
     EXPECT_EQ(data.matrix(MatrixKind::ClassIncremental), data.summary->accuracyMatrix);
 }
 
+// Bad input found when the run starts fails that row with the reason; the window goes on.
+TEST(MainWindow, AMissingDatasetFailsItsRowWithTheReason) {
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-bad").string());
+    MainWindow window(options);
+    Experiment e = small();
+    e.data.kind = DataKind::Cifar100;
+    e.data.root = (test::tempDir("ui") / "no-cifar-here").string();
+    window.form().setExperiment(e);
+    window.runNext();
+    const auto& entry = window.queue().entry(0);
+    ASSERT_TRUE(waitFor([&] { return entry.data->finished(); }, 20000));
+    EXPECT_EQ(entry.data->state, RunState::Failed);
+    const QString row = QueueModel::describe(entry);
+    EXPECT_TRUE(row.contains("failed:") && row.contains("no-cifar-here")) << row.toStdString();
+    EXPECT_FALSE(window.runner().busy());
+}
+
 // The window shows the engine's numbers, and the experiment it saves reproduces them headless.
 TEST(MainWindow, MatrixHoldsTheEngineNumbersAndTheSavedExperimentReproducesThem) {
     if (!haveFashionMnist()) {
