@@ -76,6 +76,12 @@ TEST(QueueModel, ReordersQueuedRowsAndDescribesStates) {
     EXPECT_EQ(model.entry(1).experiment.method.name, MethodKind::DualLora);
     EXPECT_TRUE(model.moveEntry(0, 3));  // and last again
     EXPECT_EQ(model.entry(2).experiment.method.name, MethodKind::Joint);
+    // A drag of row 2 dropped before row 0, as the list view does it.
+    std::unique_ptr<QMimeData> mime(model.mimeData({model.index(2)}));
+    EXPECT_FALSE(model.dropMimeData(mime.get(), Qt::MoveAction, 0, 0, {}))
+        << "the model moves the row itself; the view must not remove the source";
+    EXPECT_EQ(model.entry(0).experiment.method.name, MethodKind::Joint);
+    EXPECT_TRUE(model.moveEntry(0, 3));
     model.entry(0).data->state = RunState::Running;
     EXPECT_FALSE(model.moveEntry(0, 2)) << "a running row stays where it is";
     EXPECT_FALSE(model.remove(0));
