@@ -1,5 +1,6 @@
 // dlw-workbench: the GUI. Opens on the bundled backbone unless --backbone says otherwise.
 #include "api/runtime.h"
+#include "ui/engine_runner.h"
 #include "ui/main_window.h"
 
 #include <QApplication>
@@ -47,7 +48,12 @@ int main(int argc, char** argv) {
     QCommandLineOption dark(QStringLiteral("dark"),
                             QStringLiteral("Use a dark palette (Fusion style) whatever the "
                                            "system's theme."));
+    QCommandLineOption finalShots(
+        QStringLiteral("final-screenshots"),
+        QStringLiteral("Once the queue has run, save each plot tab as PREFIX-tabN.png and quit."),
+        QStringLiteral("prefix"));
     parser.addOption(screenshot);
+    parser.addOption(finalShots);
     parser.addOption(dark);
     parser.addOption(tab);
     parser.process(app);
@@ -87,6 +93,24 @@ int main(int argc, char** argv) {
         const int ms = shot.section(':', 0, 0).toInt();
         const QString file = shot.section(':', 1);
         QTimer::singleShot(ms, &window, [&window, file] { window.grab().save(file); });
+    }
+    QTimer done;
+    if (parser.isSet(finalShots)) {
+        const QString prefix = parser.value(finalShots);
+        done.setInterval(1000);
+        QObject::connect(&done, &QTimer::timeout, &window, [&window, &done, prefix] {
+            if (window.runner().busy() || window.queue().nextQueued() >= 0) {
+                return;
+            }
+            done.stop();
+            for (int tab = 0; tab < 5; ++tab) {
+                window.showTab(tab);
+                QCoreApplication::processEvents();
+                window.grab().save(QStringLiteral("%1-tab%2.png").arg(prefix).arg(tab));
+            }
+            QCoreApplication::quit();
+        });
+        QTimer::singleShot(3000, &done, qOverload<>(&QTimer::start));
     }
     if (parser.isSet(quitAfter)) {
         QTimer::singleShot(parser.value(quitAfter).toInt(), &app, &QCoreApplication::quit);
