@@ -6,14 +6,31 @@
 #include <chrono>
 
 namespace dlw {
-namespace {
-
-struct TaskCounts {
+struct Evaluator::TaskCounts {
     int64_t n = 0;
     int64_t correct = 0;
     int64_t aware = 0;
     int64_t taskRight = 0;
 };
+
+// Confidence and correctness of every evaluated image, raw and calibrated (for ECE).
+struct Evaluator::Confidences {
+    std::vector<float> raw;
+    std::vector<bool> rawRight;
+    std::vector<float> cal;
+    std::vector<bool> calRight;
+};
+
+namespace {
+
+template <typename T>
+std::vector<T> toVector(const torch::Tensor& t) {
+    if (!t.defined()) {
+        return {};
+    }
+    const auto c = t.to(torch::kCPU).contiguous();
+    return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
 
 std::optional<double> optionalFrom(const nlohmann::json& j) {
     return j.is_null() ? std::nullopt : std::optional<double>(j.get<double>());
@@ -43,6 +60,65 @@ Evaluator::Evaluator(std::vector<std::vector<int64_t>> tasks, bool joint)
     taskAware_ = accuracy_;
 }
 
+void Evaluator::scoreBatch(const Prediction& p,
+                           const torch::Tensor& labels,
+                           int j,
+                           const std::vector<int64_t>& taskStart,
+                           Evaluation* ev,
+                           TaskCounts* counts,
+                           Confidences* conf) const {
+    const int seen = static_cast<int>(taskStart.size());
+    const int64_t columns =
+        taskStart.back() + static_cast<int64_t>(tasks_[static_cast<std::size_t>(seen - 1)].size());
+    const int64_t jStart = taskStart[static_cast<std::size_t>(j)];
+    const auto jSize = static_cast<int64_t>(tasks_[static_cast<std::size_t>(j)].size());
+    // Read every decision out of the tensors once; the loop below is plain C++.
+    const auto logits = p.logits.narrow(1, 0, columns).to(torch::kCPU);
+    const auto [rawMaxT, rawArgT] = torch::softmax(logits, 1).max(1);
+    const auto rawMax = toVector<float>(rawMaxT);
+    const auto rawArg = toVector<int64_t>(rawArgT);
+    const auto awareArg = toVector<int64_t>(logits.narrow(1, jStart, jSize).argmax(1));
+    const auto truthLabels = toVector<int64_t>(labels);
+    const bool calibrates = p.calibrated.defined();
+    std::vector<float> calMax;
+    std::vector<int64_t> calArg;
+    std::vector<float> taskMax;
+    std::vector<int64_t> taskPred;
+    if (calibrates) {
+        const auto [cm, ca] = p.calibrated.narrow(1, 0, columns).to(torch::kCPU).max(1);
+        const auto [tm, tp] = p.taskPosterior.to(torch::kCPU).max(1);
+        calMax = toVector<float>(cm);
+        calArg = toVector<int64_t>(ca);
+        taskMax = toVector<float>(tm);
+        taskPred = toVector<int64_t>(tp);
+    }
+    for (std::size_t i = 0; i < truthLabels.size(); ++i) {
+        const int64_t truth = columnOf_[static_cast<std::size_t>(truthLabels[i])];
+        const int64_t raw = rawArg[i];
+        const int64_t pred = calibrates ? calArg[i] : raw;
+        int predTask = 0;
+        if (calibrates) {
+            predTask = static_cast<int>(taskPred[i]);
+            conf->cal.push_back(calMax[i]);
+            conf->calRight.push_back(pred == truth);
+            ev->taskConfidence.push_back(taskMax[i]);
+        } else {  // the task of the argmax class
+            while (predTask + 1 < seen &&
+                   raw >= taskStart[static_cast<std::size_t>(predTask + 1)]) {
+                ++predTask;
+            }
+        }
+        conf->raw.push_back(rawMax[i]);
+        conf->rawRight.push_back(raw == truth);
+        ev->taskCorrect.push_back(predTask == j);
+        ++ev->taskConfusion[static_cast<std::size_t>(j)][static_cast<std::size_t>(predTask)];
+        ++counts->n;
+        counts->correct += pred == truth ? 1 : 0;
+        counts->aware += jStart + awareArg[i] == truth ? 1 : 0;
+        counts->taskRight += predTask == j ? 1 : 0;
+    }
+}
+
 Evaluation Evaluator::evaluate(ContinualModel& model,
                                const TaskData& data,
                                int afterTask,
@@ -52,10 +128,7 @@ Evaluation Evaluator::evaluate(ContinualModel& model,
     ev.afterTask = afterTask;
     const int seen = afterTask + 1;
     ev.taskConfusion.assign(static_cast<std::size_t>(seen), std::vector<int64_t>(seen, 0));
-    std::vector<float> rawConf;
-    std::vector<bool> rawRight;
-    std::vector<float> calConf;
-    std::vector<bool> calRight;
+    Confidences conf;
     std::vector<int64_t> taskStart;  // first column of each task
     int64_t columns = 0;
     for (int t = 0; t < seen; ++t) {
@@ -66,46 +139,9 @@ Evaluation Evaluator::evaluate(ContinualModel& model,
         TaskCounts counts;
         BatchLoader loader(data.evalSet(), data.evalIndices(j), batchSize, data.evalTransform,
                            false, 0);
-        const int64_t jStart = taskStart[static_cast<std::size_t>(j)];
-        const auto jSize = static_cast<int64_t>(tasks_[static_cast<std::size_t>(j)].size());
         while (auto batch = loader.next()) {
-            const Prediction p = model.predict(batch->images);
-            auto logits = p.logits.narrow(1, 0, columns).to(torch::kCPU);
-            auto rawProb = torch::softmax(logits, 1);
-            auto [rawMax, rawArg] = rawProb.max(1);
-            auto awareArg = logits.narrow(1, jStart, jSize).argmax(1);
-            torch::Tensor calMax, calArg, taskPred, taskMax;
-            if (p.calibrated.defined()) {
-                std::tie(calMax, calArg) =
-                    p.calibrated.narrow(1, 0, columns).to(torch::kCPU).max(1);
-                std::tie(taskMax, taskPred) = p.taskPosterior.to(torch::kCPU).max(1);
-            }
-            for (int64_t i = 0; i < batch->labels.size(0); ++i) {
-                const int64_t label = batch->labels[i].item<int64_t>();
-                const int64_t truth = columnOf_[static_cast<std::size_t>(label)];
-                const int64_t raw = rawArg[i].item<int64_t>();
-                const int64_t pred = p.calibrated.defined() ? calArg[i].item<int64_t>() : raw;
-                int predTask = 0;
-                if (p.calibrated.defined()) {
-                    predTask = static_cast<int>(taskPred[i].item<int64_t>());
-                    calConf.push_back(calMax[i].item<float>());
-                    calRight.push_back(pred == truth);
-                    ev.taskConfidence.push_back(taskMax[i].item<float>());
-                } else {
-                    while (predTask + 1 < seen &&
-                           raw >= taskStart[static_cast<std::size_t>(predTask + 1)]) {
-                        ++predTask;
-                    }
-                }
-                rawConf.push_back(rawMax[i].item<float>());
-                rawRight.push_back(raw == truth);
-                ev.taskCorrect.push_back(predTask == j);
-                ++ev.taskConfusion[static_cast<std::size_t>(j)][static_cast<std::size_t>(predTask)];
-                ++counts.n;
-                counts.correct += pred == truth ? 1 : 0;
-                counts.aware += jStart + awareArg[i].item<int64_t>() == truth ? 1 : 0;
-                counts.taskRight += predTask == j ? 1 : 0;
-            }
+            scoreBatch(model.predict(batch->images), batch->labels, j, taskStart, &ev, &counts,
+                       &conf);
         }
         const auto pct = [&](int64_t k) {
             return 100.0 * static_cast<double>(k) /
@@ -119,11 +155,11 @@ Evaluation Evaluator::evaluate(ContinualModel& model,
         taskAware_[static_cast<std::size_t>(afterTask)][static_cast<std::size_t>(j)] =
             ev.taskAwareAccuracy.back();
     }
-    ev.eceRaw = expectedCalibrationError(rawConf, rawRight);
-    ev.reliabilityRaw = reliabilityBins(rawConf, rawRight);
-    if (!calConf.empty()) {
-        ev.eceCalibrated = expectedCalibrationError(calConf, calRight);
-        ev.reliabilityCalibrated = reliabilityBins(calConf, calRight);
+    ev.eceRaw = expectedCalibrationError(conf.raw, conf.rawRight);
+    ev.reliabilityRaw = reliabilityBins(conf.raw, conf.rawRight);
+    if (!conf.cal.empty()) {
+        ev.eceCalibrated = expectedCalibrationError(conf.cal, conf.calRight);
+        ev.reliabilityCalibrated = reliabilityBins(conf.cal, conf.calRight);
     }
     int64_t right = 0;
     for (bool b : ev.taskCorrect) {

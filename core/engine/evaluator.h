@@ -27,6 +27,17 @@ public:
     void restore(const nlohmann::json& state);
 
 private:
+    struct TaskCounts;
+    struct Confidences;
+    // Scores one batch of task j's evaluation images into the counts and the evaluation.
+    void scoreBatch(const Prediction& p,
+                    const torch::Tensor& labels,
+                    int j,
+                    const std::vector<int64_t>& taskStart,
+                    Evaluation* ev,
+                    TaskCounts* counts,
+                    Confidences* conf) const;
+
     std::vector<std::vector<int64_t>> tasks_;
     bool joint_;
     std::vector<int64_t> columnOf_;  // global class → column of the concatenated logits
