@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""PyTorch-eager reference of one DualLoRA / sequential-LoRA training step (issue 6).
+
+The same model as the C++ engine: a timm-layout ViT (fused qkv, pre-norm blocks, exact GELU,
+class token), frozen; adapters on k and v of blocks depth/2 .. depth-1; a linear head. The step
+is the engine's second task: for `duallora` the orthogonal adapter (A_O [r, d], B_O [d, r]) plus
+the frozen residual piece of task 1 and the trainable one of task 2 (U fixed, V trained), with
+Adam's update of A_O and B_O projected off the memory (DESIGN §3.2 step 3); for `seq-lora` one
+LoRA pair per map. Weights are random: speed does not depend on their values.
+
+Prints one JSON line: {"method", "backbone", "batch", "threads", "images_per_second", ...}.
+Run with Debian's interpreter: /usr/bin/python3 bench/reference/train_step.py --help
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+SHAPES = {
+    # img, patch, channels, width, depth, heads, mlp
+    "bundled": (28, 4, 1, 96, 4, 4, 384),
+    "vitb16": (224, 16, 3, 768, 12, 12, 3072),
+}
+
+
+class Block(torch.nn.Module):
+    def __init__(self, d, heads, mlp):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = torch.nn.LayerNorm(d, eps=1e-6)
+        self.qkv = torch.nn.Linear(d, 3 * d)
+        self.proj = torch.nn.Linear(d, d)
+        self.norm2 = torch.nn.LayerNorm(d, eps=1e-6)
+        self.fc1 = torch.nn.Linear(d, mlp)
+        self.fc2 = torch.nn.Linear(mlp, d)
+        self.adapter = None  # callable(map_name, x) -> delta or None
+
+    def forward(self, x):
+        b, n, d = x.shape
+        h = self.norm1(x)
+        qkv = self.qkv(h)  # [B, N, 3D]
+        q, k, v = qkv.split(d, dim=-1)
+        if self.adapter is not None:
+            k = k + self.adapter("k", h)
+            v = v + self.adapter("v", h)
+        hd = d // self.heads
+        q = q.view(b, n, self.heads, hd).transpose(1, 2)  # [B, H, N, hd]
+        k = k.view(b, n, self.heads, hd).transpose(1, 2)
+        v = v.view(b, n, self.heads, hd).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (hd ** -0.5)
+        o = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, n, d)
+        x = x + self.proj(o)
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class ViT(torch.nn.Module):
+    def __init__(self, img, patch, chans, d, depth, heads, mlp):
+        super().__init__()
+        self.patch = torch.nn.Conv2d(chans, d, patch, patch)
+        tokens = (img // patch) ** 2 + 1
+        self.cls = torch.nn.Parameter(torch.zeros(1, 1, d))
+        self.pos = torch.nn.Parameter(torch.randn(1, tokens, d) * 0.02)
+        self.blocks = torch.nn.ModuleList(Block(d, heads, mlp) for _ in range(depth))
+        self.norm = torch.nn.LayerNorm(d, eps=1e-6)
+
+    def forward(self, images):
+        x = self.patch(images).flatten(2).transpose(1, 2)  # [B, N, D]
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
+        for blk in self.blocks:
+            x = blk(x)
+        return self.norm(x)[:, 0]
+
+
+def orthonormal(rows, cols):
+    return torch.linalg.qr(torch.randn(rows, cols))[0]
+
+
+def build(method, d, rank, blocks, model):
+    """Adapter tensors per (block, map) and the hook that applies them."""
+    trainable, state = [], {}
+    for i in blocks:
+        for m in ("k", "v"):
+            s = {}
+            if method == "duallora":
+                s["a"] = torch.nn.Parameter(orthonormal(d, rank).t().contiguous() * 0.577)
+                s["b"] = torch.nn.Parameter(torch.zeros(d, rank))
+                s["u"] = torch.cat([orthonormal(d, rank), orthonormal(d, rank)], 1)  # [d, 2r]
+                s["v_old"] = torch.randn(d, rank) * 0.01  # task 1's piece, frozen
+                s["v"] = torch.nn.Parameter(torch.zeros(d, rank))  # task 2's piece
+                s["memory"] = orthonormal(d, d // 2)  # M [d, k]
+                trainable += [s["a"], s["b"], s["v"]]
+            else:
+                s["a"] = torch.nn.Parameter(torch.randn(rank, d) / math.sqrt(d))
+                s["b"] = torch.nn.Parameter(torch.zeros(d, rank))
+                trainable += [s["a"], s["b"]]
+            state[(i, m)] = s
+
+        def hook(name, x, i=i):
+            s = state[(i, name)]
+            out = (x @ s["a"].t()) @ s["b"].t()
+            if "u" in s:
+                out = out + (x @ s["u"]) @ torch.cat([s["v_old"], s["v"]], 1).t()
+            return out
+
+        model.blocks[i].adapter = hook
+    return trainable, state
+
+
+def project(state, before):
+    """ΔA ← ΔA (I − MMᵀ); ΔB ← ΔB (I − QQᵀ), Q = orth(A_old M)."""
+    with torch.no_grad():
+        for key, s in state.items():
+            if "memory" not in s:
+                continue
+            a_old, b_old = before[key]
+            m = s["memory"]
+            da = s["a"] - a_old
+            s["a"].copy_(a_old + da - (da @ m) @ m.t())
+            q = torch.linalg.qr(a_old @ m)[0]
+            db = s["b"] - b_old
+            s["b"].copy_(b_old + db - (db @ q) @ q.t())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--method", choices=["duallora", "seq-lora"], default="duallora")
+    p.add_argument("--backbone", choices=sorted(SHAPES), default="bundled")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--rank", type=int, default=8)
+    args = p.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    img, patch, chans, d, depth, heads, mlp = SHAPES[args.backbone]
+    model = ViT(img, patch, chans, d, depth, heads, mlp)
+    for prm in model.parameters():
+        prm.requires_grad_(False)
+    trainable, state = build(args.method, d, args.rank, range(depth // 2, depth), model)
+    head = torch.nn.Linear(d, 2)
+    trainable += list(head.parameters())
+    opt = torch.optim.Adam(trainable, lr=5e-4)
+    images = torch.rand(args.batch, chans, img, img)
+    labels = torch.randint(0, 2, (args.batch,))
+
+    def step():
+        loss = F.cross_entropy(head(model(images)), labels)
+        opt.zero_grad()
+        loss.backward()
+        before = {k: (s["a"].detach().clone(), s["b"].detach().clone())
+                  for k, s in state.items() if "memory" in s}
+        opt.step()
+        project(state, before)
+        return loss.item()
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    median = times[len(times) // 2]
+    print(json.dumps({"implementation": "python-eager", "method": args.method,
+                      "backbone": args.backbone, "batch": args.batch,
+                      "threads": torch.get_num_threads(), "steps": args.steps,
+                      "step_seconds_median": median,
+                      "images_per_second": args.batch / median,
+                      "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
