@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
                 return;
             }
             done.stop();
+            window.selectRow(window.queue().rowCount() > 0 ? 0 : -1);  // the first run in focus
             for (int tab = 0; tab < 5; ++tab) {
                 window.showTab(tab);
                 QCoreApplication::processEvents();

@@ -195,6 +195,9 @@ void LossPlot::refresh(const RunData* current, const RunList& /*runs*/) {
             const double begin = static_cast<double>(firsts[t]);
             const double end =
                 t + 1 < firsts.size() ? static_cast<double>(firsts[t + 1]) : x.back() + 1;
+            if (end <= begin) {
+                continue;  // a task with no steps of its own (joint trains once, as task T)
+            }
             auto* band = new QCPItemRect(this);
             band->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
             band->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
