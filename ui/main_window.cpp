@@ -110,6 +110,10 @@ QWidget* MainWindow::createSetupPanel() {
     setupError_->setWordWrap(true);
     setupError_->setStyleSheet(QStringLiteral("color: #D55E00"));
     layout->addWidget(form_, 1);
+    backboneInfo_ = new QLabel;
+    backboneInfo_->setWordWrap(true);
+    backboneInfo_->setTextFormat(Qt::RichText);
+    layout->addWidget(backboneInfo_);
     layout->addWidget(datasetInfo_);
     layout->addWidget(setupError_);
     auto* buttons = new QGridLayout;
@@ -166,7 +170,7 @@ QWidget* MainWindow::createSetupPanel() {
     connect(form_, &ExperimentForm::changed, this, [this] {
         auto e = form_->experiment();
         setupError_->setText(e ? QString() : form_->error());
-        datasetTimer_->start();
+        datasetTimer_->start();  // the backbone's description refreshes with the dataset's
         updateButtons();
     });
     box->setMinimumWidth(360);
@@ -722,12 +726,45 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
 
 }  // namespace
 
+void MainWindow::refreshBackboneInfo(const Experiment& e) {
+    const QString path = QString::fromStdString(
+        e.backbone.path.empty() ? bundledBackbonePath().string() : e.backbone.path);
+    if (path == describedBackbone_) {
+        return;
+    }
+    describedBackbone_ = path;
+    try {
+        const BackboneInfo info = inspectBackbone(path.toStdString());
+        const BackboneArch& a = info.arch;
+        QString text = tr("<b>Backbone</b> %1: ViT %2×%2, %3 channel(s), patch %4, width %5, "
+                          "depth %6, heads %7, %8 parameters")
+                           .arg(QFileInfo(path).fileName().toHtmlEscaped())
+                           .arg(a.imgSize)
+                           .arg(a.inChans)
+                           .arg(a.patchSize)
+                           .arg(a.width)
+                           .arg(a.depth)
+                           .arg(a.heads)
+                           .arg(QLocale().toString(static_cast<qlonglong>(info.parameters)));
+        const auto it = info.metadata.find("pretrained_on");
+        if (it != info.metadata.end()) {
+            text +=
+                tr("; pre-trained on %1").arg(QString::fromStdString(it->second).toHtmlEscaped());
+        }
+        backboneInfo_->setText(text);
+    } catch (const Error& err) {
+        backboneInfo_->setText(QStringLiteral("<span style='color:#D55E00'>%1</span>")
+                                   .arg(QString::fromUtf8(err.what()).toHtmlEscaped()));
+    }
+}
+
 void MainWindow::refreshDatasetInfo() {
     auto e = form_->experiment();
     if (!e) {
         datasetInfo_->clear();
         return;
     }
+    refreshBackboneInfo(*e);  // reads the header only: quick on the GUI thread
     // A newer scan cancels an older one (through its progress callback) and wins the label.
     const int generation = ++*scanGeneration_;
     auto* watcher = new QFutureWatcher<DatasetText>(this);

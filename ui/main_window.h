@@ -71,6 +71,7 @@ private:
     void refreshPlots();
     void refreshStatus();
     void refreshDatasetInfo();
+    void refreshBackboneInfo(const Experiment& experiment);
     void updateButtons();
     int selectedRow() const;
     std::string sequenceKey(const Experiment& e) const;
@@ -81,6 +82,8 @@ private:
     std::unique_ptr<EngineRunner> runner_;
     ExperimentForm* form_ = nullptr;
     QLabel* datasetInfo_ = nullptr;
+    QLabel* backboneInfo_ = nullptr;
+    QString describedBackbone_;
     QLabel* setupError_ = nullptr;
     QListView* queueView_ = nullptr;
     QTabWidget* tabs_ = nullptr;

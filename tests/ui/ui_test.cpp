@@ -230,6 +230,22 @@ TEST(MainWindow, MatrixHoldsTheEngineNumbersAndTheSavedExperimentReproducesThem)
     const RunRecord record = readRunRecord(entry.runDir);
     EXPECT_EQ(window.matrixPlot().shown(), record.summary.accuracyMatrix);
 
+    // Right-click exports: PNG, PDF, and the CSV of exactly the matrix shown.
+    const auto dir = test::tempDir("ui");
+    QString error;
+    for (const char* name : {"matrix.png", "matrix.pdf", "matrix.csv"}) {
+        const QString path = QString::fromStdString((dir / name).string());
+        EXPECT_TRUE(window.matrixPlot().exportTo(path, &error)) << error.toStdString();
+        EXPECT_GT(std::filesystem::file_size(dir / name), 40U) << name;
+    }
+    const std::string csv = window.matrixPlot().csv().toStdString();
+    EXPECT_EQ(csv.rfind("after_task,task_1,task_2,task_3\n1,", 0), 0U) << csv;
+    const double last = *record.summary.accuracyMatrix.back().back();
+    EXPECT_NE(csv.find(QString::number(last, 'g', 6).toStdString()), std::string::npos) << csv;
+    EXPECT_FALSE(
+        window.matrixPlot().exportTo(QString::fromStdString((dir / "m.bmp").string()), &error));
+    EXPECT_TRUE(error.contains("unknown format"));
+
     const auto file = test::tempDir("ui") / "from-window.json";
     saveExperimentFile(*window.form().experiment(), file);
     RunControl control;
