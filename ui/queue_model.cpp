@@ -108,6 +108,17 @@ bool QueueModel::dropMimeData(const QMimeData* mime,
     return false;  // moved here; the view must not remove the source row
 }
 
+bool QueueModel::moveRows(const QModelIndex& sourceParent,
+                          int sourceRow,
+                          int count,
+                          const QModelIndex& destinationParent,
+                          int destinationChild) {
+    if (count != 1 || sourceParent.isValid() || destinationParent.isValid()) {
+        return false;
+    }
+    return moveEntry(sourceRow, destinationChild);
+}
+
 int QueueModel::add(QueueEntry entry) {
     const int row = rowCount();
     beginInsertRows({}, row, row);

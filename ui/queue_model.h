@@ -40,6 +40,13 @@ public:
                       int column,
                       const QModelIndex& parent) override;
 
+    // What QListView calls for an internal move (one row at a time).
+    bool moveRows(const QModelIndex& sourceParent,
+                  int sourceRow,
+                  int count,
+                  const QModelIndex& destinationParent,
+                  int destinationChild) override;
+
     int add(QueueEntry entry);  // at the end; returns its row
     // Moves row `from` to before row `to` (to == rowCount() moves it last). False when either is
     // out of range or the row is running.

@@ -81,7 +81,8 @@ TEST(QueueModel, ReordersQueuedRowsAndDescribesStates) {
     EXPECT_FALSE(model.dropMimeData(mime.get(), Qt::MoveAction, 0, 0, {}))
         << "the model moves the row itself; the view must not remove the source";
     EXPECT_EQ(model.entry(0).experiment.method.name, MethodKind::Joint);
-    EXPECT_TRUE(model.moveEntry(0, 3));
+    EXPECT_TRUE(model.moveRows({}, 0, 1, {}, 3));  // as QListView moves it back
+    EXPECT_EQ(model.entry(2).experiment.method.name, MethodKind::Joint);
     model.entry(0).data->state = RunState::Running;
     EXPECT_FALSE(model.moveEntry(0, 2)) << "a running row stays where it is";
     EXPECT_FALSE(model.remove(0));
