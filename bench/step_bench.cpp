@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     const auto labels = torch::randint(0, 2, {batch}, torch::kInt64);
     // Task 1 with its memory, then task 2: the step below is a second task's step.
     model.beginTask({images});
-    model.endTask({images}, {labels}, 0.95);
+    const auto memory = model.endTask({images}, {labels}, 0.95);
     model.beginTask({images});
     torch::optim::Adam optimizer(model.trainableParameters(), torch::optim::AdamOptions(5e-4));
     auto step = [&] {
@@ -82,9 +82,13 @@ int main(int argc, char** argv) {
     }
     std::sort(times.begin(), times.end());
     const double median = times[times.size() / 2];
+    std::string sizes;  // memory size k per adapted input, as the reference prints it
+    for (const auto& m : memory) {
+        sizes += fmt::format("{}\"{}\": {}", sizes.empty() ? "" : ", ", m.block, m.size);
+    }
     fmt::print(
         "{{\"implementation\": \"cpp\", \"method\": \"{}\", \"backbone\": \"{}\", \"batch\": {}, "
-        "\"threads\": {}, \"steps\": {}, \"step_seconds_median\": {}, \"images_per_second\": "
-        "{}}}\n",
-        method, backbone, batch, threads, steps, median, batch / median);
+        "\"threads\": {}, \"steps\": {}, \"step_seconds_median\": {}, \"memory_size\": {{{}}}, "
+        "\"images_per_second\": {}}}\n",
+        method, backbone, batch, threads, steps, median, sizes, batch / median);
 }

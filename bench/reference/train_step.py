@@ -5,7 +5,9 @@ The same model as the C++ engine: a timm-layout ViT (fused qkv, pre-norm blocks,
 class token), frozen; adapters on k and v of blocks depth/2 .. depth-1; a linear head. The step
 is the engine's second task: for `duallora` the orthogonal adapter (A_O [r, d], B_O [d, r]) plus
 the frozen residual piece of task 1 and the trainable one of task 2 (U fixed, V trained), with
-Adam's update of A_O and B_O projected off the memory (DESIGN §3.2 step 3); for `seq-lora` one
+Adam's update of A_O and B_O projected off the memory (DESIGN §3.2 step 3; the memory holds the
+eigenvectors of the first batch's norm1-output covariance up to 95 % energy, as the engine's
+first memory update picks them); for `seq-lora` one
 LoRA pair per map. Weights are random: speed does not depend on their values.
 
 Prints one JSON line: {"method", "backbone", "batch", "threads", "images_per_second", ...}.
@@ -78,7 +80,28 @@ def orthonormal(rows, cols):
     return torch.linalg.qr(torch.randn(rows, cols))[0]
 
 
-def build(method, d, rank, blocks, model):
+def memories(model, images, blocks, energy=0.95):
+    """Per adapted block: the top eigenvectors of the norm1-output covariance (eq. 2) that hold
+    `energy` of it (eq. 4, first task), as the engine's first memory update picks them."""
+    seen = {}
+    handles = [model.blocks[i].norm1.register_forward_hook(
+        lambda _m, _inp, out, i=i: seen.__setitem__(i, out.detach().flatten(0, 1)))
+        for i in blocks]
+    with torch.no_grad():
+        model(images)
+    for h in handles:
+        h.remove()
+    out = {}
+    for i in blocks:
+        x = seen[i].double()
+        values, vectors = torch.linalg.eigh(x.t() @ x / x.shape[0])
+        values, vectors = values.flip(0), vectors.flip(1)
+        k = int((values.cumsum(0) / values.sum() < energy).sum()) + 1
+        out[i] = vectors[:, :k].float().contiguous()
+    return out
+
+
+def build(method, d, rank, blocks, model, memory):
     """Adapter tensors per (block, map) and the hook that applies them."""
     trainable, state = [], {}
     for i in blocks:
@@ -90,7 +113,7 @@ def build(method, d, rank, blocks, model):
                 s["u"] = torch.cat([orthonormal(d, rank), orthonormal(d, rank)], 1)  # [d, 2r]
                 s["v_old"] = torch.randn(d, rank) * 0.01  # task 1's piece, frozen
                 s["v"] = torch.nn.Parameter(torch.zeros(d, rank))  # task 2's piece
-                s["memory"] = orthonormal(d, d // 2)  # M [d, k]
+                s["memory"] = memory[i]  # M [d, k]
                 trainable += [s["a"], s["b"], s["v"]]
             else:
                 s["a"] = torch.nn.Parameter(torch.randn(rank, d) / math.sqrt(d))
@@ -140,11 +163,13 @@ def main():
     model = ViT(img, patch, chans, d, depth, heads, mlp)
     for prm in model.parameters():
         prm.requires_grad_(False)
-    trainable, state = build(args.method, d, args.rank, range(depth // 2, depth), model)
+    images = torch.rand(args.batch, chans, img, img)
+    blocks = range(depth // 2, depth)
+    memory = memories(model, images, blocks) if args.method == "duallora" else {}
+    trainable, state = build(args.method, d, args.rank, blocks, model, memory)
     head = torch.nn.Linear(d, 2)
     trainable += list(head.parameters())
     opt = torch.optim.Adam(trainable, lr=5e-4)
-    images = torch.rand(args.batch, chans, img, img)
     labels = torch.randint(0, 2, (args.batch,))
 
     def step():
@@ -170,6 +195,7 @@ def main():
                       "backbone": args.backbone, "batch": args.batch,
                       "threads": torch.get_num_threads(), "steps": args.steps,
                       "step_seconds_median": median,
+                      "memory_size": {str(i): m.shape[1] for i, m in memory.items()},
                       "images_per_second": args.batch / median,
                       "torch": torch.__version__}))
 
