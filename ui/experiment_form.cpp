@@ -304,6 +304,10 @@ std::optional<Experiment> ExperimentForm::experiment() {
     return e;
 }
 
+void ExperimentForm::setString(const std::string& key, const QString& text) {
+    setValue(key, jsonString(text).toStdString());
+}
+
 QWidget* ExperimentForm::editor(const std::string& key) const {
     auto it = editors_.find(key);
     return it == editors_.end() ? nullptr : it->second.widget;

@@ -32,6 +32,8 @@ public:
     QWidget* editor(const std::string& key) const;
     // Sets one key from JSON text as the user would (e.g. "data.root", "\"/data\"").
     void setValue(const std::string& key, const std::string& json);
+    // The same for a string-valued key, quoted as JSON here.
+    void setString(const std::string& key, const QString& text);
 
 signals:
     void changed();

@@ -22,8 +22,6 @@
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QJsonArray>
-#include <QJsonDocument>
 #include <QLabel>
 #include <QListView>
 #include <QMenuBar>
@@ -78,11 +76,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     connect(runner_.get(), &EngineRunner::updated, this, &MainWindow::onRunnerUpdated);
     connect(runner_.get(), &EngineRunner::finished, this, &MainWindow::onRunnerFinished);
     if (!options_.backbonePath.isEmpty()) {
-        form_->setValue("backbone.path", QJsonDocument(QJsonArray{options_.backbonePath})
-                                             .toJson(QJsonDocument::Compact)
-                                             .mid(1)
-                                             .chopped(1)
-                                             .toStdString());
+        form_->setString("backbone.path", options_.backbonePath);
     }
     loadPastRuns();
     if (queue_.rowCount() > 0) {
@@ -211,11 +205,8 @@ void MainWindow::useDatasetFolder(const QString& folder) {
     } else if (!dir.entryList({QStringLiteral("*idx3-ubyte*")}, QDir::Files).isEmpty()) {
         kind = QStringLiteral("fashion-mnist");
     }
-    const auto quoted = [](const QString& text) {
-        return QJsonDocument(QJsonArray{text}).toJson(QJsonDocument::Compact).mid(1).chopped(1);
-    };
-    form_->setValue("data.kind", quoted(kind).toStdString());
-    form_->setValue("data.root", quoted(folder).toStdString());
+    form_->setString("data.kind", kind);
+    form_->setString("data.root", folder);
     statusBar()->showMessage(tr("Dataset: %1 (%2); scanning…").arg(folder, kind), 5000);
 }
 

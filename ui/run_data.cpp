@@ -4,24 +4,6 @@
 
 namespace dlw::ui {
 
-const char* toString(RunState state) {
-    switch (state) {
-        case RunState::Queued:
-            return "queued";
-        case RunState::Running:
-            return "running";
-        case RunState::Stopping:
-            return "stopping";
-        case RunState::Done:
-            return "done";
-        case RunState::Stopped:
-            return "stopped";
-        case RunState::Failed:
-            return "failed";
-    }
-    return "?";
-}
-
 namespace {
 
 struct Apply {

@@ -12,7 +12,6 @@
 namespace dlw::ui {
 
 enum class RunState { Queued, Running, Stopping, Done, Stopped, Failed };
-const char* toString(RunState state);
 
 struct StepPoint {
     int64_t step = 0;
