@@ -1,0 +1,280 @@
+// The window's setup panel: the experiment form, the dataset and backbone descriptions, a
+// dataset folder dropped on it, and saving or opening experiment files.
+#include "api/backbone_info.h"
+#include "api/dataset_scan.h"
+#include "api/error.h"
+#include "ui/experiment_form.h"
+#include "ui/main_window.h"
+#include "ui/plots.h"
+
+#include <QtConcurrent/QtConcurrent>
+
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QLabel>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPointer>
+#include <QPushButton>
+#include <QStatusBar>
+#include <QTimer>
+#include <QVBoxLayout>
+
+namespace dlw::ui {
+
+QWidget* MainWindow::createSetupPanel() {
+    auto* box = new QGroupBox(tr("Setup"));
+    auto* layout = new QVBoxLayout(box);
+    form_ = new ExperimentForm;
+    datasetInfo_ = new QLabel;
+    datasetInfo_->setWordWrap(true);
+    datasetInfo_->setTextFormat(Qt::RichText);
+    setupError_ = new QLabel;
+    setupError_->setWordWrap(true);
+    setupError_->setStyleSheet(QStringLiteral("color: #D55E00"));
+    layout->addWidget(form_, 1);
+    backboneInfo_ = new QLabel;
+    backboneInfo_->setWordWrap(true);
+    backboneInfo_->setTextFormat(Qt::RichText);
+    layout->addWidget(backboneInfo_);
+    layout->addWidget(datasetInfo_);
+    layout->addWidget(setupError_);
+    auto* buttons = new QGridLayout;
+    addButton_ = new QPushButton(tr("Add to queue"));
+    compareButton_ = new QPushButton(tr("Compare methods"));
+    compareButton_->setToolTip(
+        tr("Queue duallora, inflora, seq-lora and joint on this sequence and seed"));
+    auto* save = new QPushButton(tr("Save experiment…"));
+    save->setToolTip(tr("Save the experiment file that `dlw run` reproduces"));
+    auto* open = new QPushButton(tr("Open experiment…"));
+    open->setToolTip(tr("Open an experiment file"));
+    buttons->addWidget(addButton_, 0, 0);
+    buttons->addWidget(compareButton_, 0, 1);
+    buttons->addWidget(save, 1, 0);
+    buttons->addWidget(open, 1, 1);
+    layout->addLayout(buttons);
+    connect(addButton_, &QPushButton::clicked, this, &MainWindow::addToQueue);
+    connect(compareButton_, &QPushButton::clicked, this, &MainWindow::compareMethods);
+    connect(save, &QPushButton::clicked, this, [this] {
+        auto e = form_->experiment();
+        if (!e) {
+            setupError_->setText(form_->error());
+            return;
+        }
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"),
+                                                          QString::fromStdString(e->name) + ".json",
+                                                          tr("Experiment (*.json)"));
+        if (path.isEmpty()) {
+            return;
+        }
+        try {
+            saveExperimentFile(*e, path.toStdString());
+            statusBar()->showMessage(tr("Saved %1 (run it with: dlw run %1)").arg(path), 8000);
+        } catch (const Error& err) {
+            QMessageBox::warning(this, tr("Save experiment"), QString::fromUtf8(err.what()));
+        }
+    });
+    connect(open, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QString(),
+                                                          tr("Experiment (*.json)"));
+        if (path.isEmpty()) {
+            return;
+        }
+        try {
+            form_->setExperiment(loadExperimentFile(path.toStdString()));
+        } catch (const Error& err) {
+            setupError_->setText(QString::fromUtf8(err.what()));
+        }
+    });
+    datasetTimer_ = new QTimer(this);
+    datasetTimer_->setSingleShot(true);
+    datasetTimer_->setInterval(400);
+    connect(datasetTimer_, &QTimer::timeout, this, &MainWindow::refreshDatasetInfo);
+    connect(form_, &ExperimentForm::changed, this, [this] {
+        auto e = form_->experiment();
+        setupError_->setText(e ? QString() : form_->error());
+        datasetTimer_->start();  // the backbone's description refreshes with the dataset's
+        updateButtons();
+    });
+    box->setMinimumWidth(360);
+    box->setAcceptDrops(true);
+    box->installEventFilter(this);
+    box->setToolTip(tr("Drop a dataset folder here"));
+    setupBox_ = box;
+    return box;
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == setupBox_ &&
+        (event->type() == QEvent::DragEnter || event->type() == QEvent::Drop)) {
+        auto* drop = static_cast<QDropEvent*>(event);
+        QString folder;
+        for (const auto& url : drop->mimeData()->urls()) {
+            if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isDir()) {
+                folder = url.toLocalFile();
+            }
+        }
+        if (folder.isEmpty()) {
+            return false;
+        }
+        drop->acceptProposedAction();
+        if (event->type() == QEvent::Drop) {
+            useDatasetFolder(folder);
+        }
+        return true;
+    }
+    return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::useDatasetFolder(const QString& folder) {
+    const QDir dir(folder);
+    QString kind = QStringLiteral("image-folder");
+    if (dir.exists(QStringLiteral("train.bin")) && dir.exists(QStringLiteral("test.bin"))) {
+        kind = QStringLiteral("cifar100");
+    } else if (!dir.entryList({QStringLiteral("*idx3-ubyte*")}, QDir::Files).isEmpty()) {
+        kind = QStringLiteral("fashion-mnist");
+    }
+    form_->setString("data.kind", kind);
+    form_->setString("data.root", folder);
+    statusBar()->showMessage(tr("Dataset: %1 (%2); scanning…").arg(folder, kind), 5000);
+}
+
+namespace {
+
+struct DatasetText {
+    QString html;     // counts, unreadable files, task chips
+    QString tooltip;  // per-class counts and every unreadable file
+};
+
+// Scans the experiment's dataset (any thread) and describes it for the setup panel.
+DatasetText describeDataset(const Experiment& experiment, const ScanProgress& progress) {
+    DatasetText out;
+    try {
+        const std::filesystem::path root = experiment.data.root.empty()
+                                               ? defaultDataRoot(experiment.data.kind)
+                                               : std::filesystem::path(experiment.data.root);
+        const DatasetSummary s = scanDataset(experiment.data.kind, root, progress);
+        int64_t train = 0;
+        int64_t test = 0;
+        out.tooltip = QObject::tr("<b>%1</b><table>").arg(QString::fromStdString(s.root));
+        for (std::size_t c = 0; c < s.classNames.size(); ++c) {
+            train += s.trainCounts[c];
+            test += s.testCounts[c];
+            out.tooltip += QStringLiteral(
+                               "<tr><td>%1</td><td align=right>%2</td>"
+                               "<td align=right>%3</td></tr>")
+                               .arg(QString::fromStdString(s.classNames[c]).toHtmlEscaped())
+                               .arg(s.trainCounts[c])
+                               .arg(s.testCounts[c]);
+        }
+        out.tooltip += QStringLiteral("</table>");
+        out.html = QObject::tr("%1 classes · %2 train · %3 test")
+                       .arg(s.classNames.size())
+                       .arg(QLocale().toString(static_cast<qlonglong>(train)))
+                       .arg(QLocale().toString(static_cast<qlonglong>(test)));
+        if (!s.warnings.empty()) {
+            out.html += QObject::tr(
+                " · <span style='color:#D55E00'>%n unreadable file(s) "
+                "skipped (hover for the list)</span>",
+                nullptr, static_cast<int>(s.warnings.size()));
+            out.tooltip += QObject::tr("<b>Skipped</b><br>");
+            for (const auto& w : s.warnings) {
+                out.tooltip += QStringLiteral("%1: %2<br>")
+                                   .arg(QString::fromStdString(w.file).toHtmlEscaped(),
+                                        QString::fromStdString(w.reason).toHtmlEscaped());
+            }
+        }
+        const auto tasks = taskClassSequence(experiment, static_cast<int64_t>(s.classNames.size()));
+        out.html += QStringLiteral("<br>");
+        for (std::size_t t = 0; t < tasks.size(); ++t) {
+            QStringList names;
+            for (auto c : tasks[t]) {
+                names << QString::fromStdString(s.classNames.at(static_cast<std::size_t>(c)));
+            }
+            out.html += QStringLiteral(
+                            "<span style='background:%1;color:white'>&nbsp;T%2&nbsp;"
+                            "</span> %3 &nbsp; ")
+                            .arg(okabeIto(static_cast<int>(t)).name())
+                            .arg(t + 1)
+                            .arg(names.join(QStringLiteral(", ")).toHtmlEscaped());
+        }
+    } catch (const std::exception& err) {
+        out.html = QStringLiteral("<span style='color:#D55E00'>%1</span>")
+                       .arg(QString::fromUtf8(err.what()).toHtmlEscaped());
+    }
+    return out;
+}
+
+}  // namespace
+
+void MainWindow::refreshBackboneInfo(const Experiment& e) {
+    const QString path = QString::fromStdString(
+        e.backbone.path.empty() ? bundledBackbonePath().string() : e.backbone.path);
+    if (path == describedBackbone_) {
+        return;
+    }
+    describedBackbone_ = path;
+    try {
+        const BackboneInfo info = inspectBackbone(path.toStdString());
+        const BackboneArch& a = info.arch;
+        QString text = tr("<b>Backbone</b> %1: ViT %2×%2, %3 channel(s), patch %4, width %5, "
+                          "depth %6, heads %7, %8 parameters")
+                           .arg(QFileInfo(path).fileName().toHtmlEscaped())
+                           .arg(a.imgSize)
+                           .arg(a.inChans)
+                           .arg(a.patchSize)
+                           .arg(a.width)
+                           .arg(a.depth)
+                           .arg(a.heads)
+                           .arg(QLocale().toString(static_cast<qlonglong>(info.parameters)));
+        const auto it = info.metadata.find("pretrained_on");
+        if (it != info.metadata.end()) {
+            text +=
+                tr("; pre-trained on %1").arg(QString::fromStdString(it->second).toHtmlEscaped());
+        }
+        backboneInfo_->setText(text);
+    } catch (const Error& err) {
+        backboneInfo_->setText(QStringLiteral("<span style='color:#D55E00'>%1</span>")
+                                   .arg(QString::fromUtf8(err.what()).toHtmlEscaped()));
+    }
+}
+
+void MainWindow::refreshDatasetInfo() {
+    auto e = form_->experiment();
+    if (!e) {
+        datasetInfo_->clear();
+        return;
+    }
+    refreshBackboneInfo(*e);  // reads the header only: quick on the GUI thread
+    // A newer scan cancels an older one (through its progress callback) and wins the label.
+    const int generation = ++*scanGeneration_;
+    auto* watcher = new QFutureWatcher<DatasetText>(this);
+    connect(watcher, &QFutureWatcher<DatasetText>::finished, this, [this, watcher, generation] {
+        if (generation == scanGeneration_->load()) {
+            datasetInfo_->setText(watcher->result().html);
+            datasetInfo_->setToolTip(watcher->result().tooltip);
+        }
+        watcher->deleteLater();
+    });
+    QPointer<QLabel> label = datasetInfo_;
+    std::shared_ptr<std::atomic<int>> current = scanGeneration_;
+    auto progress = [label, current, generation](int64_t done, int64_t total) {
+        if (done % 200 == 0 && total > 0) {
+            QMetaObject::invokeMethod(label, [label, done, total] {
+                if (label) {
+                    label->setText(
+                        QObject::tr("Scanning the dataset… %1 / %2 files").arg(done).arg(total));
+                }
+            });
+        }
+        return current->load() == generation;
+    };
+    watcher->setFuture(QtConcurrent::run(
+        [experiment = *e, progress] { return describeDataset(experiment, progress); }));
+}
+
+}  // namespace dlw::ui
