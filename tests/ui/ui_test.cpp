@@ -4,6 +4,7 @@
 #include "api/engine.h"
 #include "api/experiment.h"
 #include "api/run_record.h"
+#include "core/engine/engine_test_support.h"
 #include "test_support.h"
 #include "ui/engine_runner.h"
 #include "ui/experiment_form.h"
@@ -41,24 +42,15 @@ bool waitFor(const std::function<bool()>& done, int ms) {
     return true;
 }
 
-bool haveFashionMnist() {
-    return std::filesystem::exists(defaultDataRoot(DataKind::FashionMnist));
-}
+using test::haveFashionMnist;
 
-// Small and quick: the 28×28 grey fixture backbone, 3 tasks × 2 classes, 40 images a class.
+// The engine tests' small experiment (28×28 grey fixture backbone, 3 tasks × 2 classes), a bit
+// longer: 40 images a class, 2 epochs of batches of 8.
 Experiment small() {
-    Experiment e;
+    Experiment e = test::smallExperiment(MethodKind::DualLora);
     e.name = "ui-small";
-    e.backbone.path = (test::fixturesDir() / "vit_reference" / "tiny_gray.safetensors").string();
-    e.threads = 1;
-    e.device = "cpu";
     e.data.trainPerClass = 40;
-    e.data.valPerClass = 10;
     e.data.testPerClass = 40;
-    e.sequence.tasks = 3;
-    e.method.rank = 4;
-    e.method.residualRank = 4;
-    e.memory.sample = 40;
     e.train.epochs = 2;
     e.train.batchSize = 8;
     return e;
