@@ -135,4 +135,27 @@ void BatchLoader::work() {
     }
 }
 
+LoadedFiles loadImageFiles(const std::vector<std::filesystem::path>& files,
+                           std::size_t begin,
+                           std::size_t end,
+                           const ImageTransform& transform) {
+    ImageDataset set;  // decoded on demand, one file at a time
+    set.files.assign(files.begin() + static_cast<std::ptrdiff_t>(begin),
+                     files.begin() + static_cast<std::ptrdiff_t>(end));
+    set.labels.assign(set.files.size(), 0);
+    set.classNames = {"?"};
+    LoadedFiles out;
+    out.errors.resize(set.files.size());
+    for (std::size_t i = 0; i < set.files.size(); ++i) {
+        try {
+            out.images.push_back(loadImage(set, static_cast<int64_t>(i), transform,
+                                           /*augment=*/false, /*augmentSeed=*/0));
+            out.indices.push_back(begin + i);
+        } catch (const Error& err) {
+            out.errors[i] = err.what();
+        }
+    }
+    return out;
+}
+
 }  // namespace dlw

@@ -42,6 +42,19 @@ torch::Tensor loadImage(const ImageDataset& data,
                         bool augment,
                         uint64_t augmentSeed);
 
+// Image files [begin, end) of `files` as model input, each through loadImage (no augmentation):
+// the images that could be read, with their indices into `files`, and for every file an error
+// message ("" when it loaded; a message names the file). Used to embed or predict files.
+struct LoadedFiles {
+    std::vector<torch::Tensor> images;  // [C, S, S] each
+    std::vector<std::size_t> indices;   // of images[k] into `files`
+    std::vector<std::string> errors;    // one per file of the range
+};
+LoadedFiles loadImageFiles(const std::vector<std::filesystem::path>& files,
+                           std::size_t begin,
+                           std::size_t end,
+                           const ImageTransform& transform);
+
 // Iterates `order` in batches of `batchSize` (the last may be short), preparing up to
 // `prefetch` batches ahead on its own thread. next() returns std::nullopt at the end; an image
 // that fails to load is rethrown from next() as dlw::Error. `data` must outlive the loader.

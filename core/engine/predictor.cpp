@@ -149,30 +149,22 @@ const std::vector<std::vector<std::string>>& Predictor::taskClassNames() const {
 
 std::vector<ImagePrediction> Predictor::predictFiles(
     const std::vector<std::filesystem::path>& files, int topK) {
-    ImageDataset set;
-    set.files = files;
-    set.labels.assign(files.size(), 0);
-    set.classNames = {"?"};
     std::vector<ImagePrediction> out(files.size());
-    std::vector<torch::Tensor> images;
-    std::vector<std::size_t> decoded;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        out[i].file = files[i].string();
-        try {
-            images.push_back(loadImage(set, static_cast<int64_t>(i), impl_->transform, false, 0));
-            decoded.push_back(i);
-        } catch (const Error& err) {
-            out[i].error = err.what();
-        }
-    }
     const auto& columns = impl_->columns;
     const int learned = impl_->afterTask;
     constexpr std::size_t kBatch = 64;
-    for (std::size_t start = 0; start < decoded.size(); start += kBatch) {
-        const std::size_t n = std::min(kBatch, decoded.size() - start);
-        const Prediction p = impl_->model->predict(torch::stack(
-            std::vector<torch::Tensor>(images.begin() + static_cast<std::ptrdiff_t>(start),
-                                       images.begin() + static_cast<std::ptrdiff_t>(start + n))));
+    for (std::size_t begin = 0; begin < files.size(); begin += kBatch) {
+        const std::size_t end = std::min(files.size(), begin + kBatch);
+        const LoadedFiles loaded = loadImageFiles(files, begin, end, impl_->transform);
+        for (std::size_t i = begin; i < end; ++i) {
+            out[i].file = files[i].string();
+            out[i].error = loaded.errors[i - begin];
+        }
+        if (loaded.images.empty()) {
+            continue;
+        }
+        const std::size_t n = loaded.images.size();
+        const Prediction p = impl_->model->predict(torch::stack(loaded.images));
         const auto raw = torch::softmax(p.logits, 1).to(torch::kCPU, torch::kFloat64).contiguous();
         const bool calibrates = p.calibrated.defined();
         const auto cal = calibrates ? p.calibrated.to(torch::kCPU, torch::kFloat64).contiguous()
@@ -181,7 +173,7 @@ std::vector<ImagePrediction> Predictor::predictFiles(
                                    ? p.taskPosterior.to(torch::kCPU, torch::kFloat64).contiguous()
                                    : torch::Tensor();
         for (std::size_t b = 0; b < n; ++b) {
-            ImagePrediction& r = out[decoded[start + b]];
+            ImagePrediction& r = out[loaded.indices[b]];
             const auto row = static_cast<int64_t>(b);
             r.hasTaskIdentity = posterior.defined();
             r.taskPosterior.assign(static_cast<std::size_t>(learned), 0.0);

@@ -21,42 +21,26 @@ std::vector<ImageEmbedding> embedImageFiles(const std::filesystem::path& backbon
                                             int batchSize) {
     VisionTransformer model = loadBackbone(backbone);
     const ImageTransform transform = transformFor(model->arch());
-    ImageDataset files;
-    files.files = images;
-    files.labels.assign(images.size(), 0);
-    files.classNames = {"?"};
-
     std::vector<ImageEmbedding> out(images.size());
-    std::vector<std::size_t> pending;  // indices of decoded images in the current batch
-    std::vector<torch::Tensor> batch;
     torch::NoGradGuard noGrad;
-    auto flush = [&] {
-        if (batch.empty()) {
-            return;
+    const auto step = static_cast<std::size_t>(std::max(batchSize, 1));
+    for (std::size_t begin = 0; begin < images.size(); begin += step) {
+        const std::size_t end = std::min(images.size(), begin + step);
+        const LoadedFiles loaded = loadImageFiles(images, begin, end, transform);
+        for (std::size_t i = begin; i < end; ++i) {
+            out[i].file = images[i].string();
+            out[i].error = loaded.errors[i - begin];
         }
-        auto features = model->forwardFeatures(torch::stack(batch)).contiguous();  // [B, D]
-        for (std::size_t i = 0; i < pending.size(); ++i) {
-            auto row = features[static_cast<int64_t>(i)];
-            out[pending[i]].feature.assign(row.data_ptr<float>(),
-                                           row.data_ptr<float>() + row.numel());
+        if (loaded.images.empty()) {
+            continue;
         }
-        batch.clear();
-        pending.clear();
-    };
-    for (std::size_t i = 0; i < images.size(); ++i) {
-        out[i].file = images[i].string();
-        try {
-            batch.push_back(loadImage(files, static_cast<int64_t>(i), transform,
-                                      /*augment=*/false, /*augmentSeed=*/0));
-            pending.push_back(i);
-        } catch (const Error& e) {
-            out[i].error = e.what();
-        }
-        if (static_cast<int>(batch.size()) >= batchSize) {
-            flush();
+        const auto features = model->forwardFeatures(torch::stack(loaded.images)).contiguous();
+        for (std::size_t k = 0; k < loaded.indices.size(); ++k) {  // features: [B, D]
+            const auto row = features[static_cast<int64_t>(k)];
+            out[loaded.indices[k]].feature.assign(row.data_ptr<float>(),
+                                                  row.data_ptr<float>() + row.numel());
         }
     }
-    flush();
     return out;
 }
 
