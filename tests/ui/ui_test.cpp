@@ -115,10 +115,7 @@ const std::filesystem::path& finishedRun() {
     static const std::filesystem::path dir = [] {
         const auto d = test::tempDir("ui") / "finished";
         RunControl control;
-        RunRequest r;
-        r.experiment = small();
-        r.runDir = d.string();
-        runExperiment(r, control, {});
+        test::run(small(), d, control);
         return d;
     }();
     return dir;
@@ -180,10 +177,8 @@ TEST(MainWindow, StopLandsWithinOneBatchAndTheRunResumes) {
     ASSERT_TRUE(waitFor([&] { return data.finished(); }, 60000));
     ASSERT_EQ(data.state, RunState::Done) << data.error;
     RunControl control;
-    RunRequest r;
-    r.experiment = e;
-    r.runDir = (test::tempDir("ui") / "uninterrupted").string();
-    EXPECT_EQ(data.summary->accuracyMatrix, runExperiment(r, control, {}).accuracyMatrix);
+    EXPECT_EQ(data.summary->accuracyMatrix,
+              test::run(e, test::tempDir("ui") / "uninterrupted", control).accuracyMatrix);
     EXPECT_EQ(data.matrix(MatrixKind::ClassIncremental), data.summary->accuracyMatrix);
 }
 
@@ -242,10 +237,8 @@ TEST(MainWindow, MatrixHoldsTheEngineNumbersAndTheSavedExperimentReproducesThem)
     const auto file = test::tempDir("ui") / "from-window.json";
     saveExperimentFile(*window.form().experiment(), file);
     RunControl control;
-    RunRequest r;
-    r.experiment = loadExperimentFile(file);
-    r.runDir = (test::tempDir("ui") / "headless").string();
-    const auto headless = runExperiment(r, control, {});
+    const auto headless =
+        test::run(loadExperimentFile(file), test::tempDir("ui") / "headless", control);
     EXPECT_EQ(headless.accuracyMatrix, record.summary.accuracyMatrix);
 }
 

@@ -166,10 +166,7 @@ TEST(Engine, StoppedMidTaskContinuesExactly) {
     const auto uninterrupted = run(e, dir / "whole", whole);
     RunControl control;
     int steps = 0;
-    RunRequest r;
-    r.experiment = e;
-    r.runDir = (dir / "parts").string();
-    runExperiment(r, control, [&](const Event& ev) {
+    test::runWith(e, dir / "parts", control, false, [&](const Event& ev) {
         if (std::holds_alternative<StepFinished>(ev) && ++steps == 11) {  // task 2, epoch 2
             control.stop = true;
         }
@@ -200,11 +197,8 @@ TEST(Engine, DiesAfterAnInTaskCheckpointAndResumesExactly) {
     const auto uninterrupted = run(e, dir / "whole", whole);
     RunControl control;
     int steps = 0;
-    RunRequest r;
-    r.experiment = e;
-    r.runDir = (dir / "parts").string();
     struct Died {};
-    EXPECT_THROW(runExperiment(r, control,
+    EXPECT_THROW(test::runWith(e, dir / "parts", control, false,
                                [&](const Event& ev) {
                                    if (std::holds_alternative<StepFinished>(ev) && ++steps == 14) {
                                        throw Died{};

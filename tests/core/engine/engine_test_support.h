@@ -36,16 +36,26 @@ inline bool haveFashionMnist() {
     return std::filesystem::exists(defaultDataRoot(DataKind::FashionMnist));
 }
 
+// Runs `e` into `dir` (created, or resumed), passing every event to `onEvent`.
+inline RunSummary runWith(const Experiment& e,
+                          const std::filesystem::path& dir,
+                          RunControl& control,
+                          bool resume,
+                          const EventCallback& onEvent) {
+    RunRequest r;
+    r.experiment = e;
+    r.runDir = dir.string();
+    r.resume = resume;
+    return runExperiment(r, control, onEvent);
+}
+
+// The same, keeping the events in `events` when given.
 inline RunSummary run(const Experiment& e,
                       const std::filesystem::path& dir,
                       RunControl& control,
                       bool resume = false,
                       std::vector<Event>* events = nullptr) {
-    RunRequest r;
-    r.experiment = e;
-    r.runDir = dir.string();
-    r.resume = resume;
-    return runExperiment(r, control, [&](const Event& ev) {
+    return runWith(e, dir, control, resume, [&](const Event& ev) {
         if (events != nullptr) {
             events->push_back(ev);
         }

@@ -43,10 +43,7 @@ const Finished& finishedRun() {
         f.dir = test::tempDir("predictor") / "run";
         f.experiment = test::smallExperiment(MethodKind::DualLora);
         RunControl control;
-        RunRequest r;
-        r.experiment = f.experiment;
-        r.runDir = f.dir.string();
-        runExperiment(r, control, [&](const Event& ev) {
+        test::runWith(f.experiment, f.dir, control, false, [&](const Event& ev) {
             if (const auto* e = std::get_if<Evaluation>(&ev)) {
                 f.evaluations.push_back(*e);
             }

@@ -3,6 +3,7 @@
 // with the small random 32×32 RGB fixture backbone in place of ViT-B/16.
 #include "api/engine.h"
 #include "api/experiment.h"
+#include "core/engine/engine_test_support.h"
 #include "test_support.h"
 
 #include <fstream>
@@ -30,12 +31,9 @@ int runSteps(Experiment e, const fs::path& dir, int steps) {
     e.threads = 1;
     e.device = "cpu";
     RunControl control;
-    RunRequest r;
-    r.experiment = e;
-    r.runDir = dir.string();
     int seen = 0;
     bool stopped = false;
-    runExperiment(r, control, [&](const Event& ev) {
+    test::runWith(e, dir, control, false, [&](const Event& ev) {
         if (std::holds_alternative<StepFinished>(ev) && ++seen == steps) {
             control.stop = true;
         }
