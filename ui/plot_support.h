@@ -11,6 +11,11 @@ inline const QCPScatterStyle::ScatterShape kShapes[] = {
     QCPScatterStyle::ssDiamond, QCPScatterStyle::ssCross,           QCPScatterStyle::ssPlus,
     QCPScatterStyle::ssStar,    QCPScatterStyle::ssTriangleInverted};
 
+// The newest evaluation of `run` (the plots of the last row), or null.
+inline const Evaluation* lastEvaluation(const RunData* run) {
+    return run != nullptr && !run->evaluations.empty() ? &run->evaluations.back() : nullptr;
+}
+
 inline QString number(double v) {
     return QString::number(v, 'g', 6);
 }

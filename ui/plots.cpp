@@ -466,9 +466,7 @@ void TaskIdentityPlot::refresh(const RunData* current, const RunList& /*runs*/) 
     for (int b = 0; b < kBins; ++b) {
         keys.push_back((b + 0.5) / kBins);
     }
-    const Evaluation* last = current != nullptr && !current->evaluations.empty()
-                                 ? &current->evaluations.back()
-                                 : nullptr;
+    const Evaluation* last = lastEvaluation(current);
     const bool has = last != nullptr && !last->taskConfidence.empty();
     if (has) {
         for (std::size_t i = 0; i < last->taskConfidence.size(); ++i) {

@@ -237,9 +237,7 @@ void CalibrationPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     ideal->setName(tr("perfect calibration"));
     ideal->setData({0, 1}, {0, 1});
     ideal->setPen(QPen(palette().color(QPalette::Mid), 1, Qt::DashLine));
-    const Evaluation* last = current != nullptr && !current->evaluations.empty()
-                                 ? &current->evaluations.back()
-                                 : nullptr;
+    const Evaluation* last = lastEvaluation(current);
     if (last != nullptr) {
         auto add = [&](const std::vector<ReliabilityBin>& bins, const QString& name,
                        std::optional<double> ece, int colour) {
@@ -282,9 +280,7 @@ SpectraPlot::SpectraPlot(QWidget* parent)
 
 void SpectraPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     clearGraphs();
-    const Evaluation* last = current != nullptr && !current->evaluations.empty()
-                                 ? &current->evaluations.back()
-                                 : nullptr;
+    const Evaluation* last = lastEvaluation(current);
     int index = 0;
     double high = 1e-3;
     double low = 1e9;
