@@ -13,6 +13,8 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 #include <fmt/format.h>
 
 namespace {
@@ -134,22 +136,53 @@ double linearProbe(const Tensor& trainF,
     return accuracy(probe(xt), testY);
 }
 
+struct Row {
+    std::string label;
+    dlw::VisionTransformer model;
+};
+
+// Mean ± sample standard deviation of the LoRA accuracy over `seeds` training seeds.
+std::string loraSummary(
+    dlw::VisionTransformer& model, const Set& train, const Set& test, int epochs, int seeds) {
+    std::vector<double> acc;
+    for (int s = 0; s < seeds; ++s) {
+        acc.push_back(loraJoint(model, train, test, epochs, static_cast<uint64_t>(s)));
+    }
+    double mean = 0;
+    for (double a : acc) {
+        mean += a / static_cast<double>(seeds);
+    }
+    double var = 0;
+    for (double a : acc) {
+        var += (a - mean) * (a - mean) / std::max(1, seeds - 1);
+    }
+    return seeds == 1 ? fmt::format("{:.2f}%", mean)
+                      : fmt::format("{:.2f} ± {:.2f}%", mean, std::sqrt(var));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"Pre-trained vs random backbone on Fashion-MNIST"};
-    std::string bundled =
-        std::string(DLW_SOURCE_DIR) + "/resources/backbones/dlw-vit-tiny.safetensors";
+    std::vector<std::string> backbones{std::string(DLW_SOURCE_DIR) +
+                                       "/resources/backbones/dlw-vit-tiny.safetensors"};
     int threads = 0;
     int epochs = 4;
     int perClass = 1000;
+    int seeds = 1;
     bool skipProbe = false;
+    bool skipRandom = false;
     std::string randomInit = "timm";
-    app.add_option("--backbone", bundled, "Pre-trained backbone")->capture_default_str();
+    app.add_option("--backbone", backbones, "Pre-trained backbone(s), same shape")
+        ->capture_default_str();
     app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
     app.add_option("--epochs", epochs, "LoRA training epochs")->capture_default_str();
     app.add_option("--per-class", perClass, "Training images per class")->capture_default_str();
+    app.add_option("--seeds", seeds, "LoRA training seeds per backbone (mean ± SD)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     app.add_flag("--skip-probe", skipProbe, "Skip the 60k linear probes");
+    app.add_flag("--skip-random", skipRandom, "Skip the random-weights baseline");
     app.add_option("--random-init", randomInit,
                    "Random baseline: timm (trunc-normal 0.02) or torch (LibTorch module defaults)")
         ->check(CLI::IsMember({"timm", "torch"}))
@@ -158,20 +191,27 @@ int main(int argc, char** argv) {
     dlw::applyThreads(threads);
     fmt::print("{}\n", dlw::runtimeDescription());
 
+    std::vector<Row> rows;
     dlw::BackboneInfo info;
-    dlw::VisionTransformer pretrained = dlw::loadBackbone(bundled, &info);
-    dlw::VisionTransformer random(info.arch);
-    if (randomInit == "timm") {
-        randomiseLikeTimm(random);
-    } else {  // keep LibTorch's default module init; tokens as timm would draw them
-        torch::NoGradGuard noGrad;
-        random->cls_token.normal_(0.0, 1e-6);
-        random->pos_embed.normal_(0.0, 0.02);
-        for (auto& p : random->parameters()) {
-            p.set_requires_grad(false);
-        }
+    for (const auto& file : backbones) {
+        rows.push_back(
+            {std::filesystem::path(file).filename().string(), dlw::loadBackbone(file, &info)});
     }
-    random->eval();
+    if (!skipRandom) {
+        dlw::VisionTransformer random(info.arch);
+        if (randomInit == "timm") {
+            randomiseLikeTimm(random);
+        } else {  // keep LibTorch's default module init; tokens as timm would draw them
+            torch::NoGradGuard noGrad;
+            random->cls_token.normal_(0.0, 1e-6);
+            random->pos_embed.normal_(0.0, 0.02);
+            for (auto& p : random->parameters()) {
+                p.set_requires_grad(false);
+            }
+        }
+        random->eval();
+        rows.push_back({"same shape, random (" + randomInit + ")", random});
+    }
     const auto t = dlw::transformFor(info.arch);
     const auto data = dlw::readFashionMnist(dlw::defaultDataRoot(dlw::DataKind::FashionMnist));
     const std::vector<int64_t> classes{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -180,25 +220,24 @@ int main(int argc, char** argv) {
                                                   /*skipPerClass=*/200, /*seed=*/0),
                               t);
     const Set test = prepare(data.test, all(data.test.size()), t);
-    fmt::print("Fashion-MNIST: {} training images ({} per class), {} test images\n\n",
-               train.x.size(0), perClass, test.x.size(0));
-    fmt::print("{:<28} {:>22} {:>18}\n", "backbone", "LoRA k,v r8 + head", "linear probe 60k");
+    fmt::print("Fashion-MNIST: {} training images ({} per class), {} test images; {} seed(s)\n\n",
+               train.x.size(0), perClass, test.x.size(0), seeds);
+    fmt::print("{:<32} {:>22} {:>18}\n", "backbone", "LoRA k,v r8 + head", "linear probe 60k");
     Set full;
     if (!skipProbe) {
         full = prepare(data.train, all(data.train.size()), t);
     }
-    for (auto* entry : {&pretrained, &random}) {
+    for (auto& row : rows) {
         const auto t0 = Clock::now();
-        const double lora = loraJoint(*entry, train, test, epochs, 0);
+        const std::string lora = loraSummary(row.model, train, test, epochs, seeds);
         std::string probe = "-";
         if (!skipProbe) {
-            probe = fmt::format("{:.2f}%", linearProbe(features(*entry, full.x), full.y,
-                                                       features(*entry, test.x), test.y));
+            probe = fmt::format("{:.2f}%", linearProbe(features(row.model, full.x), full.y,
+                                                       features(row.model, test.x), test.y));
         }
-        fmt::print("{:<30} {:>19.2f}% {:>18}   ({:.0f} s)\n",
-                   entry == &pretrained ? "bundled (pre-trained)"
-                                        : "same shape, random (" + randomInit + ")",
-                   lora, probe, std::chrono::duration<double>(Clock::now() - t0).count());
+        fmt::print("{:<32} {:>22} {:>18}   ({:.0f} s)\n", row.label, lora, probe,
+                   std::chrono::duration<double>(Clock::now() - t0).count());
+        std::fflush(stdout);
     }
     return 0;
 }

@@ -1,11 +1,38 @@
-# Every third-party package, found once. All come from Debian 12's repositories; on the GPU
-# machine the header-only ones are carried in and found through CMAKE_PREFIX_PATH.
+# Every third-party package, found once. All come from Debian 12's repositories. On the GPU
+# machine (a CUDA PyTorch wheel, no Debian packages, no network) the header-only ones are carried
+# in a folder made by scripts/carry-deps.sh and named by DLW_HEADER_DEPS (scripts/build-gpu.sh).
+set(DLW_HEADER_DEPS "" CACHE PATH
+    "Folder holding nlohmann/, CLI/, fmt/ (and zlib.h) headers; empty = Debian's CMake packages")
 find_package(Torch REQUIRED)
-find_package(nlohmann_json 3.10 REQUIRED)
-find_package(CLI11 REQUIRED)
-find_package(fmt REQUIRED)
-find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
+if(DLW_HEADER_DEPS)
+    if(NOT EXISTS ${DLW_HEADER_DEPS}/nlohmann/json.hpp OR NOT EXISTS ${DLW_HEADER_DEPS}/CLI/CLI.hpp
+       OR NOT EXISTS ${DLW_HEADER_DEPS}/fmt/format-inl.h)
+        message(FATAL_ERROR "DLW_HEADER_DEPS=${DLW_HEADER_DEPS} lacks nlohmann/json.hpp, "
+            "CLI/CLI.hpp or fmt/format-inl.h: make it with scripts/carry-deps.sh")
+    endif()
+    add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+    add_library(CLI11::CLI11 INTERFACE IMPORTED)
+    add_library(fmt::fmt-header-only INTERFACE IMPORTED)
+    foreach(t nlohmann_json::nlohmann_json CLI11::CLI11 fmt::fmt-header-only)
+        target_include_directories(${t} SYSTEM INTERFACE ${DLW_HEADER_DEPS})
+    endforeach()
+    target_compile_definitions(fmt::fmt-header-only INTERFACE FMT_HEADER_ONLY=1)
+else()
+    find_package(nlohmann_json 3.10 REQUIRED)
+    find_package(CLI11 REQUIRED)
+    find_package(fmt REQUIRED)
+endif()
+# zlib reads idx files (gzip-compressed or raw). Without its dev package, the carried zlib.h and
+# the runtime library that every Linux has (libz.so.1) do.
+if(DLW_HEADER_DEPS AND EXISTS ${DLW_HEADER_DEPS}/zlib.h AND NOT ZLIB_INCLUDE_DIR)
+    find_path(ZLIB_INCLUDE_DIR zlib.h)
+    if(NOT ZLIB_INCLUDE_DIR)
+        set(ZLIB_INCLUDE_DIR ${DLW_HEADER_DEPS} CACHE PATH "zlib.h" FORCE)
+    endif()
+    find_library(ZLIB_LIBRARY NAMES z libz.so.1)
+endif()
+find_package(ZLIB REQUIRED)
 if(DLW_WITH_OPENCV)
     find_package(OpenCVParts REQUIRED)
 endif()

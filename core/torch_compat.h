@@ -1,10 +1,14 @@
 #pragma once
 // The one place where LibTorch 1.13 (Debian) and 2.x (CUDA PyTorch wheels) differ for us.
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
 #define DLW_TORCH_2 (TORCH_VERSION_MAJOR >= 2)
+// 2.4 made autocast's switches per device type (set_autocast_enabled(DeviceType, bool)).
+#define DLW_TORCH_AUTOCAST_BY_DEVICE \
+    (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
 namespace dlw::compat {
 
@@ -20,6 +24,63 @@ inline torch::Tensor attention(const torch::Tensor& q,
     auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, N, N]
     return torch::matmul(scores.softmax(-1), v);                  // [B, H, N, hd]
 #endif
+}
+
+// bf16 autocast on `device` for the guard's lifetime (matmuls and attention in bf16, reductions
+// and losses in fp32), as Python's `with torch.autocast(device, torch.bfloat16)`. Disabled = a
+// no-op. One thread: autocast state is thread-local.
+class AutocastScope {
+public:
+    AutocastScope(torch::Device device, bool enabled) : device_(device), enabled_(enabled) {
+        if (!enabled_) {
+            return;
+        }
+#if DLW_TORCH_AUTOCAST_BY_DEVICE
+        previous_ = at::autocast::is_autocast_enabled(device_.type());
+        at::autocast::set_autocast_dtype(device_.type(), at::kBFloat16);
+        at::autocast::set_autocast_enabled(device_.type(), true);
+#else
+        if (device_.is_cuda()) {
+            previous_ = at::autocast::is_enabled();
+            at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+            at::autocast::set_enabled(true);
+        } else {
+            previous_ = at::autocast::is_cpu_enabled();
+            at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+            at::autocast::set_cpu_enabled(true);
+        }
+#endif
+        at::autocast::increment_nesting();
+    }
+    ~AutocastScope() {
+        if (!enabled_) {
+            return;
+        }
+        if (at::autocast::decrement_nesting() == 0) {
+            at::autocast::clear_cache();  // the bf16 copies of the weights made in this scope
+        }
+#if DLW_TORCH_AUTOCAST_BY_DEVICE
+        at::autocast::set_autocast_enabled(device_.type(), previous_);
+#else
+        if (device_.is_cuda()) {
+            at::autocast::set_enabled(previous_);
+        } else {
+            at::autocast::set_cpu_enabled(previous_);
+        }
+#endif
+    }
+    AutocastScope(const AutocastScope&) = delete;
+    AutocastScope& operator=(const AutocastScope&) = delete;
+
+private:
+    torch::Device device_;
+    bool enabled_;
+    bool previous_ = false;
+};
+
+// fp32 matmuls on CUDA through TF32 tensor cores ("high") or in full fp32 ("highest").
+inline void allowTf32(bool allow) {
+    at::globalContext().setFloat32MatmulPrecision(allow ? "high" : "highest");
 }
 
 }  // namespace dlw::compat

@@ -16,6 +16,11 @@ void addPretrainCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--procedural-per-class", c->proceduralPerClass,
                     "Drawn images per procedural class (0 = digits only)")
         ->capture_default_str();
+    cmd->add_option("--fractal-classes", c->fractalClasses,
+                    "Formula-driven fractal (IFS) classes, FractalDB style (0 = none)")
+        ->capture_default_str();
+    cmd->add_option("--fractal-per-class", c->fractalPerClass, "Images per fractal class")
+        ->capture_default_str();
     cmd->add_option("--epochs", c->epochs, "Training epochs")->capture_default_str();
     cmd->add_option("--batch-size", c->batchSize, "Batch size")->capture_default_str();
     cmd->add_option("--lr", c->lr, "Peak learning rate (AdamW, cosine)")->capture_default_str();

@@ -52,8 +52,11 @@ class Block(torch.nn.Module):
         q = q.view(b, n, self.heads, hd).transpose(1, 2)  # [B, H, N, hd]
         k = k.view(b, n, self.heads, hd).transpose(1, 2)
         v = v.view(b, n, self.heads, hd).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (hd ** -0.5)
-        o = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, n, d)
+        if hasattr(F, "scaled_dot_product_attention"):  # PyTorch 2.x: the fused kernel
+            o = F.scaled_dot_product_attention(q, k, v)
+        else:
+            o = ((q @ k.transpose(-2, -1)) * (hd ** -0.5)).softmax(-1) @ v
+        o = o.transpose(1, 2).reshape(b, n, d)
         x = x + self.proj(o)
         return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
 
@@ -101,23 +104,27 @@ def memories(model, images, blocks, energy=0.95):
     return out
 
 
-def build(method, d, rank, blocks, model, memory):
+def build(method, d, rank, blocks, model, memory, dev):
     """Adapter tensors per (block, map) and the hook that applies them."""
     trainable, state = [], {}
+
+    def param(t):
+        return torch.nn.Parameter(t.to(dev))
+
     for i in blocks:
         for m in ("k", "v"):
             s = {}
             if method == "duallora":
-                s["a"] = torch.nn.Parameter(orthonormal(d, rank).t().contiguous() * 0.577)
-                s["b"] = torch.nn.Parameter(torch.zeros(d, rank))
-                s["u"] = torch.cat([orthonormal(d, rank), orthonormal(d, rank)], 1)  # [d, 2r]
-                s["v_old"] = torch.randn(d, rank) * 0.01  # task 1's piece, frozen
-                s["v"] = torch.nn.Parameter(torch.zeros(d, rank))  # task 2's piece
+                s["a"] = param(orthonormal(d, rank).t().contiguous() * 0.577)
+                s["b"] = param(torch.zeros(d, rank))
+                s["u"] = torch.cat([orthonormal(d, rank), orthonormal(d, rank)], 1).to(dev)
+                s["v_old"] = (torch.randn(d, rank) * 0.01).to(dev)  # task 1's piece, frozen
+                s["v"] = param(torch.zeros(d, rank))  # task 2's piece
                 s["memory"] = memory[i]  # M [d, k]
                 trainable += [s["a"], s["b"], s["v"]]
             else:
-                s["a"] = torch.nn.Parameter(torch.randn(rank, d) / math.sqrt(d))
-                s["b"] = torch.nn.Parameter(torch.zeros(d, rank))
+                s["a"] = param(torch.randn(rank, d) / math.sqrt(d))
+                s["b"] = param(torch.zeros(d, rank))
                 trainable += [s["a"], s["b"]]
             state[(i, m)] = s
 
@@ -155,9 +162,14 @@ def main():
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
+                   help="tf32: CUDA fp32 matmuls on TF32 cores; bf16: autocast")
     args = p.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    torch.set_float32_matmul_precision("high" if args.precision == "tf32" else "highest")
+    dev = torch.device(args.device)
     torch.manual_seed(0)
     img, patch, chans, d, depth, heads, mlp = SHAPES[args.backbone]
     model = ViT(img, patch, chans, d, depth, heads, mlp)
@@ -166,14 +178,20 @@ def main():
     images = torch.rand(args.batch, chans, img, img)
     blocks = range(depth // 2, depth)
     memory = memories(model, images, blocks) if args.method == "duallora" else {}
-    trainable, state = build(args.method, d, args.rank, blocks, model, memory)
-    head = torch.nn.Linear(d, 2)
+    model.to(dev)
+    memory = {i: m.to(dev) for i, m in memory.items()}
+    trainable, state = build(args.method, d, args.rank, blocks, model, memory, dev)
+    head = torch.nn.Linear(d, 2).to(dev)
     trainable += list(head.parameters())
     opt = torch.optim.Adam(trainable, lr=5e-4)
-    labels = torch.randint(0, 2, (args.batch,))
+    images = images.to(dev)
+    labels = torch.randint(0, 2, (args.batch,)).to(dev)
+    autocast = args.precision == "bf16"
 
     def step():
-        loss = F.cross_entropy(head(model(images)), labels)
+        with torch.autocast(dev.type, torch.bfloat16, enabled=autocast):
+            logits = head(model(images))
+        loss = F.cross_entropy(logits.float(), labels)
         opt.zero_grad()
         loss.backward()
         before = {k: (s["a"].detach().clone(), s["b"].detach().clone())
@@ -182,17 +200,24 @@ def main():
         project(state, before)
         return loss.item()
 
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
     for _ in range(2):
         step()
+    sync()
     times = []
     for _ in range(args.steps):
         t0 = time.perf_counter()
         step()
+        sync()
         times.append(time.perf_counter() - t0)
     times.sort()
     median = times[len(times) // 2]
     print(json.dumps({"implementation": "python-eager", "method": args.method,
                       "backbone": args.backbone, "batch": args.batch,
+                      "device": str(dev), "precision": args.precision,
                       "threads": torch.get_num_threads(), "steps": args.steps,
                       "step_seconds_median": median,
                       "memory_size": {str(i): m.shape[1] for i, m in memory.items()},

@@ -27,6 +27,7 @@ enum class GateMode { None, Soft, Top1 };                     // "none", "soft",
 enum class TaskIdMode { Auto, Lda, None };                    // "auto", "lda", "none"
 enum class TaskIdFeature { BlockInput, ClsFrozenPass };       // "block_input", "cls_frozen_pass"
 enum class OptimizerKind { Adam, AdamW, Sgd };                // "adam", "adamw", "sgd"
+enum class Precision { Fp32, Tf32, Bf16 };                    // "fp32", "tf32", "bf16"
 
 // The JSON names above ("seq-lora", "cls_frozen_pass", ...). ClassOrder::Explicit is "explicit".
 std::string toString(PixelNormalization value);
@@ -37,6 +38,7 @@ std::string toString(GateMode value);
 std::string toString(TaskIdMode value);
 std::string toString(TaskIdFeature value);
 std::string toString(OptimizerKind value);
+std::string toString(Precision value);
 
 struct BackboneSettings {
     std::string path;  // safetensors file; "" = the bundled resources/backbones/dlw-vit-tiny
@@ -108,6 +110,9 @@ struct Experiment {
     uint64_t seed = 0;             // class shuffle, sampling, init, augmentation
     std::string device = "auto";   // "auto", "cpu", "cuda" or "cuda:N"
     int threads = 0;               // CPU compute threads, 0 = auto
+    // Matmul precision: fp32; tf32 (CUDA fp32 matmuls on TF32 tensor cores; CPU as fp32); bf16
+    // (autocast: matmuls and attention in bf16, losses, norms and the memory pass in fp32).
+    Precision precision = Precision::Fp32;
     BackboneSettings backbone;
     DataSettings data;
     SequenceSettings sequence;

@@ -12,6 +12,8 @@ struct PretrainConfig {
     std::string output = "resources/backbones/dlw-vit-tiny.safetensors";  // written atomically
     std::string digits;             // digits.png; "" = where Debian's opencv-doc puts it
     int proceduralPerClass = 1000;  // images per procedural class (10 classes); 0 = digits only
+    int fractalClasses = 0;         // formula-driven IFS categories (FractalDB style); 0 = none
+    int fractalPerClass = 200;      // images per fractal category
     int imgSize = 28;               // input side (Fashion-MNIST's)
     int patchSize = 4;
     int width = 96;

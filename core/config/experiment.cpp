@@ -34,6 +34,9 @@ std::string toString(TaskIdMode value) {
 std::string toString(TaskIdFeature value) {
     return detail::enumName(value);
 }
+std::string toString(Precision value) {
+    return detail::enumName(value);
+}
 std::string toString(OptimizerKind value) {
     return detail::enumName(value);
 }
@@ -107,8 +110,8 @@ void validateAcrossKeys(const Experiment& e, const std::string& sourceName) {
 }  // namespace
 
 bool operator==(const Experiment& a, const Experiment& b) {
-    return std::tie(a.name, a.seed, a.device, a.threads) ==
-               std::tie(b.name, b.seed, b.device, b.threads) &&
+    return std::tie(a.name, a.seed, a.device, a.threads, a.precision) ==
+               std::tie(b.name, b.seed, b.device, b.threads, b.precision) &&
            fields(a.backbone) == fields(b.backbone) && fields(a.data) == fields(b.data) &&
            fields(a.sequence) == fields(b.sequence) && fields(a.method) == fields(b.method) &&
            fields(a.taskId) == fields(b.taskId) && fields(a.memory) == fields(b.memory) &&

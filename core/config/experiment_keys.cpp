@@ -49,6 +49,9 @@ void addTopKeys(Keys& keys) {
     keys.push_back(stringKey(
         "device", [](auto& e) -> auto& { return e.device; }, R"("auto", "cpu", "cuda", "cuda:N")",
         deviceProblem, R"("auto" = cuda:0 when CUDA is available, else cpu)"));
+    keys.push_back(enumKey(
+        "precision", [](auto& e) -> auto& { return e.precision; },
+        R"("tf32" = CUDA fp32 matmuls on TF32 tensor cores; "bf16" = autocast (losses in fp32))"));
     keys.push_back(intKey(
         "threads", [](auto& e) -> auto& { return e.threads; }, 0,
         "CPU compute threads; 0 = auto (the run records the resolved count)"));

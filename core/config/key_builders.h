@@ -54,6 +54,10 @@ struct EnumNames<TaskIdFeature> {
     static constexpr std::array<const char*, 2> names{"block_input", "cls_frozen_pass"};
 };
 template <>
+struct EnumNames<Precision> {
+    static constexpr std::array<const char*, 3> names{"fp32", "tf32", "bf16"};
+};
+template <>
 struct EnumNames<OptimizerKind> {
     static constexpr std::array<const char*, 3> names{"adam", "adamw", "sgd"};
 };

@@ -2,6 +2,7 @@
 
 #include "api/error.h"
 #include "model/lora.h"
+#include "torch_compat.h"
 
 #include <fmt/format.h>
 
@@ -164,7 +165,12 @@ torch::Tensor ContinualModel::trainLogits(const torch::Tensor& images) {
     ForwardOptions o;
     o.adapters = adapters_.get();
     adapters_->setGate({});  // every residual piece on while training (DESIGN §3.2, gate)
-    return heads_.back()->forward(backbone_->forwardFeatures(images, o));
+    torch::Tensor features;
+    {
+        compat::AutocastScope autocast(device_, bf16_);
+        features = backbone_->forwardFeatures(images, o);  // [B, D]
+    }
+    return heads_.back()->forward(features.to(torch::kFloat32));
 }
 
 std::vector<torch::Tensor> ContinualModel::beforeStep() {
@@ -251,12 +257,16 @@ Prediction ContinualModel::predict(const torch::Tensor& batch) {
     Prediction out;
     torch::Tensor features;
     torch::Tensor h;
-    if (statistics_) {
-        h = taskFeature(images, o, &features);
-    } else {
-        adapters_->setGate({});
-        features = backbone_->forwardFeatures(images, o);
+    {
+        compat::AutocastScope autocast(device_, bf16_);  // the backbone only; eq. 7-8 in fp32
+        if (statistics_) {
+            h = taskFeature(images, o, &features).to(torch::kFloat32);
+        } else {
+            adapters_->setGate({});
+            features = backbone_->forwardFeatures(images, o);
+        }
     }
+    features = features.to(torch::kFloat32);
     std::vector<torch::Tensor> logits;
     for (auto& head : heads_) {
         logits.push_back(head->forward(features));

@@ -59,7 +59,10 @@ public:
     std::vector<std::string> beginTask(const std::vector<torch::Tensor>& batches);
     // Parameters the optimizer trains in the current task.
     std::vector<torch::Tensor> trainableParameters();
-    // Training forward of the current task: logits of its head [B, classes_t].
+    // bf16 autocast of the backbone's forward in trainLogits() and predict() (experiment key
+    // `precision`); heads, losses, task identity and the memory passes stay fp32.
+    void setBf16Autocast(bool on) { bf16_ = on; }
+    // Training forward of the current task: logits of its head [B, classes_t] (fp32).
     torch::Tensor trainLogits(const torch::Tensor& images);
     // Called around optimizer.step(): snapshot before, projection after (step 3 of §3.2).
     std::vector<torch::Tensor> beforeStep();
@@ -103,6 +106,7 @@ private:
     std::vector<torch::nn::Linear> heads_;
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;
+    bool bf16_ = false;
 };
 
 }  // namespace dlw

@@ -9,6 +9,7 @@
 #include "engine/run_store.h"
 #include "engine/task_data.h"
 #include "engine/training_state.h"
+#include "torch_compat.h"
 #include "model/backbone.h"
 
 #include <chrono>
@@ -173,6 +174,8 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     }
     torch::manual_seed(e_.seed);
     model_ = std::make_unique<ContinualModel>(backbone, plan_, trainTasks_, device_);
+    model_->setBf16Autocast(e_.precision == Precision::Bf16);
+    compat::allowTf32(e_.precision == Precision::Tf32);  // process-wide; each run sets it
 
     auto resolved = experimentToJson(e_);
     resolved["threads"] = threads_;
@@ -298,9 +301,11 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const Passes passes =
         loadPasses(data_.data.train, passIdx, data_.evalTransform, e_.train.evalBatchSize);
     if (!resumed) {
+        const auto t0 = Clock::now();
         for (const auto& w : model_->beginTask(passes.images)) {
             emit(Warning{w});
         }
+        at.memorySeconds = since(t0);
     }
     auto optimizer = makeOptimizer(e_, model_->trainableParameters());
     if (resumed) {  // where the checkpoint left the optimizer and the generator
@@ -322,13 +327,15 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     }
     const double threshold = energyThreshold(e_.memory.epsBegin, e_.memory.epsEnd, t + 1,
                                              static_cast<int>(trainTasks_.size()));
+    const auto memoryStart = Clock::now();
     auto memoryStats = model_->endTask(passes.images, passes.labels, threshold);
+    at.memorySeconds += since(memoryStart);
     // Evaluated after the memory update: the statistics memory then knows task t.
     Evaluation ev = evaluator_->evaluate(*model_, data_, reported, e_.train.evalBatchSize);
     ev.memory = std::move(memoryStats);
     ev.spectra = model_->spectra();
     emit(ev);
-    emit(TaskFinished{reported, at.taskTrainSeconds, since(taskStart)});
+    emit(TaskFinished{reported, at.taskTrainSeconds, since(taskStart), at.memorySeconds});
     checkpoint(t + 1, std::nullopt, nullptr);
     return true;
 }

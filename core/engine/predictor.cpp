@@ -103,6 +103,7 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     }
     impl_->model = std::make_unique<ContinualModel>(backbone, planMethod(e, info.arch), trainTasks,
                                                     torch::Device(resolveDevice(device)));
+    impl_->model->setBf16Autocast(e.precision == Precision::Bf16);
     auto tensors = loadSafetensors(stem.string() + ".safetensors").tensors;  // errors name it
     try {
         impl_->model->restore(tensors, tasksDone, tasksDone);

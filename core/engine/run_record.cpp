@@ -112,7 +112,7 @@ std::optional<Event> eventFromJson(const nlohmann::json& j) {
     }
     if (type == "task_finished") {
         return TaskFinished{j.at("task").get<int>(), j.at("train_seconds").get<double>(),
-                            j.at("seconds").get<double>()};
+                            j.at("seconds").get<double>(), j.value("memory_seconds", 0.0)};
     }
     if (type == "warning") {
         return Warning{j.at("message").get<std::string>()};

@@ -93,7 +93,8 @@ struct EventToJson {
         return {{"type", "task_finished"},
                 {"task", e.task},
                 {"train_seconds", e.trainSeconds},
-                {"seconds", e.seconds}};
+                {"seconds", e.seconds},
+                {"memory_seconds", e.memorySeconds}};
     }
     nlohmann::json operator()(const Warning& e) const {
         return {{"type", "warning"}, {"message", e.message}};

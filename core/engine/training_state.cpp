@@ -22,6 +22,7 @@ nlohmann::json TaskPosition::toJson() const {
             {"epoch", epoch},
             {"batch", batch},
             {"task_train_seconds", taskTrainSeconds},
+            {"memory_seconds", memorySeconds},
             {"epoch_loss_sum", epochLossSum},
             {"epoch_images", epochImages},
             {"epoch_seconds", epochSeconds}};
@@ -33,6 +34,7 @@ TaskPosition TaskPosition::fromJson(const nlohmann::json& j) {
     p.epoch = j.at("epoch").get<int>();
     p.batch = j.at("batch").get<int64_t>();
     p.taskTrainSeconds = j.at("task_train_seconds").get<double>();
+    p.memorySeconds = j.value("memory_seconds", 0.0);
     p.epochLossSum = j.at("epoch_loss_sum").get<double>();
     p.epochImages = j.at("epoch_images").get<int64_t>();
     p.epochSeconds = j.at("epoch_seconds").get<double>();

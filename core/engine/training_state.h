@@ -16,6 +16,7 @@ struct TaskPosition {
     int epoch = 0;      // 0-based
     int64_t batch = 0;  // batches done in this epoch
     double taskTrainSeconds = 0;
+    double memorySeconds = 0;  // the task's pre-pass (the post-pass comes after the position)
     double epochLossSum = 0;
     int64_t epochImages = 0;
     double epochSeconds = 0;

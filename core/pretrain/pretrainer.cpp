@@ -4,6 +4,7 @@
 #include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "model/backbone.h"
+#include "pretrain/fractal_images.h"
 #include "pretrain/procedural_images.h"
 
 #include <chrono>
@@ -90,7 +91,38 @@ std::pair<LabelledSet, LabelledSet> buildData(const PretrainConfig& c) {
         heldout.images = torch::cat({heldout.images, pHeld});
         heldout.labels = torch::cat({heldout.labels, pHeldLabels + 10});
     }
+    if (c.fractalClasses > 0) {
+        const int heldPer =
+            std::max(1, static_cast<int>(std::lround(c.fractalPerClass * c.heldoutFraction)));
+        FractalOptions o;
+        o.classes = c.fractalClasses;
+        o.perClass = c.fractalPerClass + heldPer;
+        o.size = c.imgSize;
+        o.seed = c.seed;
+        auto [images, labels] = drawFractalImages(o);
+        const int64_t offset = train.labels.max().item<int64_t>() + 1;
+        auto perClass = images.view({o.classes, o.perClass, 1, c.imgSize, c.imgSize});
+        auto classLabels = (labels + offset).view({o.classes, o.perClass});
+        const int64_t fp = c.fractalPerClass;
+        train.images = torch::cat({train.images, perClass.slice(1, 0, fp).flatten(0, 1)});
+        train.labels = torch::cat({train.labels, classLabels.slice(1, 0, fp).flatten()});
+        heldout.images = torch::cat({heldout.images, perClass.slice(1, fp).flatten(0, 1)});
+        heldout.labels = torch::cat({heldout.labels, classLabels.slice(1, fp).flatten()});
+    }
     return {train, heldout};
+}
+
+std::string describeData(const PretrainConfig& c) {
+    std::string text = "opencv digits.png (10 classes)";
+    if (c.proceduralPerClass > 0) {
+        text += fmt::format(" + procedural shapes/textures ({} classes × {})",
+                            proceduralClassNames().size(), c.proceduralPerClass);
+    }
+    if (c.fractalClasses > 0) {
+        text +=
+            fmt::format(" + fractals ({} IFS classes × {})", c.fractalClasses, c.fractalPerClass);
+    }
+    return text;
 }
 
 }  // namespace
@@ -105,8 +137,7 @@ PretrainReport pretrainBackbone(const PretrainConfig& c,
     }
     torch::manual_seed(c.seed);
     auto [train, heldout] = buildData(c);
-    const int classes =
-        10 + (c.proceduralPerClass > 0 ? static_cast<int>(proceduralClassNames().size()) : 0);
+    const int classes = static_cast<int>(train.labels.max().item<int64_t>()) + 1;
 
     BackboneArch arch;
     arch.imgSize = c.imgSize;
@@ -180,11 +211,7 @@ PretrainReport pretrainBackbone(const PretrainConfig& c,
     }
     model->eval();
     saveBackbone(c.output, model,
-                 {{"pretrained_on", c.proceduralPerClass > 0
-                                        ? fmt::format("opencv digits.png (10 classes) + procedural "
-                                                      "shapes/textures ({} classes)",
-                                                      classes - 10)
-                                        : std::string("opencv digits.png (10 classes)")},
+                 {{"pretrained_on", describeData(c)},
                   {"epochs", std::to_string(c.epochs)},
                   {"seed", std::to_string(c.seed)},
                   {"heldout_accuracy", fmt::format("{:.2f}", report.heldoutAccuracy)},

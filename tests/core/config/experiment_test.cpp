@@ -30,6 +30,7 @@ Experiment everyKeyChanged() {
     e.seed = 18446744073709551615ULL;
     e.device = "cuda:1";
     e.threads = 3;
+    e.precision = Precision::Bf16;
     e.backbone.path = "/models/vit b/model.safetensors";
     e.data = {DataKind::ImageFolder,    "/data/ünïcode", 50, 10, 20, 0.25, true, true,
               PixelNormalization::None, EvalSplit::Val};
@@ -167,6 +168,7 @@ TEST(Experiment, RejectsWrongTypes) {
     DLW_EXPECT_ERROR(parse(R"({"threads": 1e12})"), "'threads'", "integer");
     DLW_EXPECT_ERROR(parse(R"({"sequence": {"class_order": 3}})"), "'sequence.class_order'",
                      "\"identity\"");
+    DLW_EXPECT_ERROR(parse(R"({"precision": "fp16"})"), "'precision'", "\"bf16\"", "fp16");
     DLW_EXPECT_ERROR(parse("[1, 2]"), "exp.json", "must be a JSON object");
 }
 

@@ -7,6 +7,7 @@
 #include "core/engine/engine_test_support.h"
 #include "test_support.h"
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -74,10 +75,48 @@ TEST(Engine, EventsReadBackAsTheyWereEmitted) {
         if (const auto* st = std::get_if<StepFinished>(&events[i])) {
             EXPECT_EQ(std::get<StepFinished>(back[i]).loss, st->loss);
         }
+        if (const auto* f = std::get_if<TaskFinished>(&events[i])) {
+            EXPECT_GT(f->memorySeconds, 0.0);  // covariance, bases and class statistics
+            EXPECT_LT(f->memorySeconds, f->seconds);
+            EXPECT_EQ(std::get<TaskFinished>(back[i]).memorySeconds, f->memorySeconds);
+        }
     }
     // A partial last line (a killed run) is ignored.
     std::ofstream(dir / "r" / "events.jsonl", std::ios::app) << R"({"v":1,"type":"st)";
     EXPECT_EQ(readRunEvents(dir / "r").size(), events.size());
+}
+
+// precision "bf16": the backbone runs under autocast (the losses differ from fp32 in their low
+// bits) and the run still learns about as well.
+TEST(Engine, Bf16AutocastTrainsLikeFp32) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    auto e = smallExperiment(MethodKind::DualLora);
+    RunControl control;
+    std::vector<Event> fp32Events;
+    const auto fp32 = run(e, dir / "fp32", control, false, &fp32Events);
+    e.precision = Precision::Bf16;
+    std::vector<Event> bf16Events;
+    const auto bf16 = run(e, dir / "bf16", control, false, &bf16Events);
+    std::vector<double> a;
+    std::vector<double> b;
+    for (const auto& ev : fp32Events) {
+        if (const auto* st = std::get_if<StepFinished>(&ev)) {
+            a.push_back(st->loss);
+        }
+    }
+    for (const auto& ev : bf16Events) {
+        if (const auto* st = std::get_if<StepFinished>(&ev)) {
+            ASSERT_TRUE(std::isfinite(st->loss));
+            b.push_back(st->loss);
+        }
+    }
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_NE(a, b);
+    EXPECT_NEAR(a.front(), b.front(), 0.05 * a.front());
+    EXPECT_NEAR(bf16.metrics.finalAccuracy, fp32.metrics.finalAccuracy, 12.0);
 }
 
 TEST(Engine, StoppedAfterATaskResumesToTheSameMatrix) {

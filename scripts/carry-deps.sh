@@ -1,0 +1,16 @@
+#!/bin/sh
+# Copies the header-only dependencies (nlohmann-json, CLI11, fmt) and zlib's two headers from
+# this Debian machine into one folder, for a machine that has no Debian packages (the GPU
+# machine: scripts/build-gpu.sh finds them through -DDLW_HEADER_DEPS).
+# Usage: scripts/carry-deps.sh [OUT (default build-gpu-deps)]; prints the folder and its size.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$here/build-gpu-deps}
+"$here/scripts/setup.sh" >/dev/null
+rm -rf "$out.tmp"
+mkdir -p "$out.tmp"
+cp -r /usr/include/nlohmann /usr/include/CLI /usr/include/fmt /usr/include/zlib.h \
+    /usr/include/zconf.h "$out.tmp/"
+rm -rf "$out"
+mv "$out.tmp" "$out"
+echo "$out ($(du -sh "$out" | cut -f1))"
