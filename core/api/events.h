@@ -89,8 +89,8 @@ struct Evaluation {
 
 struct TaskFinished {
     int task = 0;
-    double trainSeconds = 0;  // training steps of this task
-    double seconds = 0;       // all of it: passes, training, evaluation
+    double trainSeconds = 0;   // training steps of this task
+    double seconds = 0;        // all of it: passes, training, evaluation
     double memorySeconds = 0;  // memory passes: covariance, eigendecomposition, class statistics
 };
 

@@ -9,8 +9,8 @@
 #include "engine/run_store.h"
 #include "engine/task_data.h"
 #include "engine/training_state.h"
-#include "torch_compat.h"
 #include "model/backbone.h"
+#include "torch_compat.h"
 
 #include <chrono>
 #include <fmt/format.h>
