@@ -5,7 +5,8 @@
 
 namespace dlw {
 
-// Sets LibTorch's intra-op thread count once; 0 = auto (the machine's hardware threads).
+// Sets LibTorch's intra-op thread count once; 0 = auto (the machine's hardware threads). Also
+// keeps freed memory in the process (glibc malloc settings) so training steps do not page-fault.
 // Returns the resolved count, which callers record (experiment.json, summaries). Call from the
 // main thread before any training starts.
 int applyThreads(int requested);

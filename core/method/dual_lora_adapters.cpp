@@ -65,6 +65,19 @@ torch::Tensor DualLoraAdaptersImpl::delta(int block, AdaptedMap map, const torch
     if (s == nullptr) {
         return {};
     }
+    if (s->a.defined() && !s->u.empty()) {
+        // Both adapters in two matmuls instead of four and an add (eq. 1):
+        // x [A_Oᵀ | U_1..U_T] → [B, N, r_O + T·r_R], then · [B_O | V_1..V_T]ᵀ → [B, N, d_out].
+        auto vAll = s->v.size() == 1 ? s->v[0] : torch::cat(s->v, 1);  // [d_out, T·r_R]
+        auto h = torch::matmul(x, torch::cat({s->a.t(), s->uAll}, 1));
+        if (gate_.defined()) {
+            auto g = torch::cat({torch::ones({gate_.size(0), s->a.size(0)}, gate_.options()),
+                                 gate_.repeat_interleave(layout_.residualRank, 1)},
+                                1);  // [B, r_O + T·r_R]
+            h = h * g.unsqueeze(1);
+        }
+        return torch::matmul(h, torch::cat({s->b, vAll}, 1).t());
+    }
     torch::Tensor out;
     if (s->a.defined()) {
         out = torch::matmul(torch::matmul(x, s->a.t()), s->b.t());  // [B,N,r_O] → [B,N,d_out]

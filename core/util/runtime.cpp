@@ -4,9 +4,31 @@
 #include "torch_compat.h"
 
 #include <fmt/format.h>
+#include <mutex>
 #include <thread>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace dlw {
+namespace {
+
+// LibTorch's CPU tensors come from malloc. By default glibc returns blocks above its (dynamic)
+// mmap threshold and the free top of the heap to the kernel at every free, so each training
+// step page-faults its activations in again: 221,615 page faults in 32 steps of the bundled
+// backbone, 43,264 with these settings, and 13-30 % more images/s (perf stat, bench/README.md).
+// Freed memory now stays in the process for the next step; peak use is unchanged.
+void keepFreedMemory() {
+#if defined(__GLIBC__)
+    static std::once_flag once;
+    std::call_once(once, [] {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum; larger blocks are still mapped
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    });
+#endif
+}
+
+}  // namespace
 
 int applyThreads(int requested) {
     if (requested < 0) {
@@ -17,6 +39,7 @@ int applyThreads(int requested) {
         threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     }
     torch::set_num_threads(threads);
+    keepFreedMemory();
     return threads;
 }
 
