@@ -102,6 +102,16 @@ private:
     bool trainEpoch(torch::optim::Optimizer& optimizer,
                     const std::vector<int64_t>& trainIdx,
                     TaskPosition& at);
+    // A launched step whose loss has not been read yet. On CUDA the loop reads step s's loss
+    // after launching step s + 1, so the device never waits for the host (no sync per step).
+    struct PendingStep {
+        torch::Tensor loss;  // scalar, detached
+        Clock::time_point start;
+        int64_t images = 0;
+    };
+    // Reads the loss, adds the step to the position's sums and emits StepFinished.
+    void settleStep(const PendingStep& step, TaskPosition& at);
+    void settlePending(TaskPosition& at);
     void checkpoint(int tasksDone,
                     const std::optional<TaskPosition>& at,
                     torch::optim::Optimizer* optimizer);
@@ -137,6 +147,8 @@ private:
     double trainSeconds_ = 0;  // training steps only, over the run
     int64_t trainImages_ = 0;
     int64_t step_ = 0;
+    std::optional<PendingStep> pending_;
+    Clock::time_point lastSettled_;
     // In-task checkpoint cadence.
     int64_t stepsSinceCheckpoint_ = 0;
     Clock::time_point lastCheckpoint_ = Clock::now();
@@ -255,6 +267,7 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         if (control_.stop.load()) {
+            settlePending(at);
             return false;
         }
         const auto t0 = Clock::now();
@@ -266,26 +279,47 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
         const auto snapshot = model_->beforeStep();  // DESIGN §3.2 step 3: project the update
         optimizer.step();
         model_->afterStep(snapshot);
-        const double value = loss.item<double>();
-        const double seconds = since(t0);
-        const int64_t images = batch->images.size(0);
-        at.taskTrainSeconds += seconds;
-        at.epochSeconds += seconds;
-        at.epochLossSum += value;
-        at.epochImages += images;
         ++at.batch;
-        trainSeconds_ += seconds;
-        trainImages_ += images;
-        emit(StepFinished{reportedTask(t), at.epoch, step_++, value, e_.train.lr});
+        PendingStep current{loss.detach(), t0, batch->images.size(0)};
+        if (device_.is_cuda()) {  // read the previous step's loss while this one runs
+            settlePending(at);
+            pending_ = std::move(current);
+        } else {
+            settleStep(current, at);
+        }
         ++stepsSinceCheckpoint_;
         const bool due = e_.checkpoint.everySteps > 0
                              ? stepsSinceCheckpoint_ >= e_.checkpoint.everySteps
                              : since(lastCheckpoint_) >= kAutoCheckpointSeconds;
         if (due && at.batch * batchSize < static_cast<int64_t>(trainIdx.size())) {
+            settlePending(at);
             checkpoint(t, at, &optimizer);  // not at an epoch's end: that position follows
         }
     }
+    settlePending(at);
     return true;
+}
+
+void RunDriver::settleStep(const PendingStep& step, TaskPosition& at) {
+    const double value = step.loss.item<double>();  // on CUDA, waits for that step only
+    const auto now = Clock::now();
+    const double seconds =
+        std::chrono::duration<double>(now - std::max(step.start, lastSettled_)).count();
+    lastSettled_ = now;
+    at.taskTrainSeconds += seconds;
+    at.epochSeconds += seconds;
+    at.epochLossSum += value;
+    at.epochImages += step.images;
+    trainSeconds_ += seconds;
+    trainImages_ += step.images;
+    emit(StepFinished{reportedTask(at.task), at.epoch, step_++, value, e_.train.lr});
+}
+
+void RunDriver::settlePending(TaskPosition& at) {
+    if (pending_) {
+        settleStep(*pending_, at);
+        pending_.reset();
+    }
 }
 
 bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
