@@ -107,6 +107,15 @@ private:
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;
     bool bf16_ = false;
+    // From beginTask's pre-pass to endTask's post-pass over the same images: the residual
+    // stream entering the first adapted block (frozen below it, so training leaves it
+    // unchanged) and h of eq. 5. Each post-pass then runs only the adapted blocks and the
+    // statistics memory needs no pass of its own. Empty for a resumed task (recomputed).
+    static constexpr int64_t kPassPrefixBudgetBytes = 256LL << 20;
+    std::vector<torch::Tensor> passPrefix_;   // [B, N, D] per pass batch
+    std::vector<torch::Tensor> passFeature_;  // [B, D] per pass batch
+    int prefixBlocks() const;                 // blocks below the first adapted one
+    void prePass(const std::vector<torch::Tensor>& batches, const ForwardOptions& o);
 };
 
 }  // namespace dlw
