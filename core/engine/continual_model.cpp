@@ -155,6 +155,26 @@ int ContinualModel::prefixBlocks() const {
     return plan_.layout.blocks.empty() ? 0 : plan_.layout.blocks.front();
 }
 
+int ContinualModel::observedBlocks(ForwardOptions* options) const {
+    if (plan_.layout.blocks.empty()) {
+        return backbone_->arch().depth;
+    }
+    // Memory passes only need the adapted maps' inputs: stop in the last adapted block once
+    // they are seen (norm1 for q, k, v; norm2 for fc1), else run that block whole.
+    const int last = plan_.layout.blocks.back();
+    bool onlyNorm1 = true;
+    bool onlyNorms = true;
+    for (AdaptedMap m : plan_.layout.maps) {
+        onlyNorm1 = onlyNorm1 && inputOf(m) == MapInput::Norm1;
+        onlyNorms = onlyNorms && (inputOf(m) == MapInput::Norm1 || inputOf(m) == MapInput::Norm2);
+    }
+    if (onlyNorms) {
+        options->stopBlock = last;
+        options->stopAfter = onlyNorm1 ? MapInput::Norm1 : MapInput::Norm2;
+    }
+    return last + 1;
+}
+
 void ContinualModel::prePass(const std::vector<torch::Tensor>& batches, const ForwardOptions& o) {
     passPrefix_.clear();
     passFeature_.clear();
@@ -173,7 +193,8 @@ void ContinualModel::prePass(const std::vector<torch::Tensor>& batches, const Fo
         }
         bytes += x.numel() * static_cast<int64_t>(x.element_size());
         passPrefix_.push_back(x);  // [B, N, D]
-        backbone_->runBlocks(x, p, backbone_->arch().depth, o);
+        ForwardOptions observe = o;
+        backbone_->runBlocks(x, p, observedBlocks(&observe), observe);
     }
     if (bytes > kPassPrefixBudgetBytes) {
         passPrefix_.clear();  // ViT-B/16 at 1,000 images would keep 600 MB: recompute instead
@@ -259,11 +280,12 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
         o.adapters = adapters_.get();
         o.observer = &observer;
         const bool cached = passPrefix_.size() == batches.size();
+        const int end = observedBlocks(&o);
         for (std::size_t i = 0; i < batches.size(); ++i) {  // the prefix below it is frozen
             if (cached) {
-                backbone_->runBlocks(passPrefix_[i], prefixBlocks(), backbone_->arch().depth, o);
+                backbone_->runBlocks(passPrefix_[i], prefixBlocks(), end, o);
             } else {
-                backbone_->forwardFeatures(batches[i].to(device_), o);
+                backbone_->runBlocks(backbone_->embedTokens(batches[i].to(device_)), 0, end, o);
             }
         }
         for (auto& [key, memory] : memories_) {

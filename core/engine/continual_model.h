@@ -115,6 +115,8 @@ private:
     std::vector<torch::Tensor> passPrefix_;   // [B, N, D] per pass batch
     std::vector<torch::Tensor> passFeature_;  // [B, D] per pass batch
     int prefixBlocks() const;                 // blocks below the first adapted one
+    // End (exclusive) of the blocks a memory pass runs; sets where in the last one it stops.
+    int observedBlocks(ForwardOptions* options) const;
     void prePass(const std::vector<torch::Tensor>& batches, const ForwardOptions& o);
 };
 

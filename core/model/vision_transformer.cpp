@@ -154,10 +154,16 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, int block, const Forwar
     if (options.observer != nullptr) {
         options.observer->mapInput(block, MapInput::Norm1, h);
     }
+    if (block == options.stopBlock && options.stopAfter == MapInput::Norm1) {
+        return x;
+    }
     auto y = x + attn->forward(h, block, options);
     auto h2 = norm2->forward(y);
     if (options.observer != nullptr) {
         options.observer->mapInput(block, MapInput::Norm2, h2);
+    }
+    if (block == options.stopBlock && options.stopAfter == MapInput::Norm2) {
+        return y;
     }
     return y + mlp->forward(h2, block, options);
 }

@@ -44,6 +44,10 @@ struct ForwardOptions {
     AdapterHook* adapters = nullptr;      // not owned
     ForwardObserver* observer = nullptr;  // not owned
     int lastBlock = -1;                   // stop after this block (-1 = run all); then no feature
+    // Observation passes: in block `stopBlock`, return as soon as the observer has seen its
+    // `stopAfter` input (Norm1 or Norm2); the returned tensor is then meaningless. -1 = off.
+    int stopBlock = -1;
+    MapInput stopAfter = MapInput::Norm1;
 };
 
 class PatchEmbedImpl : public torch::nn::Module {
