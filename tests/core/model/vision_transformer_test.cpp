@@ -160,6 +160,30 @@ TEST(VisionTransformer, RejectsWrongInputShape) {
                      "1x3x28x28");
 }
 
+// An observation pass that stops in its last block once norm1 (or norm2) is seen records the
+// same inputs as the whole forward, and nothing after them.
+TEST(VisionTransformer, ObservationPassStopsAfterTheLastObservedInput) {
+    VisionTransformer model(smallArch(/*imgSize=*/16, /*patchSize=*/4, /*width=*/32, /*depth=*/3,
+                                      /*heads=*/2));
+    torch::NoGradGuard noGrad;
+    const auto images = torch::rand({2, 3, 16, 16});
+    Recorder full;
+    ForwardOptions all;
+    all.observer = &full;
+    model->forwardFeatures(images, all);
+    for (MapInput stop : {MapInput::Norm1, MapInput::Norm2}) {
+        Recorder part;
+        ForwardOptions o;
+        o.observer = &part;
+        o.stopBlock = 1;
+        o.stopAfter = stop;
+        model->runBlocks(model->embedTokens(images), 0, 2, o);
+        EXPECT_TRUE(torch::equal(part.seen.at("norm1_out.1"), full.seen.at("norm1_out.1")));
+        EXPECT_EQ(part.seen.count("norm2_out.1"), stop == MapInput::Norm2 ? 1U : 0U);
+        EXPECT_EQ(part.seen.count("block_input.2"), 0U);
+    }
+}
+
 // Adapters add to the frozen maps without writing them: a hook that returns zeros changes
 // nothing, and a non-zero one on any single map changes the output.
 struct ScaledHook : AdapterHook {
