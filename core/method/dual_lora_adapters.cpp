@@ -65,35 +65,34 @@ torch::Tensor DualLoraAdaptersImpl::delta(int block, AdaptedMap map, const torch
     if (s == nullptr) {
         return {};
     }
-    if (s->a.defined() && !s->u.empty()) {
-        // Both adapters in two matmuls instead of four and an add (eq. 1):
-        // x [A_Oᵀ | U_1..U_T] → [B, N, r_O + T·r_R], then · [B_O | V_1..V_T]ᵀ → [B, N, d_out].
-        auto vAll = s->v.size() == 1 ? s->v[0] : torch::cat(s->v, 1);  // [d_out, T·r_R]
-        auto h = torch::matmul(x, torch::cat({s->a.t(), s->uAll}, 1));
-        if (gate_.defined()) {
-            auto g = torch::cat({torch::ones({gate_.size(0), s->a.size(0)}, gate_.options()),
-                                 gate_.repeat_interleave(layout_.residualRank, 1)},
-                                1);  // [B, r_O + T·r_R]
-            h = h * g.unsqueeze(1);
-        }
-        return torch::matmul(h, torch::cat({s->b, vAll}, 1).t());
-    }
-    torch::Tensor out;
+    // Both adapters as one low-rank product (eq. 1), two matmuls instead of four and an add:
+    // x [A_Oᵀ | U_1..U_T] → [B, N, r_O + T·r_R], residual columns gated, · [B_O | V_1..V_T]ᵀ.
+    std::vector<torch::Tensor> in;
+    std::vector<torch::Tensor> out;
     if (s->a.defined()) {
-        out = torch::matmul(torch::matmul(x, s->a.t()), s->b.t());  // [B,N,r_O] → [B,N,d_out]
+        in.push_back(s->a.t());
+        out.push_back(s->b);
     }
     if (!s->u.empty()) {
-        auto h = torch::matmul(x, s->uAll);  // [B, N, T·r_R]
-        if (gate_.defined()) {
-            const int64_t r = layout_.residualRank;
-            auto g = gate_.repeat_interleave(r, 1).unsqueeze(1);  // [B, 1, T·r_R]
-            h = h * g;
-        }
-        auto vAll = s->v.size() == 1 ? s->v[0] : torch::cat(s->v, 1);  // [d_out, T·r_R]
-        auto r = torch::matmul(h, vAll.t());
-        out = out.defined() ? out + r : r;
+        in.push_back(s->uAll);
+        out.insert(out.end(), s->v.begin(), s->v.end());
     }
-    return out;
+    if (in.empty()) {
+        return {};
+    }
+    auto join = [](const std::vector<torch::Tensor>& parts) {
+        return parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
+    };
+    auto h = torch::matmul(x, join(in));  // [B, N, r_O + T·r_R]
+    if (gate_.defined() && !s->u.empty()) {
+        std::vector<torch::Tensor> g;
+        if (s->a.defined()) {
+            g.push_back(torch::ones({gate_.size(0), s->a.size(0)}, gate_.options()));
+        }
+        g.push_back(gate_.repeat_interleave(layout_.residualRank, 1));
+        h = h * join(g).unsqueeze(1);  // [B, 1, r_O + T·r_R]
+    }
+    return torch::matmul(h, join(out).t());  // [B, N, d_out]
 }
 
 torch::Tensor& DualLoraAdaptersImpl::orthogonalA(const AdapterSite& s) {

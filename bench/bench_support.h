@@ -1,0 +1,35 @@
+#pragma once
+// Helpers the benchmarks share.
+
+#include "data/batch_loader.h"
+
+#include <chrono>
+#include <sys/resource.h>
+#include <vector>
+
+namespace dlw::bench {
+
+// The process's peak resident memory so far, MiB.
+inline double peakResidentMiB() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // kilobytes on Linux
+}
+
+// Images/s of the batch loader alone (batch 64) over `order` of `data`: in a run it prepares
+// the next batch on its own thread while the current one trains.
+inline double loaderImagesPerSecond(const ImageDataset& data,
+                                    std::vector<int64_t> order,
+                                    const ImageTransform& transform,
+                                    bool augment) {
+    const auto t0 = std::chrono::steady_clock::now();
+    BatchLoader loader(data, std::move(order), 64, transform, augment, /*seed=*/0);
+    int64_t images = 0;
+    while (auto batch = loader.next()) {
+        images += batch->images.size(0);
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return static_cast<double>(images) / s;
+}
+
+}  // namespace dlw::bench
