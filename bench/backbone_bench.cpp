@@ -2,7 +2,7 @@
 // model with random weights, and loader images/s on Fashion-MNIST. Prints a table.
 #include "api/dataset_scan.h"
 #include "api/runtime.h"
-#include "data/batch_loader.h"
+#include "bench_support.h"
 #include "data/dataset.h"
 #include "model/backbone.h"
 
@@ -77,15 +77,9 @@ int main(int argc, char** argv) {
     std::iota(order.begin(), order.end(), 0);
     for (bool augment : {false, true}) {
         transform.flip = augment;
-        t0 = Clock::now();
-        dlw::BatchLoader loader(data.train, order, 64, transform, augment, 0);
-        int64_t images = 0;
-        while (auto batch = loader.next()) {
-            images += batch->images.size(0);
-        }
         fmt::print("loader, batch 64, {}x{}x{}{}: {:.0f} images/s\n", transform.channels,
                    transform.size, transform.size, augment ? ", flip" : "",
-                   static_cast<double>(images) / seconds(t0));
+                   dlw::bench::loaderImagesPerSecond(data.train, order, transform, augment));
     }
     return 0;
 }

@@ -7,7 +7,7 @@
 #include "api/experiment.h"
 #include "api/predictor.h"
 #include "api/runtime.h"
-#include "data/batch_loader.h"
+#include "bench_support.h"
 #include "data/dataset.h"
 #include "model/backbone.h"
 
@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <numeric>
-#include <sys/resource.h>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -26,12 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::time_point since) {
     return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-double peakResidentMiB() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // kilobytes on Linux
 }
 
 // The first `n` Fashion-MNIST test images as PNG files in `dir`.
@@ -74,13 +67,8 @@ double loaderRate(int64_t count) {
     transform.flip = true;
     std::vector<int64_t> order(static_cast<std::size_t>(std::min(count, data.train.size())));
     std::iota(order.begin(), order.end(), 0);
-    const auto t0 = Clock::now();
-    dlw::BatchLoader loader(data.train, order, 64, transform, /*augment=*/true, 0);
-    int64_t images = 0;
-    while (auto batch = loader.next()) {
-        images += batch->images.size(0);
-    }
-    return static_cast<double>(images) / seconds(t0);
+    return dlw::bench::loaderImagesPerSecond(data.train, std::move(order), transform,
+                                             /*augment=*/true);
 }
 
 // Memory passes (covariance, eigendecomposition, class statistics) over training steps, per
@@ -134,7 +122,7 @@ int main(int argc, char** argv) {
         const auto summary =
             dlw::runExperiment(request, control, [&](const dlw::Event& ev) { share(ev); });
         const double runSeconds = seconds(t0);
-        const double peak = peakResidentMiB();
+        const double peak = dlw::bench::peakResidentMiB();
         dlw::Predictor predictor(request.runDir);
         fmt::print("{:<10} {:>12.0f} {:>12.1f} {:>12.0f} {:>14.2f} {:>14.2f} {:>11.1f}%\n", m,
                    summary.imagesPerSecond, runSeconds, peak, predictMillis(predictor, one, 50),

@@ -7,6 +7,7 @@
 // prediction latency (task identity and calibration included) at batch 1 and 64; with
 // --gemm-peak only the machine's float32 (or bf16) matrix-multiply peak.
 #include "api/runtime.h"
+#include "bench_support.h"
 #include "engine/continual_model.h"
 #include "model/vision_transformer.h"
 #include "step_flops.h"
@@ -15,7 +16,6 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 namespace {
 
@@ -74,12 +74,6 @@ std::vector<double> timings(const torch::Device& device, int warmup, int repeats
 double percentile(const std::vector<double>& sorted, double p) {
     const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
     return sorted[std::min(i, sorted.size() - 1)];
-}
-
-double peakRssMib() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_maxrss) / 1024.0;  // kilobytes on Linux
 }
 
 // FLOP/s of an n×n×n float32 (bf16) matrix product: the machine's practical GEMM peak.
@@ -209,6 +203,6 @@ int main(int argc, char** argv) {
         "\"step_seconds_median\": {}, \"memory_size\": {{{}}}, \"images_per_second\": {}, "
         "\"gflop_per_image\": {:.4f}, \"achieved_gflops\": {:.2f}, \"peak_rss_mib\": {:.0f}{}}}\n",
         o.method, o.backbone, o.batch, device.str(), o.precision, o.threads, o.steps, median, sizes,
-        o.batch / median, flopsPerImage / 1e9, flopsPerImage * o.batch / median / 1e9, peakRssMib(),
-        predict);
+        o.batch / median, flopsPerImage / 1e9, flopsPerImage * o.batch / median / 1e9,
+        dlw::bench::peakResidentMiB(), predict);
 }
