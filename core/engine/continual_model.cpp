@@ -192,12 +192,13 @@ void ContinualModel::prePass(const std::vector<torch::Tensor>& batches, const Fo
             passFeature_.push_back(x.mean(1));  // [B, D]
         }
         bytes += x.numel() * static_cast<int64_t>(x.element_size());
-        passPrefix_.push_back(x);  // [B, N, D]
+        if (bytes <= kPassPrefixBudgetBytes) {
+            passPrefix_.push_back(x);  // [B, N, D]
+        } else {
+            passPrefix_.clear();  // ViT-B/16 at 1,000 images would keep 600 MB: recompute
+        }
         ForwardOptions observe = o;
         backbone_->runBlocks(x, p, observedBlocks(&observe), observe);
-    }
-    if (bytes > kPassPrefixBudgetBytes) {
-        passPrefix_.clear();  // ViT-B/16 at 1,000 images would keep 600 MB: recompute instead
     }
 }
 
