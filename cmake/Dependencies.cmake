@@ -5,6 +5,14 @@ set(DLW_HEADER_DEPS "" CACHE PATH
     "Folder holding nlohmann/, CLI/, fmt/ (and zlib.h) headers; empty = Debian's CMake packages")
 find_package(Torch REQUIRED)
 find_package(Threads REQUIRED)
+# LibTorch 1.13 has no fused attention: core/model/cpu_attention.cpp spreads it over ATen's
+# threads with at::parallel_for (a header template, serial unless its file is compiled with
+# OpenMP: Debian's LibTorch and GCC share libgomp) and calls the BLAS that LibTorch links
+# (libblas.so.3). A PyTorch 2.x wheel has a fused kernel and brings its own runtimes: neither.
+if(Torch_VERSION VERSION_LESS 2)
+    find_package(OpenMP REQUIRED COMPONENTS CXX)
+    find_library(DLW_BLAS_LIBRARY NAMES libblas.so.3 blas REQUIRED)
+endif()
 if(DLW_HEADER_DEPS)
     if(NOT EXISTS ${DLW_HEADER_DEPS}/nlohmann/json.hpp OR NOT EXISTS ${DLW_HEADER_DEPS}/CLI/CLI.hpp
        OR NOT EXISTS ${DLW_HEADER_DEPS}/fmt/format-inl.h)

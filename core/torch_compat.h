@@ -1,6 +1,8 @@
 #pragma once
 // The one place where LibTorch 1.13 (Debian) and 2.x (CUDA PyTorch wheels) differ for us.
 
+#include "model/cpu_attention.h"
+
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -13,13 +15,17 @@
 namespace dlw::compat {
 
 // Attention softmax(q kᵀ / √d) v over [B, H, N, hd] tensors. LibTorch 2.x has a fused kernel
-// (flash / memory-efficient on CUDA, a blocked kernel on CPU); 1.13 has none.
+// (flash / memory-efficient on CUDA, a blocked kernel on CPU); 1.13 has none, so on the CPU it
+// gets ours (model/cpu_attention.h) and elsewhere the unfused formula.
 inline torch::Tensor attention(const torch::Tensor& q,
                                const torch::Tensor& k,
                                const torch::Tensor& v) {
 #if DLW_TORCH_2
     return at::scaled_dot_product_attention(q, k, v);
 #else
+    if (q.device().is_cpu()) {
+        return cpuAttention(q, k, v);
+    }
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
     auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, N, N]
     return torch::matmul(scores.softmax(-1), v);                  // [B, H, N, hd]

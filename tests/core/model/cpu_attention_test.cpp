@@ -1,0 +1,61 @@
+#include "model/cpu_attention.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+namespace dlw {
+namespace {
+
+torch::Tensor unfusedAttention(const torch::Tensor& q,
+                               const torch::Tensor& k,
+                               const torch::Tensor& v) {
+    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+    return torch::matmul(torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale, -1), v);
+}
+
+// q, k, v as the backbone makes them: head views of one [B, N, 3·H·hd] projection, not
+// contiguous, with gradients.
+std::vector<torch::Tensor> headViews(int64_t batch, int64_t heads, int64_t tokens, int64_t dim) {
+    auto qkv = torch::randn({batch, tokens, 3, heads, dim}, torch::kFloat64).requires_grad_();
+    std::vector<torch::Tensor> out;
+    for (int64_t i = 0; i < 3; ++i) {
+        out.push_back(qkv.select(2, i).transpose(1, 2));  // [B, H, N, hd]
+    }
+    return out;
+}
+
+void expectMatchesUnfused(int64_t batch, int64_t heads, int64_t tokens, int64_t dim) {
+    torch::manual_seed(3);
+    auto ours = headViews(batch, heads, tokens, dim);
+    std::vector<torch::Tensor> ref;
+    for (const auto& t : ours) {
+        ref.push_back(t.detach().clone().requires_grad_());
+    }
+    auto out = cpuAttention(ours[0], ours[1], ours[2]);
+    auto expected = unfusedAttention(ref[0], ref[1], ref[2]);
+    ASSERT_EQ(out.sizes(), expected.sizes());
+    EXPECT_TRUE(torch::allclose(out, expected, 1e-10, 1e-12));
+    const auto upstream = torch::randn_like(expected);
+    auto grads = torch::autograd::grad({out}, {ours[0], ours[1], ours[2]}, {upstream});
+    auto refGrads = torch::autograd::grad({expected}, {ref[0], ref[1], ref[2]}, {upstream});
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_TRUE(torch::allclose(grads[i], refGrads[i], 1e-10, 1e-12)) << "input " << i;
+        if (tokens > 1) {  // with one token softmax is 1 whatever q and k are
+            EXPECT_GT(grads[i].abs().max().item<double>(), 1e-3) << "input " << i;
+        }
+    }
+    torch::NoGradGuard noGrad;  // the inference path keeps no probabilities: same values
+    EXPECT_TRUE(torch::allclose(cpuAttention(ours[0], ours[1], ours[2]), expected, 1e-10, 1e-12));
+}
+
+TEST(CpuAttention, MatchesTheUnfusedFormulaAndItsGradients) {
+    torch::set_num_threads(2);
+    expectMatchesUnfused(/*batch=*/5, /*heads=*/3, /*tokens=*/7,
+                         /*dim=*/4);  // one slice per thread
+    expectMatchesUnfused(/*batch=*/3, /*heads=*/4, /*tokens=*/130, /*dim=*/8);  // one image a slice
+    expectMatchesUnfused(/*batch=*/1, /*heads=*/2, /*tokens=*/1, /*dim=*/3);    // a lone token
+}
+
+}  // namespace
+}  // namespace dlw
