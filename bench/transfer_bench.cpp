@@ -16,11 +16,16 @@
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
+#include <functional>
 
 namespace {
 
 using torch::Tensor;
 using Clock = std::chrono::steady_clock;
+
+// The random baseline's weights for training seed s come from seed kRandomWeightsSeed + s, so
+// they do not depend on what was drawn before (the other backbones' shapes, their heads).
+constexpr uint64_t kRandomWeightsSeed = 1000;
 
 struct Set {
     Tensor x;  // [N, C, S, S]
@@ -138,14 +143,14 @@ double linearProbe(const Tensor& trainF,
 
 struct Row {
     std::string label;
-    dlw::VisionTransformer model;
+    std::function<dlw::VisionTransformer(int seed)> model;  // a random backbone differs per seed
 };
 
 // Mean ± sample standard deviation of the LoRA accuracy over `seeds` training seeds.
-std::string loraSummary(
-    dlw::VisionTransformer& model, const Set& train, const Set& test, int epochs, int seeds) {
+std::string loraSummary(const Row& row, const Set& train, const Set& test, int epochs, int seeds) {
     std::vector<double> acc;
     for (int s = 0; s < seeds; ++s) {
+        auto model = row.model(s);
         acc.push_back(loraJoint(model, train, test, epochs, static_cast<uint64_t>(s)));
     }
     double mean = 0;
@@ -194,23 +199,28 @@ int main(int argc, char** argv) {
     std::vector<Row> rows;
     dlw::BackboneInfo info;
     for (const auto& file : backbones) {
-        rows.push_back(
-            {std::filesystem::path(file).filename().string(), dlw::loadBackbone(file, &info)});
+        auto model = dlw::loadBackbone(file, &info);
+        rows.push_back({std::filesystem::path(file).filename().string(),
+                        [model](int /*seed*/) { return model; }});
     }
-    if (!skipRandom) {
-        dlw::VisionTransformer random(info.arch);
-        if (randomInit == "timm") {
-            randomiseLikeTimm(random);
-        } else {  // keep LibTorch's default module init; tokens as timm would draw them
-            torch::NoGradGuard noGrad;
-            random->cls_token.normal_(0.0, 1e-6);
-            random->pos_embed.normal_(0.0, 0.02);
-            for (auto& p : random->parameters()) {
-                p.set_requires_grad(false);
-            }
-        }
-        random->eval();
-        rows.push_back({"same shape, random (" + randomInit + ")", random});
+    if (!skipRandom) {  // weights drawn from their own seed per training seed
+        const dlw::BackboneArch arch = info.arch;
+        rows.push_back({"same shape, random (" + randomInit + ")", [arch, randomInit](int seed) {
+                            torch::manual_seed(kRandomWeightsSeed + static_cast<uint64_t>(seed));
+                            dlw::VisionTransformer random(arch);
+                            if (randomInit == "timm") {
+                                randomiseLikeTimm(random);
+                            } else {  // LibTorch's module init; tokens as timm draws them
+                                torch::NoGradGuard noGrad;
+                                random->cls_token.normal_(0.0, 1e-6);
+                                random->pos_embed.normal_(0.0, 0.02);
+                                for (auto& p : random->parameters()) {
+                                    p.set_requires_grad(false);
+                                }
+                            }
+                            random->eval();
+                            return random;
+                        }});
     }
     const auto t = dlw::transformFor(info.arch);
     const auto data = dlw::readFashionMnist(dlw::defaultDataRoot(dlw::DataKind::FashionMnist));
@@ -229,11 +239,12 @@ int main(int argc, char** argv) {
     }
     for (auto& row : rows) {
         const auto t0 = Clock::now();
-        const std::string lora = loraSummary(row.model, train, test, epochs, seeds);
+        const std::string lora = loraSummary(row, train, test, epochs, seeds);
         std::string probe = "-";
         if (!skipProbe) {
-            probe = fmt::format("{:.2f}%", linearProbe(features(row.model, full.x), full.y,
-                                                       features(row.model, test.x), test.y));
+            auto model = row.model(0);
+            probe = fmt::format("{:.2f}%", linearProbe(features(model, full.x), full.y,
+                                                       features(model, test.x), test.y));
         }
         fmt::print("{:<32} {:>22} {:>18}   ({:.0f} s)\n", row.label, lora, probe,
                    std::chrono::duration<double>(Clock::now() - t0).count());
