@@ -12,15 +12,15 @@ struct PretrainConfig {
     std::string output = "resources/backbones/dlw-vit-tiny.safetensors";  // written atomically
     std::string digits;             // digits.png; "" = where Debian's opencv-doc puts it
     int proceduralPerClass = 1000;  // images per procedural class (10 classes); 0 = digits only
-    int fractalClasses = 500;       // formula-driven IFS categories (FractalDB style); 0 = none
-    int fractalPerClass = 50;       // images per fractal category
+    int fractalClasses = 3000;      // formula-driven IFS categories (FractalDB style); 0 = none
+    int fractalPerClass = 20;       // images per fractal category
     int imgSize = 28;               // input side (Fashion-MNIST's)
     int patchSize = 4;
     int width = 96;
     int depth = 4;
     int heads = 4;
     int mlpRatio = 4;  // MLP hidden = mlpRatio × width
-    int epochs = 25;
+    int epochs = 20;
     int batchSize = 128;
     double lr = 1e-3;  // AdamW peak, linear warm-up then cosine decay
     double weightDecay = 0.05;
