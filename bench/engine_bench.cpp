@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Engine throughput, prediction latency and peak memory on the default preset"};
     int threads = 0;
     int epochs = 1;
-    std::string out = "bench-engine-runs";
+    std::string out = (std::filesystem::temp_directory_path() / "dlw-bench-engine").string();
     std::vector<std::string> methods = {"duallora", "seq-lora", "inflora", "joint"};
     app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
     app.add_option("--epochs", epochs, "Epochs per task (images/s does not depend on it)")

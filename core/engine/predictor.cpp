@@ -195,8 +195,8 @@ std::vector<ImagePrediction> Predictor::predictFiles(
                     r.taskPosterior[static_cast<std::size_t>(t)] = posterior[row][t].item<double>();
                 }
             }
-            std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-                return a.calibrated.value_or(a.raw) > b.calibrated.value_or(b.raw);
+            std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) {
+                return x.calibrated.value_or(x.raw) > y.calibrated.value_or(y.raw);
             });
             all.resize(std::min(all.size(), static_cast<std::size_t>(std::max(topK, 1))));
             r.top = std::move(all);
