@@ -14,6 +14,7 @@ struct PretrainConfig {
     int proceduralPerClass = 1000;  // images per procedural class (10 classes); 0 = digits only
     int fractalClasses = 3000;      // formula-driven IFS categories (FractalDB style); 0 = none
     int fractalPerClass = 20;       // images per fractal category
+    bool fractalStyles = false;     // vary each fractal image's ink density and stroke width
     int imgSize = 28;               // input side (Fashion-MNIST's)
     int patchSize = 4;
     int width = 96;

@@ -28,10 +28,20 @@ Tensor contract(Tensor params) {
     return torch::cat({linear, params.slice(-1, 4, 6)}, -1);
 }
 
+// How a point cloud becomes ink, per image (undefined = the plain style for all images).
+struct InkStyle {
+    Tensor hitsScale;  // float [N]: a pixel hit h times gets 1 - exp(-h / scale); plain: 2
+    Tensor thicken;    // bool [N]: strokes dilated by a 3×3 maximum before averaging down
+};
+
 // The chaos game: params [N, M, 6] (x' = a x + b y + e, y' = c x + d y + f), probabilities
 // [N, M] → images [N, 1, size, size], drawn at twice the size and averaged down (anti-aliasing).
-Tensor render(
-    const Tensor& params, const Tensor& probs, int size, int points, torch::Generator& gen) {
+Tensor render(const Tensor& params,
+              const Tensor& probs,
+              int size,
+              int points,
+              torch::Generator& gen,
+              const InkStyle& style = {}) {
     const int64_t n = params.size(0);
     auto x = torch::rand({n, points}, gen) * 2 - 1;  // [N, P]
     auto y = torch::rand({n, points}, gen) * 2 - 1;
@@ -54,8 +64,14 @@ Tensor render(
     };
     auto index = toPixel(y, 1) * big + toPixel(x, 0);  // [N, P]
     auto counts = torch::zeros({n, big * big}).scatter_add_(1, index, torch::ones({n, points}));
-    auto ink = 1 - torch::exp(-counts / 2.0);  // a pixel hit twice is 63 % bright
-    return F::avg_pool2d(ink.view({n, 1, big, big}), F::AvgPool2dFuncOptions(2));
+    auto scale =
+        style.hitsScale.defined() ? style.hitsScale.unsqueeze(1) : torch::full({n, 1}, 2.0);
+    auto ink = (1 - torch::exp(-counts / scale)).view({n, 1, big, big});  // plain: 2 hits → 63 %
+    if (style.thicken.defined()) {
+        auto thick = F::max_pool2d(ink, F::MaxPool2dFuncOptions(3).stride(1).padding(1));
+        ink = torch::where(style.thicken.view({n, 1, 1, 1}), thick, ink);
+    }
+    return F::avg_pool2d(ink, F::AvgPool2dFuncOptions(2));
 }
 
 // Each map is chosen in proportion to the area it keeps (|det|), so the attractor fills evenly.
@@ -85,13 +101,22 @@ Tensor randomSystem(int size, torch::Generator& gen) {
 std::pair<torch::Tensor, torch::Tensor> drawFractalImages(const FractalOptions& o) {
     torch::NoGradGuard noGrad;
     auto gen = at::detail::createCPUGenerator(o.seed);
+    // Styles come from their own stream: the categories and point clouds stay those of the plain
+    // set.
+    auto styleGen = at::detail::createCPUGenerator(o.seed ^ 0x5eedf00dULL);
     std::vector<Tensor> images;
     std::vector<Tensor> labels;
     for (int64_t k = 0; k < o.classes; ++k) {
         auto system = randomSystem(o.size, gen);  // [M, 6]
         auto params = system.unsqueeze(0).expand({o.perClass, -1, -1});
         params = contract(params + torch::randn(params.sizes(), gen) * o.jitter);  // [N, M, 6]
-        images.push_back(render(params, mapProbabilities(params), o.size, o.points, gen));
+        InkStyle style;
+        if (o.varyStyle) {
+            style.hitsScale =
+                torch::exp(torch::rand({o.perClass}, styleGen) * std::log(16.0)) * 0.5;
+            style.thicken = torch::rand({o.perClass}, styleGen).lt(0.5);
+        }
+        images.push_back(render(params, mapProbabilities(params), o.size, o.points, gen, style));
         labels.push_back(torch::full({o.perClass}, k, torch::kInt64));
     }
     return {torch::cat(images), torch::cat(labels)};  // [C·N, 1, S, S], [C·N]

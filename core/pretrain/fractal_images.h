@@ -19,6 +19,11 @@ struct FractalOptions {
     int points = 3000;     // chaos-game points per image
     double jitter = 0.05;  // per-image perturbation of each map's six parameters (std. dev.)
     uint64_t seed = 0;     // the categories and their images are a function of it
+    // Vary how each image is inked: a pixel hit h times gets 1 - exp(-h / s) with s log-uniform
+    // in [0.5, 8] (faint, textured clouds to solid ones; plain: s = 2), and half the images get
+    // strokes thickened by a 3×3 dilation (filled regions, as in the default sequence's
+    // garments). Categories and point clouds are those of the plain set.
+    bool varyStyle = false;
 };
 
 // Float [classes × perClass, 1, size, size] in [0, 1] (bright attractor on black) and int64

@@ -99,6 +99,7 @@ std::pair<LabelledSet, LabelledSet> buildData(const PretrainConfig& c) {
         o.perClass = c.fractalPerClass + heldPer;
         o.size = c.imgSize;
         o.seed = c.seed;
+        o.varyStyle = c.fractalStyles;
         auto [images, labels] = drawFractalImages(o);
         const int64_t offset = train.labels.max().item<int64_t>() + 1;
         auto perClass = images.view({o.classes, o.perClass, 1, c.imgSize, c.imgSize});
@@ -120,7 +121,8 @@ std::string describeData(const PretrainConfig& c) {
     }
     if (c.fractalClasses > 0) {
         text +=
-            fmt::format(" + fractals ({} IFS classes × {})", c.fractalClasses, c.fractalPerClass);
+            fmt::format(" + fractals ({} IFS classes × {}{})", c.fractalClasses, c.fractalPerClass,
+                        c.fractalStyles ? ", varied ink and stroke width" : "");
     }
     return text;
 }

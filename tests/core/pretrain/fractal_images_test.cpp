@@ -50,5 +50,31 @@ TEST(FractalImages, ImagesOfOneClassResembleEachOtherMoreThanOtherClasses) {
     EXPECT_LT(within, 0.8 * between) << "within " << within << " between " << between;
 }
 
+TEST(FractalImages, VariedStylesInkTheSameCloudsDifferently) {
+    auto o = small();
+    o.perClass = 8;
+    auto [plain, labels] = drawFractalImages(o);
+    o.varyStyle = true;
+    auto [styled, styledLabels] = drawFractalImages(o);
+    ASSERT_TRUE(torch::equal(labels, styledLabels));
+    ASSERT_FALSE(torch::equal(plain, styled));
+    // Same categories and points: every pixel the plain set inks, the styled set inks too
+    // (ink density only scales what is there, thickening only adds).
+    EXPECT_TRUE(styled.gt(0).logical_or(plain.eq(0)).all().item<bool>());
+    // Brightness varies much more from image to image than in the plain style.
+    auto meanInk = [](const torch::Tensor& x) { return x.mean({1, 2, 3}); };
+    const double plainSpread = (meanInk(plain) / meanInk(plain).mean()).std().item<double>();
+    const double styledSpread = (meanInk(styled) / meanInk(styled).mean()).std().item<double>();
+    EXPECT_GT(styledSpread, 1.5 * plainSpread) << plainSpread << " vs " << styledSpread;
+    // Still recognisably one category per class.
+    auto flat = styled.flatten(1);
+    auto d = torch::cdist(flat.unsqueeze(0), flat.unsqueeze(0)).squeeze(0);
+    auto same = labels.unsqueeze(0).eq(labels.unsqueeze(1));
+    auto offDiagonal = torch::eye(flat.size(0)).logical_not();
+    const double within = d.masked_select(same.logical_and(offDiagonal)).mean().item<double>();
+    const double between = d.masked_select(same.logical_not()).mean().item<double>();
+    EXPECT_LT(within, between) << "within " << within << " between " << between;
+}
+
 }  // namespace
 }  // namespace dlw
