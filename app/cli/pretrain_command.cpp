@@ -21,8 +21,9 @@ void addPretrainCommand(CLI::App& app, const GlobalOptions& global) {
         ->capture_default_str();
     cmd->add_option("--fractal-per-class", c->fractalPerClass, "Images per fractal class")
         ->capture_default_str();
-    cmd->add_flag("--fractal-styles", c->fractalStyles,
-                  "Vary each fractal image's ink density and stroke width");
+    cmd->add_flag("--fractal-styles,!--plain-fractals", c->fractalStyles,
+                  "Vary each fractal image's ink density and stroke width (default), or not")
+        ->capture_default_str();
     cmd->add_option("--epochs", c->epochs, "Training epochs")->capture_default_str();
     cmd->add_option("--batch-size", c->batchSize, "Batch size")->capture_default_str();
     cmd->add_option("--lr", c->lr, "Peak learning rate (AdamW, cosine)")->capture_default_str();

@@ -12,9 +12,9 @@ struct PretrainConfig {
     std::string output = "resources/backbones/dlw-vit-tiny.safetensors";  // written atomically
     std::string digits;             // digits.png; "" = where Debian's opencv-doc puts it
     int proceduralPerClass = 1000;  // images per procedural class (10 classes); 0 = digits only
-    int fractalClasses = 3000;      // formula-driven IFS categories (FractalDB style); 0 = none
-    int fractalPerClass = 20;       // images per fractal category
-    bool fractalStyles = false;     // vary each fractal image's ink density and stroke width
+    int fractalClasses = 6000;      // formula-driven IFS categories (FractalDB style); 0 = none
+    int fractalPerClass = 10;       // images per fractal category
+    bool fractalStyles = true;      // vary each fractal image's ink density and stroke width
     int imgSize = 28;               // input side (Fashion-MNIST's)
     int patchSize = 4;
     int width = 96;

@@ -101,8 +101,7 @@ Tensor randomSystem(int size, torch::Generator& gen) {
 std::pair<torch::Tensor, torch::Tensor> drawFractalImages(const FractalOptions& o) {
     torch::NoGradGuard noGrad;
     auto gen = at::detail::createCPUGenerator(o.seed);
-    // Styles come from their own stream: the categories and point clouds stay those of the plain
-    // set.
+    // Styles have a stream of their own: categories and point clouds stay the plain set's.
     auto styleGen = at::detail::createCPUGenerator(o.seed ^ 0x5eedf00dULL);
     std::vector<Tensor> images;
     std::vector<Tensor> labels;
