@@ -4,6 +4,7 @@
 #include "model/lora.h"
 #include "torch_compat.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace dlw {
@@ -97,6 +98,15 @@ std::vector<InputKey> ContinualModel::memoryKeys() const {
 
 SubspaceMemory& ContinualModel::memoryOf(const AdapterSite& site) {
     return memories_.at({site.block, inputOf(site.map)});
+}
+
+const StatisticsMemory::TaskColumns& ContinualModel::seenTaskColumns() {
+    if (seenColumnsTasks_ != tasksStarted()) {
+        seenColumns_ = statistics_->taskColumns(std::vector<std::vector<int64_t>>(
+            taskClasses_.begin(), taskClasses_.begin() + tasksStarted()));
+        seenColumnsTasks_ = tasksStarted();
+    }
+    return seenColumns_;
 }
 
 std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tensor>& batches) {
@@ -255,11 +265,7 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
     auto h = x.mean(1);  // [B, D]
     if (features != nullptr) {
         if (statistics_ && plan_.gate != GateMode::None) {
-            auto p = statistics_->taskPosterior(
-                h,
-                std::vector<std::vector<int64_t>>(taskClasses_.begin(),
-                                                  taskClasses_.begin() + tasksStarted()),
-                plan_.tau);
+            auto p = statistics_->taskPosterior(h, seenTaskColumns(), plan_.tau);
             adapters_->setGate(plan_.gate == GateMode::Soft
                                    ? p
                                    : torch::one_hot(p.argmax(1), p.size(1)).to(p.dtype()));
@@ -303,6 +309,7 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
                 labels[i]);
         }
         statistics_->finalize();
+        seenColumnsTasks_ = -1;
     }
     passPrefix_.clear();
     passFeature_.clear();
@@ -331,17 +338,27 @@ Prediction ContinualModel::predict(const torch::Tensor& batch) {
     for (auto& head : heads_) {
         logits.push_back(head->forward(features));
     }
-    out.logits = torch::cat(logits, 1);  // [B, C]
+    const auto sameSize = [&] {
+        return std::all_of(logits.begin(), logits.end(),
+                           [&](const auto& z) { return z.size(1) == logits.front().size(1); });
+    };
     if (statistics_) {
-        const std::vector<std::vector<int64_t>> seen(taskClasses_.begin(),
-                                                     taskClasses_.begin() + tasksStarted());
-        out.taskPosterior = statistics_->taskPosterior(h, seen, plan_.tau);  // eq. 7
-        std::vector<torch::Tensor> calibrated;
-        for (std::size_t t = 0; t < logits.size(); ++t) {  // eq. 8, product form
-            calibrated.push_back(torch::softmax(logits[t], 1) *
-                                 out.taskPosterior.narrow(1, static_cast<int64_t>(t), 1));
+        out.taskPosterior = statistics_->taskPosterior(h, seenTaskColumns(), plan_.tau);  // eq. 7
+        if (sameSize()) {  // eq. 8, product form, all tasks at once: [B, T, k]
+            const auto z = torch::stack(logits, 1);
+            out.logits = z.flatten(1);
+            out.calibrated = (torch::softmax(z, 2) * out.taskPosterior.unsqueeze(2)).flatten(1);
+        } else {
+            std::vector<torch::Tensor> calibrated;
+            for (std::size_t t = 0; t < logits.size(); ++t) {
+                calibrated.push_back(torch::softmax(logits[t], 1) *
+                                     out.taskPosterior.narrow(1, static_cast<int64_t>(t), 1));
+            }
+            out.logits = torch::cat(logits, 1);  // [B, C]
+            out.calibrated = torch::cat(calibrated, 1);
         }
-        out.calibrated = torch::cat(calibrated, 1);
+    } else {
+        out.logits = torch::cat(logits, 1);  // [B, C]
     }
     adapters_->setGate({});
     return out;
@@ -474,6 +491,7 @@ void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors
     }
     if (statistics_ && tasksDone > 0) {  // the statistics memory grows at each task's end
         statistics_->restore(tensors, "statistics.");
+        seenColumnsTasks_ = -1;
     }
 }
 

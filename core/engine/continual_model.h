@@ -97,6 +97,8 @@ private:
                               torch::Tensor* features);
     std::vector<InputKey> memoryKeys() const;
     SubspaceMemory& memoryOf(const AdapterSite& site);
+    // The statistics memory's columns of the tasks started so far, kept between predictions.
+    const StatisticsMemory::TaskColumns& seenTaskColumns();
 
     VisionTransformer backbone_;
     MethodPlan plan_;
@@ -106,6 +108,8 @@ private:
     std::vector<torch::nn::Linear> heads_;
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;
+    StatisticsMemory::TaskColumns seenColumns_;
+    int seenColumnsTasks_ = -1;  // tasks seenColumns_ is for; -1 = to be worked out
     bool bf16_ = false;
     // From beginTask's pre-pass to endTask's post-pass over the same images: the residual
     // stream entering the first adapted block (frozen below it, so training leaves it

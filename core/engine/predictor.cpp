@@ -166,6 +166,7 @@ std::vector<ImagePrediction> Predictor::predictFiles(
         }
         const std::size_t n = loaded.images.size();
         const Prediction p = impl_->model->predict(torch::stack(loaded.images));
+        // Plain arrays from here: indexing a tensor element by element costs a dispatch each.
         const auto raw = torch::softmax(p.logits, 1).to(torch::kCPU, torch::kFloat64).contiguous();
         const bool calibrates = p.calibrated.defined();
         const auto cal = calibrates ? p.calibrated.to(torch::kCPU, torch::kFloat64).contiguous()
@@ -173,17 +174,20 @@ std::vector<ImagePrediction> Predictor::predictFiles(
         const auto posterior = p.taskPosterior.defined()
                                    ? p.taskPosterior.to(torch::kCPU, torch::kFloat64).contiguous()
                                    : torch::Tensor();
+        const auto width = static_cast<std::size_t>(raw.size(1));
         for (std::size_t b = 0; b < n; ++b) {
             ImagePrediction& r = out[loaded.indices[b]];
-            const auto row = static_cast<int64_t>(b);
+            const double* rawRow = raw.data_ptr<double>() + b * width;
+            const double* calRow = calibrates ? cal.data_ptr<double>() + b * width : nullptr;
             r.hasTaskIdentity = posterior.defined();
             r.taskPosterior.assign(static_cast<std::size_t>(learned), 0.0);
             std::vector<ClassProbability> all;
+            all.reserve(columns.size());
             for (std::size_t c = 0; c < columns.size(); ++c) {
-                ClassProbability cp{columns[c].name, columns[c].label, columns[c].task,
-                                    raw[row][static_cast<int64_t>(c)].item<double>(), std::nullopt};
+                ClassProbability cp{columns[c].name, columns[c].label, columns[c].task, rawRow[c],
+                                    std::nullopt};
                 if (calibrates) {
-                    cp.calibrated = cal[row][static_cast<int64_t>(c)].item<double>();
+                    cp.calibrated = calRow[c];
                 }
                 if (!r.hasTaskIdentity) {
                     r.taskPosterior[static_cast<std::size_t>(cp.task)] += cp.raw;
@@ -191,9 +195,9 @@ std::vector<ImagePrediction> Predictor::predictFiles(
                 all.push_back(cp);
             }
             if (r.hasTaskIdentity) {
-                for (int t = 0; t < learned; ++t) {
-                    r.taskPosterior[static_cast<std::size_t>(t)] = posterior[row][t].item<double>();
-                }
+                const double* taskRow =
+                    posterior.data_ptr<double>() + b * static_cast<std::size_t>(posterior.size(1));
+                std::copy(taskRow, taskRow + learned, r.taskPosterior.begin());
             }
             std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) {
                 return x.calibrated.value_or(x.raw) > y.calibrated.value_or(y.raw);

@@ -67,32 +67,53 @@ torch::Tensor DualLoraAdaptersImpl::delta(int block, AdaptedMap map, const torch
     }
     // Both adapters as one low-rank product (eq. 1), two matmuls instead of four and an add:
     // x [A_Oᵀ | U_1..U_T] → [B, N, r_O + T·r_R], residual columns gated, · [B_O | V_1..V_T]ᵀ.
-    std::vector<torch::Tensor> in;
-    std::vector<torch::Tensor> out;
-    if (s->a.defined()) {
-        in.push_back(s->a.t());
-        out.push_back(s->b);
-    }
-    if (!s->u.empty()) {
-        in.push_back(s->uAll);
-        out.insert(out.end(), s->v.begin(), s->v.end());
-    }
-    if (in.empty()) {
+    if (!s->a.defined() && s->u.empty()) {
         return {};
     }
-    auto join = [](const std::vector<torch::Tensor>& parts) {
-        return parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
-    };
-    auto h = torch::matmul(x, join(in));  // [B, N, r_O + T·r_R]
+    const bool grad = torch::GradMode::is_enabled();
+    std::vector<int64_t> versions;
+    if (!grad) {
+        if (s->a.defined()) {
+            versions = {s->a._version(), s->b._version()};
+        }
+        for (const auto& v : s->v) {
+            versions.push_back(v._version());
+        }
+    }
+    torch::Tensor joinedIn = s->joinedIn;
+    torch::Tensor joinedOut = s->joinedOut;
+    if (grad || versions != s->joinedVersions || !joinedIn.defined()) {
+        std::vector<torch::Tensor> in;
+        std::vector<torch::Tensor> out;
+        if (s->a.defined()) {
+            in.push_back(s->a.t());
+            out.push_back(s->b);
+        }
+        if (!s->u.empty()) {
+            in.push_back(s->uAll);
+            out.insert(out.end(), s->v.begin(), s->v.end());
+        }
+        auto join = [](const std::vector<torch::Tensor>& parts) {
+            return parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
+        };
+        joinedIn = join(in);        // [d_in, r_O + T·r_R]
+        joinedOut = join(out).t();  // [r_O + T·r_R, d_out]
+        if (!grad) {
+            s->joinedIn = joinedIn;
+            s->joinedOut = joinedOut;
+            s->joinedVersions = std::move(versions);
+        }
+    }
+    auto h = torch::matmul(x, joinedIn);  // [B, N, r_O + T·r_R]
     if (gate_.defined() && !s->u.empty()) {
         std::vector<torch::Tensor> g;
         if (s->a.defined()) {
             g.push_back(torch::ones({gate_.size(0), s->a.size(0)}, gate_.options()));
         }
         g.push_back(gate_.repeat_interleave(layout_.residualRank, 1));
-        h = h * join(g).unsqueeze(1);  // [B, 1, r_O + T·r_R]
+        h = h * (g.size() == 1 ? g[0] : torch::cat(g, 1)).unsqueeze(1);  // [B, 1, r_O + T·r_R]
     }
-    return torch::matmul(h, join(out).t());  // [B, N, d_out]
+    return torch::matmul(h, joinedOut);  // [B, N, d_out]
 }
 
 torch::Tensor& DualLoraAdaptersImpl::orthogonalA(const AdapterSite& s) {

@@ -75,7 +75,10 @@ private:
         std::vector<torch::Tensor> u;  // U_i
         std::vector<torch::Tensor> v;  // V_i
         torch::Tensor uAll;            // [d_in, T·r_R], cached concatenation
-        torch::Tensor vAll;            // rebuilt per forward (V_t trains)
+        // Without autograd (prediction, evaluation, memory passes) the joined [A_Oᵀ | U] and
+        // [B_O | V] are kept until a parameter changes (its version counter moves).
+        torch::Tensor joinedIn, joinedOut;
+        std::vector<int64_t> joinedVersions;
     };
     Site& site(int block, AdaptedMap map);
     Site* find(int block, AdaptedMap map);

@@ -2,6 +2,7 @@
 
 #include "api/error.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace dlw {
@@ -57,7 +58,8 @@ void StatisticsMemory::finalize() {
     whitener_ = inv.to(torch::kFloat32);
     auto wm = torch::matmul(means_, inv.t());  // rows L⁻¹ μ_c, [C, d]
     whitenedMeans_ = wm.to(torch::kFloat32);
-    meanNorms_ = wm.pow(2).sum(1).to(torch::kFloat32);
+    halfMeanNorms_ = (-0.5 * wm.pow(2).sum(1)).to(torch::kFloat32);
+    discriminant_ = torch::matmul(wm, inv).to(torch::kFloat32);  // rows μ_cᵀ L⁻ᵀ L⁻¹
 }
 
 torch::Tensor StatisticsMemory::classScores(const torch::Tensor& features) const {
@@ -65,31 +67,72 @@ torch::Tensor StatisticsMemory::classScores(const torch::Tensor& features) const
         throw Error("statistics memory: classScores() before finalize()");
     }
     const auto device = features.device();
-    auto z = torch::matmul(features.to(torch::kFloat32), whitener_.to(device).t());  // [B, d]
-    auto cross = torch::matmul(z, whitenedMeans_.to(device).t());                    // [B, C]
-    auto dist = z.pow(2).sum(1, /*keepdim=*/true) - 2 * cross + meanNorms_.to(device);
-    return -0.5 * dist;
+    auto on = [&](const torch::Tensor& t) { return t.device() == device ? t : t.to(device); };
+    auto z = torch::matmul(features.to(torch::kFloat32), on(whitener_).t());  // [B, d]
+    // −½ ‖z − m_c‖² = z·m_c − ½ ‖m_c‖² − ½ ‖z‖²
+    auto cross = torch::addmm(on(halfMeanNorms_), z, on(whitenedMeans_).t());  // [B, C]
+    return cross - 0.5 * z.square().sum(1, /*keepdim=*/true);
 }
 
-torch::Tensor StatisticsMemory::taskPosterior(const torch::Tensor& features,
-                                              const std::vector<std::vector<int64_t>>& taskClasses,
-                                              double tau) const {
-    auto scores = classScores(features);  // [B, C]
+StatisticsMemory::TaskColumns StatisticsMemory::taskColumns(
+    const std::vector<std::vector<int64_t>>& taskClasses) const {
     const auto seen = classes();
-    std::vector<torch::Tensor> perTask;
+    TaskColumns out;
+    std::vector<int64_t> order;
     for (const auto& task : taskClasses) {
-        std::vector<int64_t> columns;
         for (int64_t c : task) {
             auto it = std::lower_bound(seen.begin(), seen.end(), c);
             if (it == seen.end() || *it != c) {
                 throw Error(fmt::format("statistics memory: class {} has no statistics yet", c));
             }
-            columns.push_back(it - seen.begin());
+            order.push_back(it - seen.begin());
         }
-        auto index = torch::tensor(columns, torch::kInt64).to(scores.device());
-        perTask.push_back(std::get<0>(scores.index_select(1, index).max(1)));  // [B]
+        out.sizes.push_back(static_cast<int64_t>(task.size()));
     }
-    return torch::softmax(torch::stack(perTask, 1) / tau, 1);  // [B, T]
+    bool identity = order.size() == seen.size();
+    for (std::size_t i = 0; identity && i < order.size(); ++i) {
+        identity = order[i] == static_cast<int64_t>(i);
+    }
+    if (!identity) {
+        out.order = torch::tensor(order, torch::kInt64);
+    }
+    return out;
+}
+
+torch::Tensor StatisticsMemory::taskPosterior(const torch::Tensor& features,
+                                              const std::vector<std::vector<int64_t>>& taskClasses,
+                                              double tau) const {
+    return taskPosterior(features, taskColumns(taskClasses), tau);
+}
+
+torch::Tensor StatisticsMemory::taskPosterior(const torch::Tensor& features,
+                                              const TaskColumns& columns,
+                                              double tau) const {
+    if (!discriminant_.defined()) {
+        throw Error("statistics memory: taskPosterior() before finalize()");
+    }
+    const auto device = features.device();
+    auto on = [&](const torch::Tensor& t) { return t.device() == device ? t : t.to(device); };
+    // classScores() up to a per-row constant, which the softmax over tasks drops.
+    auto scores = torch::addmm(on(halfMeanNorms_), features.to(torch::kFloat32),
+                               on(discriminant_).t());  // [B, C]
+    if (columns.order.defined()) {
+        scores = scores.index_select(1, columns.order.to(scores.device()));
+    }
+    const auto& sizes = columns.sizes;
+    const auto tasks = static_cast<int64_t>(sizes.size());
+    torch::Tensor best;  // [B, T]
+    if (tasks > 0 &&
+        std::all_of(sizes.begin(), sizes.end(), [&](int64_t n) { return n == sizes.front(); })) {
+        best = scores.view({scores.size(0), tasks, sizes.front()}).amax(2);
+    } else {
+        std::vector<torch::Tensor> perTask;
+        for (const auto& part : scores.split_with_sizes(sizes, 1)) {
+            perTask.push_back(part.amax(1));
+        }
+        best = torch::stack(perTask, 1);
+    }
+    return torch::softmax(best / tau, 1);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> StatisticsMemory::state(

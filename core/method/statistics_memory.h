@@ -31,10 +31,22 @@ public:
     // Eq. 7: score_c(h) = −½ ‖L⁻¹ (h − μ_c)‖², [B, C] in classes() order, float32.
     torch::Tensor classScores(const torch::Tensor& features) const;
 
+    // Where each task's classes sit among classScores()' columns, worked out once per set of
+    // tasks (prediction is called per image; this keeps its cost to a few tensor operations).
+    struct TaskColumns {
+        torch::Tensor order;         // [C'] columns in task order; undefined = already in order
+        std::vector<int64_t> sizes;  // classes per task
+    };
+    // Throws dlw::Error naming a class without statistics.
+    TaskColumns taskColumns(const std::vector<std::vector<int64_t>>& taskClasses) const;
+
     // Eq. 7: p(t | x) = softmax_t(max_{c ∈ task t} score_c / τ) over `taskClasses` (each task's
     // global labels, all of them seen), [B, T].
     torch::Tensor taskPosterior(const torch::Tensor& features,
                                 const std::vector<std::vector<int64_t>>& taskClasses,
+                                double tau) const;
+    torch::Tensor taskPosterior(const torch::Tensor& features,
+                                const TaskColumns& columns,
                                 double tau) const;
 
     // For checkpoints: every sum, so that a reload continues exactly.
@@ -53,7 +65,10 @@ private:
     torch::Tensor cov_;            // S, float64
     torch::Tensor whitener_;       // L⁻¹, [d, d] float32
     torch::Tensor whitenedMeans_;  // μ L⁻ᵀ, [C, d] float32
-    torch::Tensor meanNorms_;      // ‖L⁻¹ μ_c‖², [C] float32
+    torch::Tensor halfMeanNorms_;  // −½ ‖L⁻¹ μ_c‖², [C] float32
+    // score_c + ½ ‖L⁻¹ h‖² = h · S_λ⁻¹ μ_c − ½ ‖L⁻¹ μ_c‖², linear in h: what eq. 7 needs, as the
+    // dropped term is the same for every class and cancels in the softmax over tasks.
+    torch::Tensor discriminant_;  // S_λ⁻¹ μ_c as rows, [C, d] float32
 };
 
 }  // namespace dlw

@@ -161,6 +161,36 @@ TEST(DualLoraAdapters, ResidualPiecesFreezeAfterTheirTask) {
               1e-5);
 }
 
+// Without autograd the joined adapter matrices are kept between forwards; every way a
+// parameter changes (an optimizer step, the projection's copy_, a new task's piece) must show
+// in the next no-grad forward exactly as a forward that joins them afresh.
+TEST(DualLoraAdapters, NoGradForwardFollowsEveryParameterChange) {
+    torch::manual_seed(4);
+    Fixture f;
+    const auto x = torch::rand({4, 3, 32, 32});
+    ForwardOptions o;
+    o.adapters = f.adapters.get();
+    const auto fresh = [&] { return f.model->forwardFeatures(x, o).detach(); };  // grad mode
+    const auto cached = [&] {
+        torch::NoGradGuard noGrad;
+        return f.model->forwardFeatures(x, o);
+    };
+    f.train(x, 3, true);
+    auto before = cached();
+    EXPECT_TRUE(torch::equal(cached(), before));
+    EXPECT_TRUE(torch::equal(before, fresh()));
+    f.train(x, 1, true);  // optimizer step on A_O, B_O and V_1
+    EXPECT_FALSE(torch::equal(cached(), before));
+    EXPECT_TRUE(torch::equal(cached(), fresh()));
+    before = cached();
+    {
+        torch::NoGradGuard noGrad;
+        f.adapters->orthogonalB(f.adapters->sites()[0]).mul_(2.0);
+    }
+    EXPECT_FALSE(torch::equal(cached(), before));
+    EXPECT_TRUE(torch::equal(cached(), fresh()));
+}
+
 // With one task DualLoRA's orthogonal adapter is plain LoRA: same init, same steps, same result.
 TEST(DualLoraAdapters, OneTaskEqualsPlainLora) {
     Fixture f(/*orthogonalRank=*/4, /*residualRank=*/0);

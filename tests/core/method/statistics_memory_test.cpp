@@ -59,6 +59,44 @@ TEST(StatisticsMemory, MatchesDirectMeansAndPooledCovariance) {
     EXPECT_TRUE(torch::allclose(memory.covariance(), within / 120.0, 1e-9, 1e-9));
 }
 
+// Eq. 7 written out in float64: −½ ‖L⁻¹ (h − μ_c)‖² with L = chol(S + λ tr(S)/d I), then the
+// softmax over tasks of each task's best class score / τ; tasks of unequal sizes, in an order
+// other than the classes' own, so both of taskPosterior()'s ways of grouping columns run.
+TEST(StatisticsMemory, ScoresAndPosteriorMatchEquationSeven) {
+    const std::vector<std::vector<int64_t>> tasks{{4, 1, 5}, {0, 2}, {3}};
+    StatisticsMemory memory(6, 1e-3);
+    for (const auto& t : tasks) {
+        const auto [x, y] = gaussianClasses(t, 60, 6, 11);
+        memory.add(x, y);
+    }
+    memory.finalize();
+    const auto [h, unused] = gaussianClasses({0, 1, 2, 3, 4, 5}, 5, 6, 12);
+    const auto s = memory.covariance();
+    const auto l = torch::linalg::cholesky(s + torch::eye(6, torch::kFloat64) * 1e-3 *
+                                                   s.trace().item<double>() / 6.0);
+    const auto hd = h.to(torch::kFloat64);
+    auto expected = torch::empty({h.size(0), 6}, torch::kFloat64);
+    for (int64_t c = 0; c < 6; ++c) {
+        const auto diff = (hd - memory.means()[c]).t();  // [d, N]
+        const auto w = at::linalg_solve_triangular(l, diff, /*upper=*/false);
+        expected.select(1, c).copy_(-0.5 * w.square().sum(0));
+    }
+    EXPECT_TRUE(torch::allclose(memory.classScores(h).to(torch::kFloat64), expected, 1e-4, 1e-3));
+    const auto posteriorOf = [&](const std::vector<std::vector<int64_t>>& grouping) {
+        std::vector<torch::Tensor> best;
+        for (const auto& t : grouping) {
+            best.push_back(std::get<0>(expected.index_select(1, torch::tensor(t)).max(1)));
+        }
+        return torch::softmax(torch::stack(best, 1) / 2.0, 1);
+    };
+    EXPECT_TRUE(torch::allclose(memory.taskPosterior(h, tasks, 2.0).to(torch::kFloat64),
+                                posteriorOf(tasks), 1e-4, 1e-5));
+    const std::vector<std::vector<int64_t>> even{{0, 1}, {2, 3}, {4, 5}};
+    EXPECT_TRUE(torch::allclose(memory.taskPosterior(h, even, 2.0).to(torch::kFloat64),
+                                posteriorOf(even), 1e-4, 1e-5));
+    DLW_EXPECT_ERROR(memory.taskPosterior(h, {{0, 9}}, 2.0), "class 9 has no statistics");
+}
+
 TEST(StatisticsMemory, PosteriorFindsTheTaskOfSeparatedClasses) {
     const std::vector<std::vector<int64_t>> tasks{{0, 1}, {2, 3}, {4, 5}};
     StatisticsMemory memory(8, 1e-3);
