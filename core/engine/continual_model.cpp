@@ -109,7 +109,25 @@ const StatisticsMemory::TaskColumns& ContinualModel::seenTaskColumns() {
     return seenColumns_;
 }
 
-std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tensor>& batches) {
+bool ContinualModel::hasFrozenPrefix() const {
+    return prefixBlocks() > 0 && (!statistics_ || (plan_.feature == TaskIdFeature::BlockInput &&
+                                                   plan_.featureBlock == prefixBlocks()));
+}
+
+torch::Tensor ContinualModel::frozenPrefix(const torch::Tensor& images) {
+    if (!hasFrozenPrefix()) {
+        throw Error("this method has no frozen prefix that can stand in for the images");
+    }
+    torch::NoGradGuard noGrad;
+    return backbone_->runBlocks(backbone_->embedTokens(images.to(device_)), 0, prefixBlocks(),
+                                ForwardOptions{});
+}
+
+std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tensor>& batches,
+                                                   bool prefixed) {
+    if (prefixed && !hasFrozenPrefix()) {
+        throw Error("beginTask: prefixed batches for a method without a frozen prefix");
+    }
     std::vector<std::string> warnings;
     const int task = tasksStarted();
     const bool eigenInit =
@@ -122,7 +140,7 @@ std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tens
         o.observer = &observer;
         adapters_->setGate({});
         torch::NoGradGuard noGrad;
-        prePass(batches, o);
+        prePass(batches, prefixed, o);
         SubspaceMemory empty(0);
         std::map<InputKey, torch::Tensor> keyBases;
         for (const auto& site : adapters_->sites()) {
@@ -185,7 +203,9 @@ int ContinualModel::observedBlocks(ForwardOptions* options) const {
     return last + 1;
 }
 
-void ContinualModel::prePass(const std::vector<torch::Tensor>& batches, const ForwardOptions& o) {
+void ContinualModel::prePass(const std::vector<torch::Tensor>& batches,
+                             bool prefixed,
+                             const ForwardOptions& o) {
     passPrefix_.clear();
     passFeature_.clear();
     const int p = prefixBlocks();
@@ -195,15 +215,18 @@ void ContinualModel::prePass(const std::vector<torch::Tensor>& batches, const Fo
         statistics_ && plan_.feature == TaskIdFeature::BlockInput && plan_.featureBlock == p;
     int64_t bytes = 0;
     for (const auto& b : batches) {
-        ForwardOptions prefix;
-        prefix.observer = o.observer;  // no adapter sits below block p
-        auto x = backbone_->runBlocks(backbone_->embedTokens(b.to(device_)), 0, p, prefix);
+        torch::Tensor x = b.to(device_);
+        if (!prefixed) {
+            ForwardOptions prefix;
+            prefix.observer = o.observer;  // no adapter sits below block p
+            x = backbone_->runBlocks(backbone_->embedTokens(x), 0, p, prefix);
+            bytes += x.numel() * static_cast<int64_t>(x.element_size());
+        }
         if (feature) {
             passFeature_.push_back(x.mean(1));  // [B, D]
         }
-        bytes += x.numel() * static_cast<int64_t>(x.element_size());
         if (bytes <= kPassPrefixBudgetBytes) {
-            passPrefix_.push_back(x);  // [B, N, D]
+            passPrefix_.push_back(x);  // [B, N, D]; prefixed batches are the caller's anyway
         } else {
             passPrefix_.clear();  // ViT-B/16 at 1,000 images would keep 600 MB: recompute
         }
@@ -220,14 +243,16 @@ std::vector<torch::Tensor> ContinualModel::trainableParameters() {
     return params;
 }
 
-torch::Tensor ContinualModel::trainLogits(const torch::Tensor& images) {
+torch::Tensor ContinualModel::trainLogits(const torch::Tensor& images, bool prefixed) {
     ForwardOptions o;
     o.adapters = adapters_.get();
     adapters_->setGate({});  // every residual piece on while training (DESIGN §3.2, gate)
     torch::Tensor features;
     {
         compat::AutocastScope autocast(device_, bf16_);
-        features = backbone_->forwardFeatures(images, o);  // [B, D]
+        features = prefixed ? backbone_->pool(backbone_->runBlocks(images, prefixBlocks(),
+                                                                   backbone_->arch().depth, o))
+                            : backbone_->forwardFeatures(images, o);  // [B, D]
     }
     return heads_.back()->forward(features.to(torch::kFloat32));
 }
@@ -277,7 +302,11 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
 
 std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>& batches,
                                                 const std::vector<torch::Tensor>& labels,
-                                                double threshold) {
+                                                double threshold,
+                                                bool prefixed) {
+    if (prefixed && !hasFrozenPrefix()) {
+        throw Error("endTask: prefixed batches for a method without a frozen prefix");
+    }
     torch::NoGradGuard noGrad;
     adapters_->setGate({});
     std::vector<MemoryStat> stats;
@@ -289,8 +318,9 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
         const bool cached = passPrefix_.size() == batches.size();
         const int end = observedBlocks(&o);
         for (std::size_t i = 0; i < batches.size(); ++i) {  // the prefix below it is frozen
-            if (cached) {
-                backbone_->runBlocks(passPrefix_[i], prefixBlocks(), end, o);
+            if (cached || prefixed) {
+                backbone_->runBlocks(cached ? passPrefix_[i] : batches[i].to(device_),
+                                     prefixBlocks(), end, o);
             } else {
                 backbone_->runBlocks(backbone_->embedTokens(batches[i].to(device_)), 0, end, o);
             }
@@ -304,9 +334,15 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     if (statistics_) {
         const bool cached = passFeature_.size() == batches.size();
         for (std::size_t i = 0; i < batches.size(); ++i) {  // eq. 6 sums, no sample kept
-            statistics_->add(
-                cached ? passFeature_[i] : taskFeature(batches[i].to(device_), {}, nullptr),
-                labels[i]);
+            torch::Tensor h;
+            if (cached) {
+                h = passFeature_[i];
+            } else if (prefixed) {  // hasFrozenPrefix(): the prefix ends at l_f
+                h = batches[i].to(device_).mean(1);
+            } else {
+                h = taskFeature(batches[i].to(device_), {}, nullptr);
+            }
+            statistics_->add(h, labels[i]);
         }
         statistics_->finalize();
         seenColumnsTasks_ = -1;

@@ -54,16 +54,27 @@ public:
     const MethodPlan& plan() const { return plan_; }
     int tasksStarted() const { return static_cast<int>(heads_.size()); }
 
-    // Pre-pass and start of task t (steps 1-2 of §3.2): covariance of `images` (a batch
-    // generator's worth of input), task bases, a fresh head. Returns warnings (rank clamped).
-    std::vector<std::string> beginTask(const std::vector<torch::Tensor>& batches);
+    // The frozen prefix: the blocks below the first adapted one. No adapter sits there, so its
+    // output for an image never changes; when it also carries h of eq. 5 (or no task identity
+    // is kept), that output can stand in for the image in training and in the memory passes
+    // (`prefixed` below), and a run without augmentation computes it once per task.
+    bool hasFrozenPrefix() const;
+    // Its output for `images` [B, C, H, W]: [B, N, D], fp32, no autograd.
+    torch::Tensor frozenPrefix(const torch::Tensor& images);
+
+    // Pre-pass and start of task t (steps 1-2 of §3.2): covariance of `batches` (images, or
+    // frozenPrefix() outputs when `prefixed`), task bases, a fresh head. Returns warnings
+    // (rank clamped).
+    std::vector<std::string> beginTask(const std::vector<torch::Tensor>& batches,
+                                       bool prefixed = false);
     // Parameters the optimizer trains in the current task.
     std::vector<torch::Tensor> trainableParameters();
     // bf16 autocast of the backbone's forward in trainLogits() and predict() (experiment key
     // `precision`); heads, losses, task identity and the memory passes stay fp32.
     void setBf16Autocast(bool on) { bf16_ = on; }
-    // Training forward of the current task: logits of its head [B, classes_t] (fp32).
-    torch::Tensor trainLogits(const torch::Tensor& images);
+    // Training forward of the current task: logits of its head [B, classes_t] (fp32), from
+    // images or (`prefixed`) from frozenPrefix() outputs.
+    torch::Tensor trainLogits(const torch::Tensor& images, bool prefixed = false);
     // Called around optimizer.step(): snapshot before, projection after (step 3 of §3.2).
     std::vector<torch::Tensor> beforeStep();
     void afterStep(const std::vector<torch::Tensor>& snapshot);
@@ -71,7 +82,8 @@ public:
     // the task's training images with their global labels.
     std::vector<MemoryStat> endTask(const std::vector<torch::Tensor>& batches,
                                     const std::vector<torch::Tensor>& labels,
-                                    double threshold);
+                                    double threshold,
+                                    bool prefixed = false);
 
     // Evaluation forward over the tasks started so far (single pass when possible).
     Prediction predict(const torch::Tensor& images);
@@ -121,7 +133,7 @@ private:
     int prefixBlocks() const;                 // blocks below the first adapted one
     // End (exclusive) of the blocks a memory pass runs; sets where in the last one it stops.
     int observedBlocks(ForwardOptions* options) const;
-    void prePass(const std::vector<torch::Tensor>& batches, const ForwardOptions& o);
+    void prePass(const std::vector<torch::Tensor>& batches, bool prefixed, const ForwardOptions& o);
 };
 
 }  // namespace dlw

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <fmt/format.h>
 #include <thread>
+#include <unordered_map>
 
 namespace dlw {
 namespace {
@@ -60,6 +61,67 @@ Passes loadPasses(const ImageDataset& data,
         p.labels.push_back(b->labels);
     }
     return p;
+}
+
+// Most memory that a task's frozen-prefix outputs may take (the default preset needs 38 MB; a
+// ViT-B/16 task of 5,000 images would need 3 GB and is trained from its images instead).
+constexpr int64_t kPrefixCacheBudgetBytes = 1LL << 30;
+
+// The frozen prefix's output (ContinualModel::frozenPrefix) for every training image of the
+// current task, computed once when training has no augmentation, then read by every epoch and
+// by the memory passes instead of running those blocks again for each.
+class PrefixCache {
+public:
+    bool active() const { return rows_.defined(); }
+    void clear() {
+        rows_ = torch::Tensor();
+        rowOf_.clear();
+    }
+    // Runs the prefix over `indices` of `data` in batches of `batchSize`.
+    void fill(ContinualModel& model,
+              const ImageDataset& data,
+              const std::vector<int64_t>& indices,
+              const ImageTransform& transform,
+              int batchSize) {
+        clear();
+        BatchLoader loader(data, indices, batchSize, transform, /*augment=*/false, 0);
+        int64_t row = 0;
+        while (auto b = loader.next()) {
+            const auto x = model.frozenPrefix(b->images);  // [B, N, D]
+            if (!rows_.defined()) {
+                rows_ = torch::empty({static_cast<int64_t>(indices.size()), x.size(1), x.size(2)},
+                                     x.options());
+            }
+            rows_.narrow(0, row, x.size(0)).copy_(x);
+            row += x.size(0);
+        }
+        for (std::size_t i = 0; i < indices.size(); ++i) {
+            rowOf_[indices[i]] = static_cast<int64_t>(i);
+        }
+    }
+    // The rows of dataset images `indices`, [B, N, D].
+    torch::Tensor gather(const std::vector<int64_t>& indices) const {
+        std::vector<int64_t> rows;
+        rows.reserve(indices.size());
+        for (int64_t i : indices) {
+            rows.push_back(rowOf_.at(i));
+        }
+        return rows_.index_select(0, torch::tensor(rows, torch::kInt64).to(rows_.device()));
+    }
+
+private:
+    torch::Tensor rows_;
+    std::unordered_map<int64_t, int64_t> rowOf_;
+};
+
+// Global labels of dataset images `indices`, int64 [B].
+torch::Tensor labelsOf(const ImageDataset& data, const std::vector<int64_t>& indices) {
+    std::vector<int64_t> out;
+    out.reserve(indices.size());
+    for (int64_t i : indices) {
+        out.push_back(data.labels.at(static_cast<std::size_t>(i)));
+    }
+    return torch::tensor(out, torch::kInt64);
 }
 
 // The first `cap` of a seeded permutation of `indices` (all when cap is 0 or larger).
@@ -116,6 +178,10 @@ private:
                     const std::optional<TaskPosition>& at,
                     torch::optim::Optimizer* optimizer);
     std::vector<int64_t> trainIndices(int t) const;
+    // Fills prefix_ for task images `trainIdx` when the method and the augmentation allow it
+    // and it fits kPrefixCacheBudgetBytes, counting the time as training (it replaces the
+    // prefix forward of every step).
+    void cachePrefix(const std::vector<int64_t>& trainIdx, TaskPosition& at);
     RunSummary summarize(const std::string& method);
     // Resuming: restores model, evaluator and counters from the latest checkpoint; returns the
     // in-task position when it was taken inside a task.
@@ -142,6 +208,7 @@ private:
     std::vector<std::vector<std::string>> classNames_;
     bool resume_;
     std::map<std::string, torch::Tensor> resumeTensors_;  // until the optimizer is restored
+    PrefixCache prefix_;                                  // the current task's, when active
 
     // Kept by checkpoints.
     double trainSeconds_ = 0;  // training steps only, over the run
@@ -260,9 +327,14 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
          ++i) {
         order.push_back(trainIdx[static_cast<std::size_t>(permutation[i])]);
     }
-    BatchLoader loader(data_.data.train, std::move(order), batchSize, data_.trainTransform,
+    // From the cached prefix outputs when there are some, else images from the loader thread.
+    std::optional<BatchLoader> loader;
+    if (!prefix_.active()) {
+        loader.emplace(data_.data.train, order, batchSize, data_.trainTransform,
                        /*augment=*/true, epochSeed);
-    while (auto batch = loader.next()) {
+    }
+    std::size_t next = 0;
+    for (;;) {
         while (control_.pause.load() && !control_.stop.load()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
@@ -270,17 +342,40 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
             settlePending(at);
             return false;
         }
-        const auto t0 = Clock::now();
-        auto logits = model_->trainLogits(batch->images.to(device_));
-        auto loss = torch::nn::functional::cross_entropy(
-            logits, localLabels(batch->labels, classes).to(device_));
+        auto t0 = Clock::now();
+        torch::Tensor input;
+        torch::Tensor labels;
+        if (loader) {
+            auto batch = loader->next();
+            if (!batch) {
+                break;
+            }
+            t0 = Clock::now();  // the loader's wait is not training
+            input = batch->images.to(device_);
+            labels = batch->labels;
+        } else {
+            if (next >= order.size()) {
+                break;
+            }
+            const std::size_t end =
+                std::min(order.size(), next + static_cast<std::size_t>(batchSize));
+            const std::vector<int64_t> ids(order.begin() + static_cast<std::ptrdiff_t>(next),
+                                           order.begin() + static_cast<std::ptrdiff_t>(end));
+            next = end;
+            input = prefix_.gather(ids);
+            labels = labelsOf(data_.data.train, ids);
+        }
+        const int64_t images = input.size(0);
+        auto logits = model_->trainLogits(input, /*prefixed=*/!loader);
+        auto loss =
+            torch::nn::functional::cross_entropy(logits, localLabels(labels, classes).to(device_));
         optimizer.zero_grad();
         loss.backward();
         const auto snapshot = model_->beforeStep();  // DESIGN §3.2 step 3: project the update
         optimizer.step();
         model_->afterStep(snapshot);
         ++at.batch;
-        PendingStep current{loss.detach(), t0, batch->images.size(0)};
+        PendingStep current{loss.detach(), t0, images};
         if (device_.is_cuda()) {  // read the previous step's loss while this one runs
             settlePending(at);
             pending_ = std::move(current);
@@ -322,6 +417,23 @@ void RunDriver::settlePending(TaskPosition& at) {
     }
 }
 
+void RunDriver::cachePrefix(const std::vector<int64_t>& trainIdx, TaskPosition& at) {
+    prefix_.clear();
+    const ImageTransform& train = data_.trainTransform;
+    const int64_t bytes = static_cast<int64_t>(trainIdx.size()) * info_.arch.tokens() *
+                          info_.arch.width * static_cast<int64_t>(sizeof(float));
+    if (train.flip || train.randomResizedCrop || !model_->hasFrozenPrefix() ||
+        bytes > kPrefixCacheBudgetBytes) {
+        return;
+    }
+    const auto t0 = Clock::now();
+    prefix_.fill(*model_, data_.data.train, trainIdx, data_.evalTransform, e_.train.evalBatchSize);
+    const double seconds = since(t0);
+    at.taskTrainSeconds += seconds;
+    at.epochSeconds += seconds;
+    trainSeconds_ += seconds;
+}
+
 bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const auto taskStart = Clock::now();
     const std::vector<int64_t> trainIdx = trainIndices(t);
@@ -332,11 +444,25 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
                      e_.train.epochs, resumed, at.epoch, at.batch});
     torch::manual_seed(detail::hashCombine(e_.seed, static_cast<uint64_t>(t)));
     const auto passIdx = sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
-    const Passes passes =
-        loadPasses(data_.data.train, passIdx, data_.evalTransform, e_.train.evalBatchSize);
+    cachePrefix(trainIdx, at);
+    Passes passes;
+    if (prefix_.active()) {  // the memory passes start from the cached prefix outputs too
+        for (std::size_t i = 0; i < passIdx.size();
+             i += static_cast<std::size_t>(e_.train.evalBatchSize)) {
+            const std::vector<int64_t> ids(
+                passIdx.begin() + static_cast<std::ptrdiff_t>(i),
+                passIdx.begin() +
+                    static_cast<std::ptrdiff_t>(std::min(
+                        passIdx.size(), i + static_cast<std::size_t>(e_.train.evalBatchSize))));
+            passes.images.push_back(prefix_.gather(ids));
+            passes.labels.push_back(labelsOf(data_.data.train, ids));
+        }
+    } else {
+        passes = loadPasses(data_.data.train, passIdx, data_.evalTransform, e_.train.evalBatchSize);
+    }
     if (!resumed) {
         const auto t0 = Clock::now();
-        for (const auto& w : model_->beginTask(passes.images)) {
+        for (const auto& w : model_->beginTask(passes.images, prefix_.active())) {
             emit(Warning{w});
         }
         at.memorySeconds = since(t0);
@@ -362,8 +488,10 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const double threshold = energyThreshold(e_.memory.epsBegin, e_.memory.epsEnd, t + 1,
                                              static_cast<int>(trainTasks_.size()));
     const auto memoryStart = Clock::now();
-    auto memoryStats = model_->endTask(passes.images, passes.labels, threshold);
+    auto memoryStats = model_->endTask(passes.images, passes.labels, threshold, prefix_.active());
     at.memorySeconds += since(memoryStart);
+    prefix_.clear();
+    passes = {};
     // Evaluated after the memory update: the statistics memory then knows task t.
     Evaluation ev = evaluator_->evaluate(*model_, data_, reported, e_.train.evalBatchSize);
     ev.memory = std::move(memoryStats);

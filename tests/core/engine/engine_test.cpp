@@ -224,7 +224,10 @@ TEST(Engine, StoppedMidTaskContinuesExactly) {
 }
 
 // A process that dies without warning (the callback throws, as close to SIGKILL as a test in
-// one process gets; the CLI test kills for real) resumes from its last in-task checkpoint.
+// one process gets; the CLI test kills for real) resumes from its last in-task checkpoint. With
+// augmentation on, so training reads images from the loader (without it, the run keeps the
+// frozen prefix's outputs, as in the test above) and each image's flip and crop must come out
+// the same after the resume.
 TEST(Engine, DiesAfterAnInTaskCheckpointAndResumesExactly) {
     if (!haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
@@ -232,6 +235,8 @@ TEST(Engine, DiesAfterAnInTaskCheckpointAndResumesExactly) {
     const auto dir = test::tempDir("engine");
     auto e = twoEpochs(MethodKind::InfLora);
     e.checkpoint.everySteps = 3;
+    e.data.flip = true;
+    e.data.randomResizedCrop = true;
     RunControl whole;
     const auto uninterrupted = run(e, dir / "whole", whole);
     RunControl control;
