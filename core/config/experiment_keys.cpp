@@ -81,10 +81,11 @@ void addDataKeys(Keys& keys) {
         "test share of a seeded split, for data without a test part (digits, flat folders)"));
     keys.push_back(boolKey(
         "data.flip", [](auto& e) -> auto& { return e.data.flip; },
-        "random horizontal flip of training images"));
+        "random horizontal flip of training images; without any augmentation a run computes "
+        "the frozen blocks below the adapters once per image and task instead of every epoch"));
     keys.push_back(boolKey(
         "data.random_resized_crop", [](auto& e) -> auto& { return e.data.randomResizedCrop; },
-        "random resized crop of training images"));
+        "random resized crop of training images (as data.flip, it turns that saving off)"));
     keys.push_back(enumKey(
         "data.normalize", [](auto& e) -> auto& { return e.data.normalize; },
         R"("backbone" = the backbone metadata's mean/std; "none" = pixels in [0, 1])"));

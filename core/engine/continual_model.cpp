@@ -275,7 +275,8 @@ void ContinualModel::afterStep(const std::vector<torch::Tensor>& snapshot) {
 
 torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
                                           ForwardOptions options,
-                                          torch::Tensor* features) {
+                                          torch::Tensor* features,
+                                          bool prefixed) {
     if (plan_.feature == TaskIdFeature::ClsFrozenPass) {
         auto h = backbone_->forwardFeatures(images);  // adapter-free pass, [B, D]
         if (features != nullptr) {
@@ -285,8 +286,10 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
     }
     // Eq. 5: mean over tokens of the residual stream entering block l_f (frozen: no adapter
     // sits below it), then the adapted blocks continue from there in the same pass.
-    const int lf = plan_.featureBlock;
-    auto x = backbone_->runBlocks(backbone_->embedTokens(images), 0, lf, ForwardOptions{});
+    const int lf = plan_.featureBlock;  // = prefixBlocks() when `prefixed` (hasFrozenPrefix())
+    auto x = prefixed
+                 ? images
+                 : backbone_->runBlocks(backbone_->embedTokens(images), 0, lf, ForwardOptions{});
     auto h = x.mean(1);  // [B, D]
     if (features != nullptr) {
         if (statistics_ && plan_.gate != GateMode::None) {
@@ -352,7 +355,10 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     return stats;
 }
 
-Prediction ContinualModel::predict(const torch::Tensor& batch) {
+Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
+    if (prefixed && !hasFrozenPrefix()) {
+        throw Error("predict: prefixed batches for a method without a frozen prefix");
+    }
     torch::NoGradGuard noGrad;
     const torch::Tensor images = batch.to(device_);
     ForwardOptions o;
@@ -363,10 +369,12 @@ Prediction ContinualModel::predict(const torch::Tensor& batch) {
     {
         compat::AutocastScope autocast(device_, bf16_);  // the backbone only; eq. 7-8 in fp32
         if (statistics_) {
-            h = taskFeature(images, o, &features).to(torch::kFloat32);
+            h = taskFeature(images, o, &features, prefixed).to(torch::kFloat32);
         } else {
             adapters_->setGate({});
-            features = backbone_->forwardFeatures(images, o);
+            features = prefixed ? backbone_->pool(backbone_->runBlocks(images, prefixBlocks(),
+                                                                       backbone_->arch().depth, o))
+                                : backbone_->forwardFeatures(images, o);
         }
     }
     features = features.to(torch::kFloat32);

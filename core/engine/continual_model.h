@@ -85,8 +85,9 @@ public:
                                     double threshold,
                                     bool prefixed = false);
 
-    // Evaluation forward over the tasks started so far (single pass when possible).
-    Prediction predict(const torch::Tensor& images);
+    // Evaluation forward over the tasks started so far (single pass when possible), from
+    // images or (`prefixed`) from frozenPrefix() outputs.
+    Prediction predict(const torch::Tensor& images, bool prefixed = false);
     // Singular values of each adapter's ΔW (DESIGN §5).
     std::vector<AdapterSpectrum> spectra();
     // Trainable parameters over the whole run so far (adapters and heads).
@@ -106,7 +107,8 @@ public:
 private:
     torch::Tensor taskFeature(const torch::Tensor& images,
                               ForwardOptions options,
-                              torch::Tensor* features);
+                              torch::Tensor* features,
+                              bool prefixed = false);
     std::vector<InputKey> memoryKeys() const;
     SubspaceMemory& memoryOf(const AdapterSite& site);
     // The statistics memory's columns of the tasks started so far, kept between predictions.

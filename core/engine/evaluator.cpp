@@ -137,11 +137,44 @@ Evaluation Evaluator::evaluate(ContinualModel& model,
     }
     for (int j = 0; j < seen; ++j) {
         TaskCounts counts;
-        BatchLoader loader(data.evalSet(), data.evalIndices(j), batchSize, data.evalTransform,
-                           false, 0);
-        while (auto batch = loader.next()) {
-            scoreBatch(model.predict(batch->images), batch->labels, j, taskStart, &ev, &counts,
-                       &conf);
+        const auto jj = static_cast<std::size_t>(j);
+        // Joint evaluates once: nothing to keep for later.
+        const bool prefixed = !joint_ && model.hasFrozenPrefix();
+        if (prefixed && jj < cache_.size() && !cache_[jj].prefix.empty()) {
+            const CachedTask& kept = cache_[jj];
+            for (std::size_t b = 0; b < kept.prefix.size(); ++b) {
+                scoreBatch(model.predict(kept.prefix[b], /*prefixed=*/true), kept.labels[b], j,
+                           taskStart, &ev, &counts, &conf);
+            }
+        } else {
+            BatchLoader loader(data.evalSet(), data.evalIndices(j), batchSize, data.evalTransform,
+                               false, 0);
+            CachedTask fresh;
+            int64_t bytes = 0;
+            bool keep = prefixed;
+            while (auto batch = loader.next()) {
+                if (!prefixed) {
+                    scoreBatch(model.predict(batch->images), batch->labels, j, taskStart, &ev,
+                               &counts, &conf);
+                    continue;
+                }
+                const auto x = model.frozenPrefix(batch->images);
+                scoreBatch(model.predict(x, /*prefixed=*/true), batch->labels, j, taskStart, &ev,
+                           &counts, &conf);
+                bytes += x.numel() * static_cast<int64_t>(x.element_size());
+                keep = keep && cacheBytes_ + bytes <= kCacheBudgetBytes;
+                if (keep) {
+                    fresh.prefix.push_back(x);
+                    fresh.labels.push_back(batch->labels);
+                } else {
+                    fresh = {};  // over the budget: this task is evaluated from images again
+                }
+            }
+            if (keep) {
+                cache_.resize(std::max(cache_.size(), jj + 1));
+                cache_[jj] = std::move(fresh);
+                cacheBytes_ += bytes;
+            }
         }
         const auto pct = [&](int64_t k) {
             return 100.0 * static_cast<double>(k) /

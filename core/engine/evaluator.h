@@ -40,6 +40,16 @@ private:
 
     std::vector<std::vector<int64_t>> tasks_;
     bool joint_;
+    // Each task's evaluation batches as frozen-prefix outputs (ContinualModel::frozenPrefix)
+    // with their labels, made at the task's first evaluation and read by every later one, so
+    // that the frozen blocks run once per evaluation image in the run; up to kCacheBudgetBytes.
+    struct CachedTask {
+        std::vector<torch::Tensor> prefix;  // [B, N, D] per batch
+        std::vector<torch::Tensor> labels;  // [B] per batch
+    };
+    static constexpr int64_t kCacheBudgetBytes = 1LL << 30;
+    std::vector<CachedTask> cache_;
+    int64_t cacheBytes_ = 0;
     std::vector<int64_t> columnOf_;  // global class → column of the concatenated logits
     std::vector<int> taskOf_;        // global class → task
     AccuracyMatrix accuracy_;

@@ -35,9 +35,10 @@ void trainSteps(ContinualModel& model,
     }
 }
 
-// The run trains from the frozen prefix's outputs when it can: training, both memory passes and
-// the statistics memory must then come out as they do from the images, over two tasks (so the
-// projection, the second task's bases and the task posterior all take part).
+// The run trains and evaluates from the frozen prefix's outputs when it can: training, both
+// memory passes, the statistics memory and prediction must then come out as they do from the
+// images, over two tasks (so the projection, the second task's bases and the task posterior all
+// take part).
 TEST(ContinualModel, FrozenPrefixStandsInForTheImages) {
     const Experiment e = test::smallExperiment(MethodKind::DualLora);
     ContinualModel fromImages = makeModel(e);
@@ -71,6 +72,11 @@ TEST(ContinualModel, FrozenPrefixStandsInForTheImages) {
         EXPECT_TRUE(torch::allclose(pa.logits, pb.logits, 1e-4, 1e-4));
         EXPECT_TRUE(torch::allclose(pa.taskPosterior, pb.taskPosterior, 1e-4, 1e-4));
         EXPECT_TRUE(torch::allclose(pa.calibrated, pb.calibrated, 1e-4, 1e-4));
+        // Evaluation keeps test images' prefix outputs across tasks: same numbers, bit for bit.
+        const Prediction pc = fromPrefix.predict(fromPrefix.frozenPrefix(test), true);
+        EXPECT_TRUE(torch::equal(pc.logits, pb.logits));
+        EXPECT_TRUE(torch::equal(pc.taskPosterior, pb.taskPosterior));
+        EXPECT_TRUE(torch::equal(pc.calibrated, pb.calibrated));
     }
 }
 
@@ -84,6 +90,7 @@ TEST(ContinualModel, NoFrozenPrefixWhenEveryBlockIsAdapted) {
     const auto images = torch::rand({4, 1, 28, 28});
     DLW_EXPECT_ERROR(model.frozenPrefix(images), "no frozen prefix");
     DLW_EXPECT_ERROR(model.beginTask({images}, true), "without a frozen prefix");
+    DLW_EXPECT_ERROR(model.predict(images, true), "without a frozen prefix");
 }
 
 }  // namespace
