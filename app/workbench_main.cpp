@@ -104,10 +104,10 @@ int main(int argc, char** argv) {
             }
             done.stop();
             window.selectRow(window.queue().rowCount() > 0 ? 0 : -1);  // the first run in focus
-            for (int tab = 0; tab < 5; ++tab) {
-                window.showTab(tab);
+            for (int shown = 0; shown < 5; ++shown) {
+                window.showTab(shown);
                 QCoreApplication::processEvents();
-                window.grab().save(QStringLiteral("%1-tab%2.png").arg(prefix).arg(tab));
+                window.grab().save(QStringLiteral("%1-tab%2.png").arg(prefix).arg(shown));
             }
             QCoreApplication::quit();
         });

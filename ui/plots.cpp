@@ -76,8 +76,8 @@ QString Plot::hoverText(const QPoint& pos) const {
         if (!p->visible() || (g == nullptr && b == nullptr)) {
             continue;
         }
-        auto scan = [&](auto* data) {
-            for (auto it = data->constBegin(); it != data->constEnd(); ++it) {
+        auto scan = [&](auto* points) {
+            for (auto it = points->constBegin(); it != points->constEnd(); ++it) {
                 const QPointF at = p->coordsToPixels(it->mainKey(), it->mainValue());
                 const double d = std::hypot(at.x() - pos.x(), at.y() - pos.y());
                 if (d < best) {
