@@ -3,7 +3,9 @@
 #include "ui/plot_support.h"
 #include "ui/plots.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace dlw::ui {
 
@@ -124,11 +126,8 @@ void MemoryPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     }
     const double width = 0.8 / std::max<std::size_t>(inputs.size(), 1);
     double top = 1;
-    auto* threshold = inputs.empty() ? nullptr : addGraph(xAxis, yAxis2);
-    if (threshold != nullptr) {
-        threshold->setName(tr("threshold ε"));
-        threshold->setPen(QPen(palette().color(QPalette::WindowText), 1, Qt::DashLine));
-    }
+    double lowest = 100;                          // of the energies and thresholds, percent
+    std::vector<std::pair<int, double>> epsilon;  // (task learned, threshold %)
     for (std::size_t k = 0; k < inputs.size(); ++k) {
         auto* bars = new QCPBars(xAxis, yAxis);
         bars->setName(QString::fromStdString(inputs[k]));
@@ -149,12 +148,27 @@ void MemoryPlot::refresh(const RunData* current, const RunList& /*runs*/) {
                 bars->addData(x, static_cast<double>(m.size));
                 energy->addData(x, 100 * m.energyAfter);
                 top = std::max(top, static_cast<double>(m.size));
+                lowest = std::min({lowest, 100 * m.energyAfter, 100 * m.threshold});
                 if (k == 0) {
-                    threshold->addData(ev.afterTask + 1, 100 * m.threshold);
+                    epsilon.emplace_back(ev.afterTask + 1, 100 * m.threshold);
                 }
             }
         }
     }
+    if (!epsilon.empty()) {  // one dashed tick across each task's bars, drawn over the energies
+        auto* threshold = addGraph(xAxis, yAxis2);
+        threshold->setName(tr("threshold ε"));
+        threshold->setPen(QPen(palette().color(QPalette::WindowText), 1.5, Qt::DashLine));
+        for (const auto& [task, value] : epsilon) {
+            threshold->addData(task - 0.45, value);
+            threshold->addData(task + 0.45, value);
+            threshold->addData(task + 0.5, std::numeric_limits<double>::quiet_NaN());  // gap
+        }
+    }
+    // The energies sit just above their thresholds (GPM adds directions until they reach it):
+    // an axis from just under the lowest keeps the gap between them visible.
+    yAxis2->setRange(inputs.empty() ? 50.0 : std::max(0.0, std::floor(lowest) - 1.0),
+                     inputs.empty() ? 100.0 : 100.5);
     const int t = current != nullptr ? std::max(current->tasks, 1) : 1;
     xAxis->setRange(0.5, t + 0.5);
     yAxis->setRange(0, top * 1.15);
@@ -296,9 +310,13 @@ void SpectraPlot::refresh(const RunData* current, const RunList& /*runs*/) {
                 normalized_ && !s.singularValues.empty() && s.singularValues.front() > 0
                     ? 1.0 / s.singularValues.front()
                     : 1.0;
+            // Past the adapter's rank the values are rounding noise (ΔW = B A is stored in
+            // float32): below 1e-5 of the largest they are left out, not drawn as a cliff.
+            const double noise =
+                s.singularValues.empty() ? 0.0 : 1e-5 * s.singularValues.front() * scale;
             for (std::size_t i = 0; i < s.singularValues.size(); ++i) {
                 const double v = s.singularValues[i] * scale;
-                if (v > 1e-8) {
+                if (v > std::max(noise, 1e-12)) {
                     g->addData(static_cast<double>(i + 1), v);
                     high = std::max(high, v);
                     low = std::min(low, v);
