@@ -114,9 +114,12 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
     app.add_option("--epochs", epochs, "Epochs per task (images/s does not depend on it)")
         ->capture_default_str();
-    app.add_option("--methods", methods, "Methods to time, in order")->capture_default_str();
+    app.add_option("--methods", methods, "Methods to time, in order")
+        ->expected(1, -1)
+        ->capture_default_str();
     app.add_option("--out", out, "Folder for the runs (replaced)")->capture_default_str();
     app.add_option("--rounds", rounds, "Interleaved prediction rounds of one image (64: a tenth)")
+        ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     threads = dlw::applyThreads(threads);
