@@ -119,15 +119,34 @@ torch::Tensor ContinualModel::frozenPrefix(const torch::Tensor& images) {
         throw Error("this method has no frozen prefix that can stand in for the images");
     }
     torch::NoGradGuard noGrad;
-    return backbone_->runBlocks(backbone_->embedTokens(images.to(device_)), 0, prefixBlocks(),
-                                ForwardOptions{});
+    return atFirstAdapted(images, false);
+}
+
+void ContinualModel::checkPrefixed(const char* caller, bool prefixed) const {
+    if (prefixed && !hasFrozenPrefix()) {
+        throw Error(
+            fmt::format("{}: prefixed batches for a method without a frozen prefix", caller));
+    }
+}
+
+torch::Tensor ContinualModel::atFirstAdapted(const torch::Tensor& batch, bool prefixed) {
+    const auto x = batch.to(device_);
+    if (prefixed) {
+        return x;
+    }
+    return backbone_->runBlocks(backbone_->embedTokens(x), 0, prefixBlocks(), ForwardOptions{});
+}
+
+torch::Tensor ContinualModel::adaptedFeatures(const torch::Tensor& batch,
+                                              bool prefixed,
+                                              const ForwardOptions& options) {
+    return backbone_->pool(backbone_->runBlocks(atFirstAdapted(batch, prefixed), prefixBlocks(),
+                                                backbone_->arch().depth, options));
 }
 
 std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tensor>& batches,
                                                    bool prefixed) {
-    if (prefixed && !hasFrozenPrefix()) {
-        throw Error("beginTask: prefixed batches for a method without a frozen prefix");
-    }
+    checkPrefixed("beginTask", prefixed);
     std::vector<std::string> warnings;
     const int task = tasksStarted();
     const bool eigenInit =
@@ -215,11 +234,8 @@ void ContinualModel::prePass(const std::vector<torch::Tensor>& batches,
         statistics_ && plan_.feature == TaskIdFeature::BlockInput && plan_.featureBlock == p;
     int64_t bytes = 0;
     for (const auto& b : batches) {
-        torch::Tensor x = b.to(device_);
+        const torch::Tensor x = atFirstAdapted(b, prefixed);  // no observed input sits below p
         if (!prefixed) {
-            ForwardOptions prefix;
-            prefix.observer = o.observer;  // no adapter sits below block p
-            x = backbone_->runBlocks(backbone_->embedTokens(x), 0, p, prefix);
             bytes += x.numel() * static_cast<int64_t>(x.element_size());
         }
         if (feature) {
@@ -244,15 +260,14 @@ std::vector<torch::Tensor> ContinualModel::trainableParameters() {
 }
 
 torch::Tensor ContinualModel::trainLogits(const torch::Tensor& images, bool prefixed) {
+    checkPrefixed("trainLogits", prefixed);
     ForwardOptions o;
     o.adapters = adapters_.get();
     adapters_->setGate({});  // every residual piece on while training (DESIGN §3.2, gate)
     torch::Tensor features;
     {
         compat::AutocastScope autocast(device_, bf16_);
-        features = prefixed ? backbone_->pool(backbone_->runBlocks(images, prefixBlocks(),
-                                                                   backbone_->arch().depth, o))
-                            : backbone_->forwardFeatures(images, o);  // [B, D]
+        features = adaptedFeatures(images, prefixed, o);  // [B, D]
     }
     return heads_.back()->forward(features.to(torch::kFloat32));
 }
@@ -307,9 +322,7 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
                                                 const std::vector<torch::Tensor>& labels,
                                                 double threshold,
                                                 bool prefixed) {
-    if (prefixed && !hasFrozenPrefix()) {
-        throw Error("endTask: prefixed batches for a method without a frozen prefix");
-    }
+    checkPrefixed("endTask", prefixed);
     torch::NoGradGuard noGrad;
     adapters_->setGate({});
     std::vector<MemoryStat> stats;
@@ -321,12 +334,8 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
         const bool cached = passPrefix_.size() == batches.size();
         const int end = observedBlocks(&o);
         for (std::size_t i = 0; i < batches.size(); ++i) {  // the prefix below it is frozen
-            if (cached || prefixed) {
-                backbone_->runBlocks(cached ? passPrefix_[i] : batches[i].to(device_),
-                                     prefixBlocks(), end, o);
-            } else {
-                backbone_->runBlocks(backbone_->embedTokens(batches[i].to(device_)), 0, end, o);
-            }
+            backbone_->runBlocks(cached ? passPrefix_[i] : atFirstAdapted(batches[i], prefixed),
+                                 prefixBlocks(), end, o);
         }
         for (auto& [key, memory] : memories_) {
             const MemoryUpdate u = memory.update(observer.covariance(key), threshold);  // eq. 4
@@ -337,15 +346,9 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     if (statistics_) {
         const bool cached = passFeature_.size() == batches.size();
         for (std::size_t i = 0; i < batches.size(); ++i) {  // eq. 6 sums, no sample kept
-            torch::Tensor h;
-            if (cached) {
-                h = passFeature_[i];
-            } else if (prefixed) {  // hasFrozenPrefix(): the prefix ends at l_f
-                h = batches[i].to(device_).mean(1);
-            } else {
-                h = taskFeature(batches[i].to(device_), {}, nullptr);
-            }
-            statistics_->add(h, labels[i]);
+            statistics_->add(cached ? passFeature_[i]
+                                    : taskFeature(batches[i].to(device_), {}, nullptr, prefixed),
+                             labels[i]);
         }
         statistics_->finalize();
         seenColumnsTasks_ = -1;
@@ -356,9 +359,7 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
 }
 
 Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
-    if (prefixed && !hasFrozenPrefix()) {
-        throw Error("predict: prefixed batches for a method without a frozen prefix");
-    }
+    checkPrefixed("predict", prefixed);
     torch::NoGradGuard noGrad;
     const torch::Tensor images = batch.to(device_);
     ForwardOptions o;
@@ -372,9 +373,7 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
             h = taskFeature(images, o, &features, prefixed).to(torch::kFloat32);
         } else {
             adapters_->setGate({});
-            features = prefixed ? backbone_->pool(backbone_->runBlocks(images, prefixBlocks(),
-                                                                       backbone_->arch().depth, o))
-                                : backbone_->forwardFeatures(images, o);
+            features = adaptedFeatures(images, prefixed, o);
         }
     }
     features = features.to(torch::kFloat32);
@@ -382,13 +381,12 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
     for (auto& head : heads_) {
         logits.push_back(head->forward(features));
     }
-    const auto sameSize = [&] {
-        return std::all_of(logits.begin(), logits.end(),
-                           [&](const auto& z) { return z.size(1) == logits.front().size(1); });
-    };
     if (statistics_) {
         out.taskPosterior = statistics_->taskPosterior(h, seenTaskColumns(), plan_.tau);  // eq. 7
-        if (sameSize()) {  // eq. 8, product form, all tasks at once: [B, T, k]
+        const bool sameSize = std::all_of(logits.begin(), logits.end(), [&](const auto& z) {
+            return z.size(1) == logits.front().size(1);
+        });
+        if (sameSize) {  // eq. 8, product form, all tasks at once: [B, T, k]
             const auto z = torch::stack(logits, 1);
             out.logits = z.flatten(1);
             out.calibrated = (torch::softmax(z, 2) * out.taskPosterior.unsqueeze(2)).flatten(1);

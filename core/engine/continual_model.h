@@ -109,6 +109,16 @@ private:
                               ForwardOptions options,
                               torch::Tensor* features,
                               bool prefixed = false);
+    // Throws dlw::Error naming `caller` when `prefixed` input comes for a method without a
+    // frozen prefix.
+    void checkPrefixed(const char* caller, bool prefixed) const;
+    // The residual stream entering the first adapted block: `batch` itself when `prefixed`,
+    // else the images run through the blocks below it (no adapter, no observed input there).
+    torch::Tensor atFirstAdapted(const torch::Tensor& batch, bool prefixed);
+    // From there through the adapted blocks, the final norm and pooling: features [B, D].
+    torch::Tensor adaptedFeatures(const torch::Tensor& batch,
+                                  bool prefixed,
+                                  const ForwardOptions& options);
     std::vector<InputKey> memoryKeys() const;
     SubspaceMemory& memoryOf(const AdapterSite& site);
     // The statistics memory's columns of the tasks started so far, kept between predictions.
