@@ -99,14 +99,17 @@ public:
             rowOf_[indices[i]] = static_cast<int64_t>(i);
         }
     }
-    // The rows of dataset images `indices`, [B, N, D].
-    torch::Tensor gather(const std::vector<int64_t>& indices) const {
+    // Dataset images `indices` of `data` (the set it was filled from) as a batch whose
+    // `images` are their rows [B, N, D], with their global labels.
+    Batch batch(const ImageDataset& data, std::vector<int64_t> indices) const {
         std::vector<int64_t> rows;
-        rows.reserve(indices.size());
+        std::vector<int64_t> labels;
         for (int64_t i : indices) {
             rows.push_back(rowOf_.at(i));
+            labels.push_back(data.labels.at(static_cast<std::size_t>(i)));
         }
-        return rows_.index_select(0, torch::tensor(rows, torch::kInt64).to(rows_.device()));
+        return {rows_.index_select(0, torch::tensor(rows, torch::kInt64).to(rows_.device())),
+                torch::tensor(labels, torch::kInt64), std::move(indices)};
     }
 
 private:
@@ -114,14 +117,11 @@ private:
     std::unordered_map<int64_t, int64_t> rowOf_;
 };
 
-// Global labels of dataset images `indices`, int64 [B].
-torch::Tensor labelsOf(const ImageDataset& data, const std::vector<int64_t>& indices) {
-    std::vector<int64_t> out;
-    out.reserve(indices.size());
-    for (int64_t i : indices) {
-        out.push_back(data.labels.at(static_cast<std::size_t>(i)));
-    }
-    return torch::tensor(out, torch::kInt64);
+// Up to `count` of `v` from `begin` (< v.size()) on.
+std::vector<int64_t> slice(const std::vector<int64_t>& v, std::size_t begin, std::size_t count) {
+    const std::size_t end = std::min(v.size(), begin + count);
+    return {v.begin() + static_cast<std::ptrdiff_t>(begin),
+            v.begin() + static_cast<std::ptrdiff_t>(end)};
 }
 
 // The first `cap` of a seeded permutation of `indices` (all when cap is 0 or larger).
@@ -333,7 +333,7 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
         loader.emplace(data_.data.train, order, batchSize, data_.trainTransform,
                        /*augment=*/true, epochSeed);
     }
-    std::size_t next = 0;
+    std::size_t next = 0;  // into `order`, when batches come from the cache
     for (;;) {
         while (control_.pause.load() && !control_.stop.load()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -343,32 +343,22 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
             return false;
         }
         auto t0 = Clock::now();
-        torch::Tensor input;
-        torch::Tensor labels;
+        std::optional<Batch> batch;
         if (loader) {
-            auto batch = loader->next();
-            if (!batch) {
-                break;
-            }
+            batch = loader->next();
             t0 = Clock::now();  // the loader's wait is not training
-            input = batch->images.to(device_);
-            labels = batch->labels;
-        } else {
-            if (next >= order.size()) {
-                break;
-            }
-            const std::size_t end =
-                std::min(order.size(), next + static_cast<std::size_t>(batchSize));
-            const std::vector<int64_t> ids(order.begin() + static_cast<std::ptrdiff_t>(next),
-                                           order.begin() + static_cast<std::ptrdiff_t>(end));
-            next = end;
-            input = prefix_.gather(ids);
-            labels = labelsOf(data_.data.train, ids);
+        } else if (next < order.size()) {
+            batch = prefix_.batch(data_.data.train,
+                                  slice(order, next, static_cast<std::size_t>(batchSize)));
+            next += batch->indices.size();
         }
-        const int64_t images = input.size(0);
-        auto logits = model_->trainLogits(input, /*prefixed=*/!loader);
-        auto loss =
-            torch::nn::functional::cross_entropy(logits, localLabels(labels, classes).to(device_));
+        if (!batch) {
+            break;
+        }
+        const int64_t images = batch->images.size(0);
+        auto logits = model_->trainLogits(batch->images.to(device_), /*prefixed=*/!loader);
+        auto loss = torch::nn::functional::cross_entropy(
+            logits, localLabels(batch->labels, classes).to(device_));
         optimizer.zero_grad();
         loss.backward();
         const auto snapshot = model_->beforeStep();  // DESIGN §3.2 step 3: project the update
@@ -447,15 +437,11 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     cachePrefix(trainIdx, at);
     Passes passes;
     if (prefix_.active()) {  // the memory passes start from the cached prefix outputs too
-        for (std::size_t i = 0; i < passIdx.size();
-             i += static_cast<std::size_t>(e_.train.evalBatchSize)) {
-            const std::vector<int64_t> ids(
-                passIdx.begin() + static_cast<std::ptrdiff_t>(i),
-                passIdx.begin() +
-                    static_cast<std::ptrdiff_t>(std::min(
-                        passIdx.size(), i + static_cast<std::size_t>(e_.train.evalBatchSize))));
-            passes.images.push_back(prefix_.gather(ids));
-            passes.labels.push_back(labelsOf(data_.data.train, ids));
+        const auto size = static_cast<std::size_t>(e_.train.evalBatchSize);
+        for (std::size_t i = 0; i < passIdx.size(); i += size) {
+            Batch b = prefix_.batch(data_.data.train, slice(passIdx, i, size));
+            passes.images.push_back(std::move(b.images));
+            passes.labels.push_back(std::move(b.labels));
         }
     } else {
         passes = loadPasses(data_.data.train, passIdx, data_.evalTransform, e_.train.evalBatchSize);
