@@ -26,6 +26,20 @@ std::pair<torch::Tensor, torch::Tensor> gaussianClasses(const std::vector<int64_
     return {torch::cat(xs), torch::cat(ys)};
 }
 
+// A finalized memory of `tasks`, `perClass` features of width `d` per class (seed `seed`).
+StatisticsMemory memoryOf(const std::vector<std::vector<int64_t>>& tasks,
+                          int64_t perClass,
+                          int64_t d,
+                          int seed) {
+    StatisticsMemory memory(d, 1e-3);
+    for (const auto& t : tasks) {
+        const auto [x, y] = gaussianClasses(t, perClass, d, seed);
+        memory.add(x, y);
+    }
+    memory.finalize();
+    return memory;
+}
+
 TEST(StatisticsMemory, SameMeansAndCovarianceInAnyTaskOrder) {
     const auto [x1, y1] = gaussianClasses({0, 1}, 50, 6, 1);
     const auto [x2, y2] = gaussianClasses({2, 3}, 50, 6, 2);
@@ -64,12 +78,7 @@ TEST(StatisticsMemory, MatchesDirectMeansAndPooledCovariance) {
 // other than the classes' own, so both of taskPosterior()'s ways of grouping columns run.
 TEST(StatisticsMemory, ScoresAndPosteriorMatchEquationSeven) {
     const std::vector<std::vector<int64_t>> tasks{{4, 1, 5}, {0, 2}, {3}};
-    StatisticsMemory memory(6, 1e-3);
-    for (const auto& t : tasks) {
-        const auto [x, y] = gaussianClasses(t, 60, 6, 11);
-        memory.add(x, y);
-    }
-    memory.finalize();
+    const StatisticsMemory memory = memoryOf(tasks, 60, 6, 11);
     const auto [h, unused] = gaussianClasses({0, 1, 2, 3, 4, 5}, 5, 6, 12);
     const auto s = memory.covariance();
     const auto l = torch::linalg::cholesky(s + torch::eye(6, torch::kFloat64) * 1e-3 *
@@ -99,12 +108,7 @@ TEST(StatisticsMemory, ScoresAndPosteriorMatchEquationSeven) {
 
 TEST(StatisticsMemory, PosteriorFindsTheTaskOfSeparatedClasses) {
     const std::vector<std::vector<int64_t>> tasks{{0, 1}, {2, 3}, {4, 5}};
-    StatisticsMemory memory(8, 1e-3);
-    for (const auto& t : tasks) {
-        const auto [x, y] = gaussianClasses(t, 100, 8, 7);
-        memory.add(x, y);
-    }
-    memory.finalize();
+    const StatisticsMemory memory = memoryOf(tasks, 100, 8, 7);
     const auto [testX, testY] = gaussianClasses({0, 1, 2, 3, 4, 5}, 30, 8, 99);
     const auto posterior = memory.taskPosterior(testX, tasks, 2.0);  // [N, 3]
     EXPECT_TRUE(torch::allclose(posterior.sum(1), torch::ones(posterior.size(0)), 1e-5, 1e-5));
