@@ -6,8 +6,22 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPalette>
+#include <QPixmap>
+#include <QSaveFile>
 #include <QStyleFactory>
 #include <QTimer>
+
+namespace {
+
+// A screenshot, written as every file of the program is: whole or not at all.
+void saveAtomically(const QPixmap& pixmap, const QString& path) {
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || !pixmap.save(&file, "PNG") || !file.commit()) {
+        qWarning("%s: could not be written", qPrintable(path));
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -92,7 +106,7 @@ int main(int argc, char** argv) {
     for (const QString& shot : parser.values(screenshot)) {
         const int ms = shot.section(':', 0, 0).toInt();
         const QString file = shot.section(':', 1);
-        QTimer::singleShot(ms, &window, [&window, file] { window.grab().save(file); });
+        QTimer::singleShot(ms, &window, [&window, file] { saveAtomically(window.grab(), file); });
     }
     QTimer done;
     if (parser.isSet(finalShots)) {
@@ -107,7 +121,8 @@ int main(int argc, char** argv) {
             for (int shown = 0; shown < 5; ++shown) {
                 window.showTab(shown);
                 QCoreApplication::processEvents();
-                window.grab().save(QStringLiteral("%1-tab%2.png").arg(prefix).arg(shown));
+                saveAtomically(window.grab(),
+                               QStringLiteral("%1-tab%2.png").arg(prefix).arg(shown));
             }
             QCoreApplication::quit();
         });

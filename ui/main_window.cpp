@@ -1,7 +1,7 @@
 #include "ui/main_window.h"
 
 #include "api/error.h"
-#include "api/run_record.h"
+#include "api/run_folder.h"
 #include "api/runtime.h"
 #include "ui/engine_runner.h"
 #include "ui/experiment_form.h"
@@ -10,7 +10,6 @@
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QDateTime>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -287,24 +286,17 @@ std::string MainWindow::sequenceKey(const Experiment& e) const {
 }
 
 std::string MainWindow::newRunDir(const Experiment& e) const {
-    const QString base = QStringLiteral("%1/%2-%3-%4")
-                             .arg(options_.runsFolder, QString::fromStdString(e.name),
-                                  QString::fromStdString(toString(e.method.name)),
-                                  QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
-    QString dir = base;
-    for (int n = 2; QFileInfo::exists(dir) ||
-                    [&] {
-                        for (int i = 0; i < queue_.rowCount(); ++i) {
-                            if (queue_.entry(i).runDir == dir.toStdString()) {
-                                return true;
+    // One naming rule for the CLI and the window (#14), skipping folders promised to queued runs.
+    return newRunFolder(e, options_.runsFolder.toStdString(),
+                        [&](const std::filesystem::path& dir) {
+                            for (int i = 0; i < queue_.rowCount(); ++i) {
+                                if (queue_.entry(i).runDir == dir.string()) {
+                                    return true;
+                                }
                             }
-                        }
-                        return false;
-                    }();
-         ++n) {
-        dir = QStringLiteral("%1-%2").arg(base).arg(n);
-    }
-    return dir.toStdString();
+                            return false;
+                        })
+        .string();
 }
 
 bool MainWindow::addToQueue() {
@@ -533,12 +525,13 @@ void MainWindow::loadPastRuns() {
         for (int i = 0; i < queue_.rowCount(); ++i) {
             known = known || queue_.entry(i).runDir == dir;
         }
-        if (known || !QFileInfo::exists(info.filePath() + "/events.jsonl")) {
+        if (known || !QFileInfo::exists(info.filePath() + "/" + run_files::kEvents)) {
             continue;
         }
         try {
             QueueEntry entry;
-            entry.experiment = loadExperimentFile(dir + "/experiment.json");
+            entry.experiment =
+                loadExperimentFile(std::filesystem::path(dir) / run_files::kExperiment);
             entry.runDir = dir;
             for (const auto& ev : readRunEvents(dir)) {
                 entry.data->apply(ev);
@@ -546,7 +539,7 @@ void MainWindow::loadPastRuns() {
             entry.data->runDir = dir;
             entry.data->label = methodVariant(entry.experiment);
             entry.data->sequenceKey = sequenceKey(entry.experiment);
-            if (QFileInfo::exists(info.filePath() + "/summary.json")) {
+            if (QFileInfo::exists(info.filePath() + "/" + run_files::kSummary)) {
                 const RunRecord record = readRunRecord(dir);
                 entry.data->summary = record.summary;
                 entry.data->state = record.completed ? RunState::Done : RunState::Stopped;

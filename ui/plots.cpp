@@ -4,8 +4,10 @@
 #include "ui/plot_support.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include <QContextMenuEvent>
+#include <QCoreApplication>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -46,10 +48,26 @@ void Plot::setEmptyMessage(const QString& text) {
 bool Plot::exportTo(const QString& path, QString* error) {
     const QString suffix = QFileInfo(path).suffix().toLower();
     bool ok = false;
+    // Every export is atomic (a temporary file renamed over the target): an export that fails
+    // half-way, or a full disk, never leaves a truncated file under the user's name.
     if (suffix == QLatin1String("png")) {
-        ok = savePng(path, 0, 0, 2.0);
+        QSaveFile file(path);
+        ok = file.open(QIODevice::WriteOnly) && toPixmap(0, 0, 2.0).save(&file, "PNG") &&
+             file.commit();
     } else if (suffix == QLatin1String("pdf")) {
-        ok = savePdf(path);
+        // QCustomPlot writes PDFs to a path only: a hidden sibling, then renamed.
+        const QFileInfo info(path);
+        const QString temp = info.absolutePath() + QStringLiteral("/.") + info.fileName() +
+                             QStringLiteral(".tmp-%1").arg(QCoreApplication::applicationPid());
+        ok = savePdf(temp);
+        std::error_code ec;
+        if (ok) {
+            std::filesystem::rename(temp.toStdString(), path.toStdString(), ec);
+            ok = !ec;
+        }
+        if (!ok) {
+            std::filesystem::remove(temp.toStdString(), ec);
+        }
     } else if (suffix == QLatin1String("csv")) {
         QSaveFile file(path);  // atomic: a temporary file renamed on commit
         if (file.open(QIODevice::WriteOnly | QIODevice::Text)) {

@@ -18,6 +18,7 @@
 #include <QLabel>
 #include <QMimeData>
 #include <QPushButton>
+#include <QSaveFile>
 #include <QScrollArea>
 #include <QSlider>
 #include <QStandardPaths>
@@ -272,7 +273,9 @@ void PredictPanel::keyPressEvent(QKeyEvent* event) {
             QDir().mkpath(dir);
             const QString path =
                 dir + QStringLiteral("/pasted-%1.png").arg(QDateTime::currentMSecsSinceEpoch());
-            if (qvariant_cast<QImage>(mime->imageData()).save(path)) {
+            QSaveFile file(path);  // atomic, as every file the program writes
+            if (file.open(QIODevice::WriteOnly) &&
+                qvariant_cast<QImage>(mime->imageData()).save(&file, "PNG") && file.commit()) {
                 files << path;
             }
         }

@@ -22,6 +22,9 @@ QString QueueModel::describe(const QueueEntry& e) {
         text = QString::fromStdString(e.experiment.name) + QStringLiteral(" · ") + text;
     }
     text += QStringLiteral(" · seed %1").arg(e.experiment.seed);
+    if (!d.skipped.empty()) {  // the tooltip lists them
+        text += QObject::tr(" · %n file(s) skipped", nullptr, static_cast<int>(d.skipped.size()));
+    }
     switch (d.state) {
         case RunState::Queued:
             return text + QObject::tr(" · queued");
@@ -60,9 +63,26 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
     switch (role) {
         case Qt::DisplayRole:
             return describe(e);
-        case Qt::ToolTipRole:
-            return e.runDir.empty() ? QObject::tr("not started yet")
-                                    : QString::fromStdString(e.runDir);
+        case Qt::ToolTipRole: {
+            QString tip = e.runDir.empty() ? QObject::tr("not started yet")
+                                           : QString::fromStdString(e.runDir);
+            constexpr std::size_t kShown = 20;  // the rest are in the run's events.jsonl
+            for (std::size_t i = 0; i < e.data->skipped.size() && i < kShown; ++i) {
+                const auto& w = e.data->skipped[i];
+                tip += QStringLiteral("\n") +
+                       QObject::tr("skipped %1: %2")
+                           .arg(QString::fromStdString(w.file), QString::fromStdString(w.reason));
+            }
+            if (e.data->skipped.size() > kShown) {
+                tip += QStringLiteral("\n") + QObject::tr("… and %1 more (events.jsonl)")
+                                                  .arg(e.data->skipped.size() - kShown);
+            }
+            for (const auto& w : e.data->warnings) {
+                tip += QStringLiteral("\n") +
+                       QObject::tr("warning: %1").arg(QString::fromStdString(w));
+            }
+            return tip;
+        }
         case kStateRole:
             return static_cast<int>(e.data->state);
         default:

@@ -50,7 +50,8 @@ struct Apply {
         d.evaluations.push_back(e);
     }
     void operator()(const TaskFinished& /*e*/) const {}
-    void operator()(const Warning& /*e*/) const {}
+    void operator()(const Warning& e) const { d.warnings.push_back(e.message); }
+    void operator()(const FilesSkipped& e) const { d.skipped = e.files; }
     void operator()(const RunFinished& e) const {
         d.summary = e.summary;
         d.state = !e.error.empty() ? RunState::Failed

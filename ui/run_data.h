@@ -53,6 +53,8 @@ public:
     std::vector<int64_t> taskFirstStep;   // first global step of each task started
     std::vector<Evaluation> evaluations;  // one per finished task, in order
     std::optional<RunSummary> summary;
+    std::vector<std::string> warnings;  // the engine's Warning events, in order
+    std::vector<LoadWarning> skipped;   // dataset files the run left out, with reasons
 
     // The T×T matrix of `kind` (percent; nullopt where not yet trained), from the evaluations.
     AccuracyMatrix matrix(MatrixKind kind) const;

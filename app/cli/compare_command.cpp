@@ -1,5 +1,5 @@
 #include "api/error.h"
-#include "api/run_record.h"
+#include "api/run_folder.h"
 #include "cli/commands.h"
 #include "cli/run_support.h"
 

@@ -1,6 +1,6 @@
 #include "api/error.h"
 #include "api/experiment.h"
-#include "api/run_record.h"
+#include "api/run_folder.h"
 #include "cli/commands.h"
 #include "cli/run_support.h"
 
@@ -68,7 +68,7 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
         for (std::size_t i = 0; i < experiments.size() && !stopped; ++i) {
             RunRequest request;
             request.experiment = experiments[i];
-            const std::string dir = defaultRunDir(experiments[i], opt->outRoot);
+            const std::string dir = newRunFolder(experiments[i], opt->outRoot).string();
             request.runDir = dir;
             fmt::print("\n[{}/{}] {}\n", i + 1, experiments.size(), opt->files[i]);
             try {

@@ -1,6 +1,7 @@
 #include "api/engine.h"
 #include "api/error.h"
 #include "api/experiment.h"
+#include "api/run_folder.h"
 #include "cli/commands.h"
 #include "cli/run_support.h"
 
@@ -50,10 +51,12 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
                         key));
                 }
             }
-            const auto experimentFile = std::filesystem::path(opt->resume) / "experiment.json";
+            const auto experimentFile = std::filesystem::path(opt->resume) / run_files::kExperiment;
             if (!std::filesystem::exists(experimentFile)) {
-                throw Error(
-                    fmt::format("{}: not a resumable run (no experiment.json)", opt->resume));
+                throw Error(fmt::format(
+                    "{}: not a resumable run: it has no {} (the run died before it started; "
+                    "start it again with --out {})",
+                    opt->resume, run_files::kExperiment, opt->resume));
             }
             request.experiment = loadExperimentFile(experimentFile);
             request.runDir = opt->resume;
@@ -65,9 +68,12 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
             request.experiment = !opt->file.empty()
                                      ? loadExperimentFile(opt->file)
                                      : preset(opt->preset.empty() ? "default" : opt->preset);
-            request.runDir = opt->out.empty() ? defaultRunDir(request.experiment) : opt->out;
         }
         applyOverrides(request.experiment, opt->sets);
+        if (request.runDir.empty()) {  // named after the experiment as it will run (#14)
+            request.runDir =
+                opt->out.empty() ? newRunFolder(request.experiment, "runs").string() : opt->out;
+        }
         if (global.threads > 0) {
             request.experiment.threads = global.threads;
         }

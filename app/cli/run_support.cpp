@@ -68,6 +68,13 @@ public:
                        fmtOpt(ev->eceRaw, " %"), fmtOpt(ev->eceCalibrated, " %"));
         } else if (const auto* w = std::get_if<Warning>(&event)) {
             fmt::print(stderr, "{}warning: {}\n", terminal_ ? "\r\033[K" : "", w->message);
+        } else if (const auto* sk = std::get_if<FilesSkipped>(&event)) {
+            for (const auto& f : sk->files) {  // every one: the user must be able to find them
+                fmt::print(stderr, "skipped: {}{}: {}\n", f.file,
+                           f.index >= 0 ? fmt::format(" record {}", f.index) : "", f.reason);
+            }
+            fmt::print(stderr, "{} dataset file(s) skipped (listed above and in events.jsonl)\n",
+                       sk->files.size());
         }
         std::fflush(stdout);
     }
@@ -123,20 +130,6 @@ void printSummary(const RunSummary& s) {
                fmtOpt(s.eceCalibrated, " %"));
     fmt::print("  training {:.1f} s, {:.0f} img/s, {} trainable parameters\n", s.trainSeconds,
                s.imagesPerSecond, s.trainableParameters);
-}
-
-std::string defaultRunDir(const Experiment& e, const std::string& root) {
-    const std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    const std::string base = (std::filesystem::path(root) /
-                              fmt::format("{}-{}-{}", e.name, toString(e.method.name), stamp))
-                                 .string();
-    std::string dir = base;
-    for (int n = 2; std::filesystem::exists(dir); ++n) {
-        dir = fmt::format("{}-{}", base, n);
-    }
-    return dir;
 }
 
 RunOutcome runWithProgress(const RunRequest& request) {

@@ -3,7 +3,7 @@
 // display and Ctrl-C handling, and the table of run summaries.
 
 #include "api/engine.h"
-#include "api/run_record.h"
+#include "api/run_folder.h"
 
 #include <string>
 #include <vector>
@@ -11,9 +11,6 @@
 #include <nlohmann/json.hpp>
 
 namespace dlw::cli {
-
-// ROOT/NAME-METHOD-YYYYmmdd-HHMMSS, with -2, -3, ... appended while that name is taken.
-std::string defaultRunDir(const Experiment& experiment, const std::string& root = "runs");
 
 struct RunOutcome {
     RunSummary summary;

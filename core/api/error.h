@@ -13,4 +13,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Training diverged: a loss, a gradient or a covariance is not finite (NaN or Inf). The run
+// stops at once and keeps its last good checkpoint; the message says where and what to change.
+class DivergedError : public Error {
+public:
+    using Error::Error;
+};
+
 }  // namespace dlw

@@ -3,6 +3,7 @@
 // engine's thread (DESIGN §2). The GUI re-emits them as queued Qt signals; the CLI prints them;
 // the run store appends them to events.jsonl. No LibTorch.
 
+#include "api/dataset_scan.h"
 #include "api/metrics.h"
 
 #include <cstdint>
@@ -98,6 +99,13 @@ struct Warning {
     std::string message;
 };
 
+// Every file or record of the dataset that the run leaves out, with its reason (#14): hidden
+// entries, files of other types, images that cannot be decoded. Sent once, after RunStarted,
+// when there are any.
+struct FilesSkipped {
+    std::vector<LoadWarning> files;
+};
+
 struct RunSummary {
     std::string runDir;
     std::string method;
@@ -110,6 +118,7 @@ struct RunSummary {
     double trainSeconds = 0;
     int64_t trainableParameters = 0;
     double imagesPerSecond = 0;
+    int64_t skippedFiles = 0;  // dataset files or records left out (FilesSkipped)
 };
 
 struct RunFinished {
@@ -126,7 +135,8 @@ using Event = std::variant<RunStarted,
                            Evaluation,
                            TaskFinished,
                            Warning,
-                           RunFinished>;
+                           RunFinished,
+                           FilesSkipped>;
 
 // Called on the engine's thread for every event; must not throw and should return quickly.
 using EventCallback = std::function<void(const Event&)>;

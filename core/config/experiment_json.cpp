@@ -6,6 +6,7 @@
 #include "api/error.h"
 #include "config/experiment_keys.h"
 #include "config/nearest_name.h"
+#include "util/strict_json.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -83,13 +84,14 @@ Experiment baseOf(const Json& value, const std::string& sourceName) {
 }
 
 // --set VALUE: JSON when it parses, else the text itself; a string key always takes the text.
-Json overrideValue(const std::string& text, bool stringValued) {
+Json overrideValue(const std::string& text, bool stringValued, const std::string& sourceName) {
     Json value;
     try {
         value = Json::parse(text);
     } catch (const Json::parse_error&) {
         return Json(text);  // NOLINT(modernize-return-braced-init-list): {text} is a list
     }
+    checkNoDuplicateKeys(text, sourceName);
     return stringValued && !value.is_string() ? Json(text) : value;
 }
 
@@ -155,6 +157,7 @@ Experiment experimentFromJsonText(const std::string& text, const std::string& so
         throw Error(fmt::format("{}: malformed JSON: {}", sourceName,
                                 close == std::string::npos ? what : what.substr(close + 2)));
     }
+    checkNoDuplicateKeys(text, sourceName);  // #14: a repeated "train" ran with the last one
     return experimentFromJson(value, sourceName);
 }
 
@@ -192,9 +195,9 @@ void applyOverride(Experiment& experiment, const std::string& assignment) {
                         sourceName));
     }
     if (detail::isExperimentSection(dotted)) {
-        mergeExperimentJson(overrideValue(text, false), dotted, changed, sourceName);
+        mergeExperimentJson(overrideValue(text, false, sourceName), dotted, changed, sourceName);
     } else if (const auto* key = detail::findExperimentKey(dotted)) {
-        setKey(*key, overrideValue(text, key->stringValued), changed, sourceName);
+        setKey(*key, overrideValue(text, key->stringValued, sourceName), changed, sourceName);
     } else {
         throwUnknownKey(dotted, sourceName);
     }

@@ -52,17 +52,26 @@ std::vector<std::string> classNamesIn(const fs::path& dir) {
     return names;
 }
 
-// Image files at any depth below `dir`, sorted by path. Symbolic links to folders are not
-// followed inside a class folder (no cycles).
-std::vector<fs::path> imageFilesIn(const fs::path& dir) {
+// Image files at any depth below `dir`, sorted by path; every other entry (hidden files and
+// folders, files of other types) goes to `skipped` with its reason, so that a run can say what
+// it left out (#14). Symbolic links to folders are not followed inside a class folder (no
+// cycles).
+std::vector<fs::path> imageFilesIn(const fs::path& dir, std::vector<LoadWarning>& skipped) {
     std::vector<fs::path> files;
     try {
         fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied);
         for (; it != fs::recursive_directory_iterator(); ++it) {
+            const bool folder = it->is_directory();
             if (isHidden(it->path())) {
                 it.disable_recursion_pending();
+                skipped.push_back({it->path().string(), -1,
+                                   folder ? "hidden folder, not read" : "hidden file, not data"});
             } else if (it->is_regular_file() && isImageFile(it->path())) {
                 files.push_back(it->path());
+            } else if (!folder) {
+                skipped.push_back({it->path().string(), -1,
+                                   "not an image file (.jpg .jpeg .png .bmp .webp .tif .tiff "
+                                   ".pgm .ppm)"});
             }
         }
     } catch (const fs::filesystem_error& e) {
@@ -75,7 +84,26 @@ std::vector<fs::path> imageFilesIn(const fs::path& dir) {
     }
     std::sort(files.begin(), files.end(),
               [](const fs::path& a, const fs::path& b) { return a.native() < b.native(); });
+    std::sort(skipped.begin(), skipped.end(),
+              [](const LoadWarning& a, const LoadWarning& b) { return a.file < b.file; });
     return files;
+}
+
+// Entries directly in `dir` that are not class folders (files, hidden folders): not data.
+std::vector<LoadWarning> nonClassEntriesIn(const fs::path& dir) {
+    std::vector<LoadWarning> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.is_directory() && !isHidden(entry.path())) {
+            continue;
+        }
+        out.push_back({entry.path().string(), -1,
+                       entry.is_directory() ? "hidden folder, not read"
+                                            : "not inside a class folder, not data"});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const LoadWarning& a, const LoadWarning& b) { return a.file < b.file; });
+    return out;
 }
 
 // Calls the caller's progress callback, turning a cancel into dlw::Error.
@@ -102,9 +130,10 @@ ImageDataset listFolder(const fs::path& dir,
                         const ProgressReporter& progress) {
     ImageDataset data;
     data.source = dir.string();
+    data.warnings = nonClassEntriesIn(dir);
     for (std::size_t i = 0; i < classes.size(); ++i) {
         progress.report(static_cast<int64_t>(data.files.size()), /*total=*/0);
-        for (auto& file : imageFilesIn(dir / classes[i])) {
+        for (auto& file : imageFilesIn(dir / classes[i], data.warnings)) {
             data.files.push_back(std::move(file));
             data.labels.push_back(labelOf[i]);
         }

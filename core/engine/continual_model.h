@@ -52,6 +52,8 @@ public:
                    torch::Device device);
 
     const MethodPlan& plan() const { return plan_; }
+    // The classes of each training task (global labels), as given to the constructor.
+    const std::vector<std::vector<int64_t>>& taskClasses() const { return taskClasses_; }
     int tasksStarted() const { return static_cast<int>(heads_.size()); }
 
     // The frozen prefix: the blocks below the first adapted one. No adapter sits there, so its

@@ -6,6 +6,7 @@
 #include "data/seeded_random.h"
 #include "engine/continual_model.h"
 #include "engine/evaluator.h"
+#include "engine/run_model.h"
 #include "engine/run_store.h"
 #include "engine/task_data.h"
 #include "engine/training_state.h"
@@ -13,6 +14,7 @@
 #include "torch_compat.h"
 
 #include <chrono>
+#include <cmath>
 #include <fmt/format.h>
 #include <thread>
 #include <unordered_map>
@@ -170,7 +172,12 @@ private:
         torch::Tensor loss;  // scalar, detached
         Clock::time_point start;
         int64_t images = 0;
+        torch::Tensor check;  // scalar: loss + Σ gradients, NaN or Inf when any of them is
     };
+    torch::Tensor finiteCheck(const torch::Tensor& loss, torch::optim::Optimizer& optimizer) const;
+    // Throws DivergedError naming task, epoch and step when the step's loss or gradients are
+    // not finite.
+    void checkFinite(const PendingStep& step, const TaskPosition& at) const;
     // Reads the loss, adds the step to the position's sums and emits StepFinished.
     void settleStep(const PendingStep& step, TaskPosition& at);
     void settlePending(TaskPosition& at);
@@ -228,10 +235,9 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     , threads_((validateExperiment(e_), applyThreads(e_.threads)))
     , deviceName_(resolveDevice(e_.device))
     , device_(deviceName_)
-    , backbonePath_(e_.backbone.path.empty() ? bundledBackbonePath().string() : e_.backbone.path)
+    , backbonePath_(runBackbonePath(e_))
     , resume_(request.resume) {
     VisionTransformer backbone = loadBackbone(backbonePath_, &info_);
-    plan_ = planMethod(e_, info_.arch);
     data_ = prepareTaskData(e_, info_.arch);
     joint_ = e_.method.name == MethodKind::Joint;
     tasks_ = static_cast<int>(data_.tasks.size());
@@ -243,18 +249,11 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
         }
         classNames_.push_back(names);
     }
-    trainTasks_ = evalTasks_;
-    if (joint_) {  // one task of every class, in sequence order
-        std::vector<int64_t> all;
-        for (const auto& t : evalTasks_) {
-            all.insert(all.end(), t.begin(), t.end());
-        }
-        trainTasks_ = {all};
-    }
-    torch::manual_seed(e_.seed);
-    model_ = std::make_unique<ContinualModel>(backbone, plan_, trainTasks_, device_);
-    model_->setBf16Autocast(e_.precision == Precision::Bf16);
-    compat::allowTf32(e_.precision == Precision::Tf32);  // process-wide; each run sets it
+    torch::manual_seed(e_.seed);  // the adapters' initial values
+    RunModel built = buildRunModel(e_, backbone, info_, evalTasks_, deviceName_);
+    model_ = std::move(built.model);
+    plan_ = model_->plan();
+    trainTasks_ = model_->taskClasses();
 
     auto resolved = experimentToJson(e_);
     resolved["threads"] = threads_;
@@ -298,6 +297,7 @@ void RunDriver::checkpoint(int tasksDone,
     state["evaluator"] = evaluator_->state();
     state["task_classes"] = classNames_;  // for prediction without the dataset
     state["task_class_ids"] = evalTasks_;
+    state["model"] = modelSignature(e_, info_.arch);  // checked before a restore
     if (!at) {
         state["after_task"] = reportedTask(tasksDone - 1) + 1;  // 1-based; joint: T
     }
@@ -361,11 +361,17 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
             logits, localLabels(batch->labels, classes).to(device_));
         optimizer.zero_grad();
         loss.backward();
+        // NaN or Inf in the loss or any gradient makes this sum so (#14). On CPU it is read
+        // before the step, which then never lands; on CUDA with the loss, one step later, and
+        // still before any checkpoint could keep the damaged weights.
+        PendingStep current{loss.detach(), t0, images, finiteCheck(loss, optimizer)};
+        if (!device_.is_cuda()) {
+            checkFinite(current, at);
+        }
         const auto snapshot = model_->beforeStep();  // DESIGN §3.2 step 3: project the update
         optimizer.step();
         model_->afterStep(snapshot);
         ++at.batch;
-        PendingStep current{loss.detach(), t0, images};
         if (device_.is_cuda()) {  // read the previous step's loss while this one runs
             settlePending(at);
             pending_ = std::move(current);
@@ -385,7 +391,38 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
     return true;
 }
 
+torch::Tensor RunDriver::finiteCheck(const torch::Tensor& loss,
+                                     torch::optim::Optimizer& optimizer) const {
+    auto sum = loss.detach().to(torch::kFloat64);
+    for (const auto& group : optimizer.param_groups()) {
+        for (const auto& p : group.params()) {
+            if (p.grad().defined()) {
+                sum = sum + p.grad().sum().to(torch::kFloat64);
+            }
+        }
+    }
+    return sum;
+}
+
+void RunDriver::checkFinite(const PendingStep& step, const TaskPosition& at) const {
+    const double loss = step.loss.item<double>();
+    if (std::isfinite(loss) && std::isfinite(step.check.item<double>())) {
+        return;
+    }
+    throw DivergedError(fmt::format(
+        "task {}, epoch {}, step {}: diverged: {} is not finite ({}); the run stopped and keeps "
+        "its last checkpoint: lower train.lr (now {:g})",
+        reportedTask(at.task) + 1, at.epoch + 1, step_ + 1,
+        std::isfinite(loss) ? "a gradient" : "the loss",
+        std::isfinite(loss) ? "NaN or Inf"
+        : std::isnan(loss)  ? "NaN"
+        : loss > 0          ? "+Inf"
+                            : "-Inf",
+        e_.train.lr));
+}
+
 void RunDriver::settleStep(const PendingStep& step, TaskPosition& at) {
+    checkFinite(step, at);  // no NaN reaches events.jsonl, the plots or a checkpoint
     const double value = step.loss.item<double>();  // on CUDA, waits for that step only
     const auto now = Clock::now();
     const double seconds =
@@ -499,7 +536,8 @@ std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
                 throw Error(fmt::format("checkpoint lacks tensor '{}'", kOptimizerStateTensor));
             }
         }
-        model_->restore(tensors, *tasksDone + (position ? 1 : 0), *tasksDone);
+        checkModelSignature(state, modelSignature(e_, info_.arch));
+        restoreModel(*model_, tensors, *tasksDone + (position ? 1 : 0), *tasksDone);
         evaluator_->restore(state.at("evaluator"));
         trainSeconds_ = state.at("train_seconds").get<double>();
         trainImages_ = state.at("train_images").get<int64_t>();
@@ -520,13 +558,20 @@ RunSummary RunDriver::run() {
     int firstTask = 0;
     std::optional<TaskPosition> position;
     int64_t plannedParameters = model_->plannedParameterCount();
-    if (resume_) {
+    const bool fromCheckpoint = resume_ && store_->hasCheckpoint();
+    if (fromCheckpoint) {
         position = restoreCheckpoint(&firstTask);
         store_->cutEventsToCheckpoint();
     }
     const std::string method = toString(e_.method.name);
     emit(RunStarted{store_->dir().string(), method, deviceName_, threads_, tasks_, classNames_,
-                    plannedParameters, resume_ ? firstTask : -1});
+                    plannedParameters, fromCheckpoint ? firstTask : -1});
+    if (!data_.skipped.empty()) {
+        emit(FilesSkipped{data_.skipped});
+    }
+    if (resume_ && !fromCheckpoint) {
+        emit(Warning{"no checkpoint yet: the run starts again from its beginning"});
+    }
 
     bool stopped = false;
     const int trainingTasks = static_cast<int>(trainTasks_.size());
@@ -535,7 +580,17 @@ RunSummary RunDriver::run() {
             const bool resumed = position.has_value();
             TaskPosition at = resumed ? *position : TaskPosition{t};
             position.reset();
-            stopped = !trainTask(t, at, resumed);
+            try {
+                stopped = !trainTask(t, at, resumed);
+            } catch (const DivergedError& err) {  // from a memory pass: say where and why
+                if (std::string(err.what()).rfind("task ", 0) == 0) {
+                    throw;
+                }
+                throw DivergedError(
+                    fmt::format("task {}: {}; the run stopped and keeps its last checkpoint: lower "
+                                "train.lr (now {:g})",
+                                reportedTask(t) + 1, err.what(), e_.train.lr));
+            }
             if (!stopped && control_.stopAfterTask.load() && t + 1 < trainingTasks) {
                 stopped = true;
             }
@@ -557,6 +612,7 @@ RunSummary RunDriver::summarize(const std::string& method) {
     summary.trainableParameters = model_->parameterCount();
     summary.imagesPerSecond =
         trainSeconds_ > 0 ? static_cast<double>(trainImages_) / trainSeconds_ : 0;
+    summary.skippedFiles = static_cast<int64_t>(data_.skipped.size());
     return summary;
 }
 

@@ -1,7 +1,7 @@
 #include "engine/evaluator.h"
 
 #include "api/error.h"
-#include "engine/run_store.h"
+#include "engine/run_folder_json.h"
 
 #include <chrono>
 

@@ -3,44 +3,21 @@
 #include "api/atomic_file.h"
 #include "api/error.h"
 #include "api/experiment.h"
+#include "api/run_folder.h"
 #include "api/runtime.h"
 #include "data/batch_loader.h"
 #include "engine/continual_model.h"
+#include "engine/run_model.h"
 #include "io/safetensors.h"
 #include "model/backbone.h"
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
 namespace dlw {
-namespace {
-
-// checkpoints/task-NNN.json of finished tasks: after_task (1-based) → file stem.
-std::map<int, std::string> taskCheckpoints(const std::filesystem::path& runDir) {
-    std::map<int, std::string> out;
-    const std::regex pattern(R"(task-(\d{3})\.json)");
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(runDir / "checkpoints", ec)) {
-        const std::string name = entry.path().filename().string();
-        std::smatch m;
-        if (!std::regex_match(name, m, pattern)) {
-            continue;
-        }
-        auto state = nlohmann::json::parse(readWholeFile(entry.path()), nullptr, false);
-        int afterTask = std::stoi(m[1].str());
-        if (!state.is_discarded() && state.contains("after_task")) {
-            afterTask = state["after_task"].get<int>();
-        }
-        out[afterTask] = entry.path().stem().string();
-    }
-    return out;
-}
-
-}  // namespace
 
 struct Predictor::Impl {
     std::string method;
@@ -59,7 +36,7 @@ struct Predictor::Impl {
 
 Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const std::string& device)
     : impl_(std::make_unique<Impl>()) {
-    if (!std::filesystem::exists(runDir / "experiment.json")) {
+    if (!std::filesystem::exists(runDir / run_files::kExperiment)) {
         throw Error(fmt::format("{}: not a run directory (no experiment.json)", runDir.string()));
     }
     const auto checkpoints = taskCheckpoints(runDir);
@@ -78,42 +55,53 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
         throw Error(fmt::format("{}: no checkpoint after task {} (there are: {})", runDir.string(),
                                 afterTask, fmt::join(have, ", ")));
     }
-    const Experiment e = loadExperimentFile(runDir / "experiment.json");
-    const auto stem = runDir / "checkpoints" / checkpoints.at(afterTask);
+    const Experiment e = loadExperimentFile(runDir / run_files::kExperiment);
+    const auto stem = checkpoints.at(afterTask);
     const auto statePath = stem.string() + ".json";
     const auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
     if (state.is_discarded() || !state.contains("task_class_ids") ||
         !state.contains("task_classes") || !state.contains("tasks_done")) {
         throw Error(fmt::format("{}: malformed checkpoint state", statePath));
     }
-    const auto ids = state["task_class_ids"].get<std::vector<std::vector<int64_t>>>();
-    const auto names = state["task_classes"].get<std::vector<std::vector<std::string>>>();
-    const int tasksDone = state["tasks_done"].get<int>();
-    const bool joint = e.method.name == MethodKind::Joint;
-
-    BackboneInfo info;
-    VisionTransformer backbone = loadBackbone(e.backbone.path, &info);
-    std::vector<std::vector<int64_t>> trainTasks = ids;
-    if (joint) {
-        std::vector<int64_t> all;
-        for (const auto& t : ids) {
-            all.insert(all.end(), t.begin(), t.end());
-        }
-        trainTasks = {all};
+    std::vector<std::vector<int64_t>> ids;
+    std::vector<std::vector<std::string>> names;
+    int tasksDone = 0;
+    try {
+        ids = state["task_class_ids"].get<std::vector<std::vector<int64_t>>>();
+        names = state["task_classes"].get<std::vector<std::vector<std::string>>>();
+        tasksDone = state["tasks_done"].get<int>();
+    } catch (const nlohmann::json::exception& err) {
+        throw Error(fmt::format("{}: malformed checkpoint state ({})", statePath, err.what()));
     }
-    impl_->model = std::make_unique<ContinualModel>(backbone, planMethod(e, info.arch), trainTasks,
-                                                    torch::Device(resolveDevice(device)));
-    impl_->model->setBf16Autocast(e.precision == Precision::Bf16);
+    const bool shapesAgree = ids.size() == names.size() && [&] {
+        for (std::size_t t = 0; t < ids.size(); ++t) {
+            if (ids[t].size() != names[t].size() || ids[t].empty()) {
+                return false;
+            }
+        }
+        return true;
+    }();
+    if (!shapesAgree || afterTask > static_cast<int>(ids.size()) || tasksDone < 1 ||
+        tasksDone > static_cast<int>(ids.size())) {
+        throw Error(fmt::format(
+            "{}: malformed checkpoint state (task_class_ids, task_classes and tasks_done disagree)",
+            statePath));
+    }
+    BackboneInfo info;
+    VisionTransformer backbone = loadBackbone(runBackbonePath(e), &info);
+    RunModel built = buildRunModel(e, backbone, info, ids, resolveDevice(device));
+    impl_->model = std::move(built.model);
+    impl_->transform = built.evalTransform;  // as the run evaluated: normalisation included
     auto tensors = loadSafetensors(stem.string() + ".safetensors").tensors;  // errors name it
     try {
-        impl_->model->restore(tensors, tasksDone, tasksDone);
+        checkModelSignature(state, modelSignature(e, info.arch));
+        restoreModel(*impl_->model, tensors, tasksDone, tasksDone);
     } catch (const Error& err) {
         throw Error(fmt::format("{}.safetensors: {}", stem.string(), err.what()));
     }
     impl_->method = toString(e.method.name);
     impl_->afterTask = afterTask;
     impl_->tasks = static_cast<int>(ids.size());
-    impl_->transform = transformFor(info.arch);
     for (int t = 0; t < afterTask; ++t) {
         const auto tt = static_cast<std::size_t>(t);
         impl_->names.push_back(names.at(tt));

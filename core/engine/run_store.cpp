@@ -2,206 +2,146 @@
 
 #include "api/atomic_file.h"
 #include "api/error.h"
+#include "api/run_folder.h"
+#include "engine/run_folder_json.h"
 #include "io/safetensors.h"
+#include "util/write_faults.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <regex>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace dlw {
 namespace {
 
-nlohmann::json optionalJson(const std::optional<double>& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+namespace fs = std::filesystem;
+
+// What a run that died before experiment.json was whole leaves behind: an empty checkpoints/
+// folder and the temporary file of experiment.json. Such a folder may be reused by a new run.
+bool onlyLeftoversOfAnUnstartedRun(const fs::path& dir) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        const bool emptyCheckpoints =
+            name == run_files::kCheckpoints && entry.is_directory() && fs::is_empty(entry.path());
+        const bool tempExperiment =
+            name.rfind(std::string(run_files::kExperiment) + ".tmp-", 0) == 0;
+        if (!emptyCheckpoints && !tempExperiment) {
+            return false;
+        }
+    }
+    return !ec;
 }
 
-nlohmann::json binsJson(const std::vector<ReliabilityBin>& bins) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& b : bins) {
-        out.push_back({{"lower", b.lower},
-                       {"upper", b.upper},
-                       {"confidence", b.meanConfidence},
-                       {"accuracy", b.accuracy},
-                       {"count", b.count}});
-    }
-    return out;
+// A checkpoint stem read from latest.json names files inside checkpoints/ only (#14): nothing
+// such as "../x" may lead outside the run folder.
+bool isCheckpointStem(const std::string& stem) {
+    static const std::regex pattern(R"(task-\d{3,6}(-step-\d{7,12})?)");
+    return std::regex_match(stem, pattern);
 }
 
-struct EventToJson {
-    nlohmann::json operator()(const RunStarted& e) const {
-        return {{"type", "run_started"},
-                {"run_dir", e.runDir},
-                {"method", e.method},
-                {"device", e.device},
-                {"threads", e.threads},
-                {"tasks", e.tasks},
-                {"task_classes", e.taskClasses},
-                {"resumed_from_task", e.resumedFromTask}};
-    }
-    nlohmann::json operator()(const TaskStarted& e) const {
-        return {{"type", "task_started"},
-                {"task", e.task},
-                {"train_images", e.trainImages},
-                {"steps_per_epoch", e.stepsPerEpoch},
-                {"epochs", e.epochs},
-                {"resumed", e.resumed},
-                {"epoch", e.epoch},
-                {"batch", e.batch}};
-    }
-    nlohmann::json operator()(const StepFinished& e) const {
-        return {{"type", "step"}, {"task", e.task}, {"epoch", e.epoch},
-                {"step", e.step}, {"loss", e.loss}, {"lr", e.lr}};
-    }
-    nlohmann::json operator()(const EpochFinished& e) const {
-        return {{"type", "epoch_finished"}, {"task", e.task},
-                {"epoch", e.epoch},         {"mean_loss", e.meanLoss},
-                {"seconds", e.seconds},     {"images_per_second", e.imagesPerSecond}};
-    }
-    nlohmann::json operator()(const Evaluation& e) const {
-        nlohmann::json memory = nlohmann::json::array();
-        for (const auto& m : e.memory) {
-            memory.push_back({{"block", m.block},
-                              {"input", m.input},
-                              {"size", m.size},
-                              {"added", m.added},
-                              {"energy_before", m.energyBefore},
-                              {"energy_after", m.energyAfter},
-                              {"threshold", m.threshold}});
+// Temporary files of writes that a killed process never finished (AtomicFile's
+// "<name>.tmp-<pid>-<n>"): never data, removed when the folder is opened again.
+void removeTemporaryFiles(const fs::path& dir) {
+    for (const auto& folder : {dir, dir / run_files::kCheckpoints}) {
+        std::error_code ec;
+        std::vector<fs::path> doomed;
+        for (const auto& entry : fs::directory_iterator(folder, ec)) {
+            if (entry.path().filename().string().find(".tmp-") != std::string::npos) {
+                doomed.push_back(entry.path());
+            }
         }
-        nlohmann::json spectra = nlohmann::json::array();
-        for (const auto& s : e.spectra) {
-            spectra.push_back({{"block", s.block},
-                               {"map", s.map},
-                               {"kind", s.kind},
-                               {"singular_values", s.singularValues}});
+        for (const auto& p : doomed) {
+            fs::remove(p, ec);
         }
-        return {{"type", "evaluation"},
-                {"after_task", e.afterTask},
-                {"accuracy", e.accuracy},
-                {"task_aware_accuracy", e.taskAwareAccuracy},
-                {"task_id_accuracy", e.taskIdAccuracy},
-                {"task_confusion", e.taskConfusion},
-                {"ece_raw", optionalJson(e.eceRaw)},
-                {"ece_calibrated", optionalJson(e.eceCalibrated)},
-                {"reliability_raw", binsJson(e.reliabilityRaw)},
-                {"reliability_calibrated", binsJson(e.reliabilityCalibrated)},
-                {"task_confidence", e.taskConfidence},
-                {"task_correct", e.taskCorrect},
-                {"memory", memory},
-                {"spectra", spectra},
-                {"seconds", e.seconds}};
     }
-    nlohmann::json operator()(const TaskFinished& e) const {
-        return {{"type", "task_finished"},
-                {"task", e.task},
-                {"train_seconds", e.trainSeconds},
-                {"seconds", e.seconds},
-                {"memory_seconds", e.memorySeconds}};
-    }
-    nlohmann::json operator()(const Warning& e) const {
-        return {{"type", "warning"}, {"message", e.message}};
-    }
-    nlohmann::json operator()(const RunFinished& e) const {
-        return {{"type", "run_finished"},
-                {"completed", e.completed},
-                {"stopped", e.stopped},
-                {"error", e.error},
-                {"summary", toJson(e.summary)}};
-    }
-};
+}
 
 }  // namespace
 
-nlohmann::json accuracyMatrixToJson(const AccuracyMatrix& m) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& row : m) {
-        nlohmann::json r = nlohmann::json::array();
-        for (const auto& v : row) {
-            r.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
-        }
-        rows.push_back(r);
+RunStore::FolderLock::~FolderLock() {
+    if (fd >= 0) {
+        ::close(fd);
     }
-    return rows;
 }
 
-AccuracyMatrix accuracyMatrixFromJson(const nlohmann::json& j) {
-    AccuracyMatrix m;
-    for (const auto& row : j) {
-        std::vector<std::optional<double>> r;
-        for (const auto& v : row) {
-            r.push_back(v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()));
-        }
-        m.push_back(std::move(r));
+void RunStore::lockFolder() {
+    lock_.fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock_.fd < 0) {
+        throw Error(fmt::format("{}: cannot open the run folder ({})", dir_.string(),
+                                std::strerror(errno)));
     }
-    return m;
-}
-
-nlohmann::json toJson(const Event& event) {
-    auto j = std::visit(EventToJson{}, event);
-    j["v"] = kEventsVersion;
-    return j;
-}
-
-nlohmann::json toJson(const RunSummary& s) {
-    return {{"method", s.method},
-            {"accuracy_matrix", accuracyMatrixToJson(s.accuracyMatrix)},
-            {"task_aware_matrix", accuracyMatrixToJson(s.taskAwareMatrix)},
-            {"final_accuracy", s.metrics.finalAccuracy},
-            {"average_incremental_accuracy", s.metrics.averageIncrementalAccuracy},
-            {"bwt", optionalJson(s.metrics.bwt)},
-            {"forgetting",
-             [&] {
-                 nlohmann::json f = nlohmann::json::array();
-                 for (const auto& v : s.metrics.forgetting) {
-                     f.push_back(optionalJson(v));
-                 }
-                 return f;
-             }()},
-            {"mean_forgetting", optionalJson(s.metrics.meanForgetting)},
-            {"task_id_accuracy", optionalJson(s.taskIdAccuracy)},
-            {"ece_raw", optionalJson(s.eceRaw)},
-            {"ece_calibrated", optionalJson(s.eceCalibrated)},
-            {"train_seconds", s.trainSeconds},
-            {"trainable_parameters", s.trainableParameters},
-            {"images_per_second", s.imagesPerSecond}};
+    if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+        throw Error(fmt::format(
+            "{}: another process is writing this run folder (a second `dlw run --resume`, or "
+            "the workbench); wait for it or stop it",
+            dir_.string()));
+    }
 }
 
 RunStore::RunStore(std::filesystem::path dir, const std::string& experimentJson, bool resume)
     : dir_(std::move(dir)) {
-    namespace fs = std::filesystem;
+    const auto experimentPath = dir_ / run_files::kExperiment;
+    const char* eventsMode = "ab";
     if (resume) {
-        if (!fs::exists(dir_ / "experiment.json") ||
-            !fs::exists(dir_ / "checkpoints/latest.json")) {
-            throw Error(fmt::format("{}: not a resumable run (no experiment.json or no checkpoint)",
-                                    dir_.string()));
+        if (!fs::is_directory(dir_)) {
+            throw Error(fmt::format("{}: not a resumable run: no such folder", dir_.string()));
         }
-        if (fs::exists(dir_ / "summary.json")) {
-            auto s = nlohmann::json::parse(readWholeFile(dir_ / "summary.json"), nullptr, false);
-            if (!s.is_discarded() && s.value("completed", false)) {
+        if (!fs::exists(experimentPath)) {
+            throw Error(fmt::format(
+                "{}: not a resumable run: it has no {} (the run died before it started; start "
+                "it again with --out {})",
+                dir_.string(), run_files::kExperiment, dir_.string()));
+        }
+        const auto summaryPath = dir_ / run_files::kSummary;
+        if (fs::exists(summaryPath)) {
+            auto s = nlohmann::json::parse(readWholeFile(summaryPath), nullptr, false);
+            if (!s.is_discarded() && s.is_object() && s.value("completed", false)) {
                 throw Error(fmt::format("{}: the run is already complete; nothing to resume",
                                         dir_.string()));
             }
         }
+        lockFolder();
+        removeTemporaryFiles(dir_);
+        hasCheckpoint_ = fs::exists(dir_ / run_files::kCheckpoints / run_files::kLatest);
+        if (!hasCheckpoint_) {
+            // Killed before its first checkpoint (#14): it starts again from its beginning,
+            // and the events of the lost attempt go.
+            fs::create_directories(dir_ / run_files::kCheckpoints);
+            eventsMode = "wb";
+        }
     } else {
-        if (fs::exists(dir_) && !fs::is_empty(dir_)) {
+        if (fs::exists(dir_) && !fs::is_empty(dir_) && !onlyLeftoversOfAnUnstartedRun(dir_)) {
             throw Error(
                 fmt::format("{}: the run directory exists and is not empty (use --resume "
                             "to continue a run, or choose another --out)",
                             dir_.string()));
         }
-        fs::create_directories(dir_ / "checkpoints");
-        writeFileAtomically(dir_ / "experiment.json", experimentJson);
+        std::error_code ec;
+        fs::remove_all(dir_, ec);  // leftovers of an unstarted run, if any
+        fs::create_directories(dir_ / run_files::kCheckpoints);
+        lockFolder();
+        writeFileAtomically(experimentPath, experimentJson);
     }
-    events_ = std::fopen((dir_ / "events.jsonl").c_str(), "ab");
+    events_ = std::fopen((dir_ / run_files::kEvents).c_str(), eventsMode);
     if (events_ == nullptr) {
-        throw Error(fmt::format("{}: cannot open events.jsonl for appending", dir_.string()));
+        throw Error(
+            fmt::format("{}: cannot open {} for appending", dir_.string(), run_files::kEvents));
     }
 }
 
 void RunStore::cutEventsToCheckpoint() {
     // Events after the last checkpoint (a stopped task's tail, a partial last line) would be
     // replayed by the resumed run: cut them so that events.jsonl reads as one uninterrupted run.
-    namespace fs = std::filesystem;
+    if (!hasCheckpoint_) {
+        return;  // a fresh start: events.jsonl was emptied when it was opened
+    }
     const auto state = latestState().second;
-    const auto events = dir_ / "events.jsonl";
+    const auto events = dir_ / run_files::kEvents;
     if (state.contains("events_bytes") &&
         fs::file_size(events) > state["events_bytes"].get<uintmax_t>()) {
         fs::resize_file(events, state["events_bytes"].get<uintmax_t>());
@@ -216,19 +156,24 @@ RunStore::~RunStore() {
 
 void RunStore::append(const Event& event) {
     const std::string line = toJson(event).dump() + "\n";
-    std::fwrite(line.data(), 1, line.size(), events_);
-    std::fflush(events_);
+    const auto path = dir_ / run_files::kEvents;
+    const int fault = detail::injectedWriteFault(path, detail::WriteStage::Append);
+    errno = fault;
+    if (fault != 0 || std::fwrite(line.data(), 1, line.size(), events_) != line.size() ||
+        std::fflush(events_) != 0) {
+        // A partial line is ignored on read and cut on resume; the run stops here, resumable.
+        const int saved = errno;
+        std::clearerr(events_);
+        throw Error(fmt::format("{}: write failed ({})", path.string(),
+                                saved != 0 ? std::strerror(saved) : "unknown error"));
+    }
 }
 
 namespace {
 
-std::string taskStem(int task) {
-    return fmt::format("task-{:03d}", task + 1);
-}
-
 // Removes checkpoints/task-NNN-step-*.{safetensors,json} of `task`, except `keep`.
 void removeInTaskCheckpoints(const std::filesystem::path& dir, int task, const std::string& keep) {
-    const std::string prefix = taskStem(task) + "-step-";
+    const std::string prefix = taskCheckpointStem(task) + "-step-";
     std::error_code ec;
     std::vector<std::filesystem::path> doomed;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -250,18 +195,19 @@ void RunStore::writeCheckpoint(const std::string& stem,
                                nlohmann::json state) {
     std::fflush(events_);
     state["events_bytes"] = std::ftell(events_);  // a resume cuts events.jsonl back to here
-    saveSafetensors(dir_ / "checkpoints" / (stem + ".safetensors"), tensors);
-    writeFileAtomically(dir_ / "checkpoints" / (stem + ".json"), state.dump(2));
+    const auto folder = dir_ / run_files::kCheckpoints;
+    saveSafetensors(folder / (stem + ".safetensors"), tensors);
+    writeFileAtomically(folder / (stem + ".json"), state.dump(2));
     // The pointer moves last: until then the previous checkpoint stays whole and current.
-    writeFileAtomically(dir_ / "checkpoints/latest.json",
+    writeFileAtomically(folder / run_files::kLatest,
                         nlohmann::json{{"checkpoint", stem}, {"task", task}}.dump(2));
 }
 
 void RunStore::checkpoint(int task,
                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                           nlohmann::json state) {
-    writeCheckpoint(taskStem(task), task, tensors, std::move(state));
-    removeInTaskCheckpoints(dir_ / "checkpoints", task, "");
+    writeCheckpoint(taskCheckpointStem(task), task, tensors, std::move(state));
+    removeInTaskCheckpoints(dir_ / run_files::kCheckpoints, task, "");
 }
 
 void RunStore::checkpointInTask(int task,
@@ -269,21 +215,24 @@ void RunStore::checkpointInTask(int task,
                                 nlohmann::json state) {
     // A new name each time: overwriting the current checkpoint's files would leave a mismatched
     // pair behind if the process died between the two writes.
-    const std::string stem =
-        fmt::format("{}-step-{:07d}", taskStem(task), state.at("step").get<int64_t>());
+    const std::string stem = inTaskCheckpointStem(task, state.at("step").get<int64_t>());
     writeCheckpoint(stem, task, tensors, std::move(state));
-    removeInTaskCheckpoints(dir_ / "checkpoints", task, stem);
+    removeInTaskCheckpoints(dir_ / run_files::kCheckpoints, task, stem);
 }
 
 std::pair<std::string, nlohmann::json> RunStore::latestState() const {
-    const auto latestPath = dir_ / "checkpoints/latest.json";
+    const auto latestPath = dir_ / run_files::kCheckpoints / run_files::kLatest;
     auto latest = nlohmann::json::parse(readWholeFile(latestPath), nullptr, false);
     if (latest.is_discarded() || !latest.contains("checkpoint") ||
         !latest["checkpoint"].is_string()) {
         throw Error(fmt::format("{}: malformed checkpoint pointer", latestPath.string()));
     }
     const std::string stem = latest["checkpoint"].get<std::string>();
-    const auto statePath = dir_ / "checkpoints" / (stem + ".json");
+    if (!isCheckpointStem(stem)) {
+        throw Error(fmt::format("{}: checkpoint name '{}' is not task-NNN[-step-SSSSSSS]",
+                                latestPath.string(), stem));
+    }
+    const auto statePath = dir_ / run_files::kCheckpoints / (stem + ".json");
     auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
     if (state.is_discarded() || !state.is_object()) {
         throw Error(fmt::format("{}: malformed checkpoint state", statePath.string()));
@@ -293,17 +242,18 @@ std::pair<std::string, nlohmann::json> RunStore::latestState() const {
 
 std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> RunStore::latestCheckpoint() const {
     auto [stem, state] = latestState();
-    return {state, loadSafetensors(dir_ / "checkpoints" / (stem + ".safetensors")).tensors};
+    return {state,
+            loadSafetensors(dir_ / run_files::kCheckpoints / (stem + ".safetensors")).tensors};
 }
 
 std::filesystem::path RunStore::latestCheckpointPath() const {
-    return dir_ / "checkpoints" / (latestState().first + ".safetensors");
+    return dir_ / run_files::kCheckpoints / (latestState().first + ".safetensors");
 }
 
 void RunStore::writeSummary(const RunSummary& summary, bool completed) {
     auto j = toJson(summary);
     j["completed"] = completed;
-    writeFileAtomically(dir_ / "summary.json", j.dump(2) + "\n");
+    writeFileAtomically(dir_ / run_files::kSummary, j.dump(2) + "\n");
 }
 
 }  // namespace dlw

@@ -15,13 +15,13 @@
 
 namespace dlw {
 
-inline constexpr int kEventsVersion = 1;
-
 class RunStore {
 public:
-    // Creates `dir` (it must be absent or empty) and writes experiment.json. With `resume`, opens
-    // an existing run instead: it must hold experiment.json and a checkpoint, and no summary of
-    // a completed run. Throws dlw::Error naming the directory.
+    // Creates `dir` (it must be absent, empty, or hold only what a run that died before writing
+    // experiment.json leaves) and writes experiment.json. With `resume`, opens an existing run
+    // instead: it must hold experiment.json and no summary of a completed run; without a
+    // checkpoint (killed before the first one) the run starts again from its beginning and
+    // events.jsonl is emptied. Throws dlw::Error naming the directory and what is missing.
     RunStore(std::filesystem::path dir, const std::string& experimentJson, bool resume);
     ~RunStore();
     RunStore(const RunStore&) = delete;
@@ -30,6 +30,8 @@ public:
     RunStore& operator=(RunStore&&) = delete;
 
     const std::filesystem::path& dir() const { return dir_; }
+    // Resuming: whether there is a checkpoint to continue from (else: start from the beginning).
+    bool hasCheckpoint() const { return hasCheckpoint_; }
 
     // Resuming: drops what events.jsonl holds after the latest checkpoint. Called once the
     // checkpoint has been read and restored, so a resume that fails changes nothing on disk.
@@ -61,15 +63,21 @@ private:
     // The latest checkpoint's file stem and state JSON, without its tensors.
     std::pair<std::string, nlohmann::json> latestState() const;
 
-    std::filesystem::path dir_;
-    std::FILE* events_ = nullptr;
-};
+    // Holds an exclusive flock on the run folder while this store exists: one process writes a
+    // run folder at a time (a second `dlw run --resume` of it is refused, not interleaved).
+    struct FolderLock {
+        int fd = -1;
+        FolderLock() = default;
+        FolderLock(const FolderLock&) = delete;
+        FolderLock& operator=(const FolderLock&) = delete;
+        ~FolderLock();
+    };
+    void lockFolder();
 
-// JSON forms shared by events.jsonl and summary.json.
-nlohmann::json toJson(const Event& event);
-nlohmann::json toJson(const RunSummary& summary);
-// An accuracy matrix as rows of numbers with null above the diagonal, and back.
-nlohmann::json accuracyMatrixToJson(const AccuracyMatrix& matrix);
-AccuracyMatrix accuracyMatrixFromJson(const nlohmann::json& json);
+    std::filesystem::path dir_;
+    FolderLock lock_;
+    std::FILE* events_ = nullptr;
+    bool hasCheckpoint_ = false;
+};
 
 }  // namespace dlw

@@ -2,9 +2,15 @@
 
 #include "api/error.h"
 #include "data/class_sequence.h"
+#include "data/image_transform.h"
+#include "engine/run_model.h"
 #include "model/backbone.h"
 
+#include <algorithm>
+#include <atomic>
 #include <fmt/format.h>
+#include <set>
+#include <thread>
 
 namespace dlw {
 namespace {
@@ -36,6 +42,109 @@ std::vector<std::vector<int64_t>> taskClassSequence(const Experiment& e, int64_t
     return makeClassSequence(numClasses, sequenceConfig(e));
 }
 
+namespace {
+
+// The tasks' train / validation / test indices of `data` for `sequence` (DESIGN §4).
+std::vector<TaskSplit> cutTasks(const Experiment& e,
+                                const TrainTestData& data,
+                                const std::vector<std::vector<int64_t>>& sequence) {
+    const int64_t trainPer = e.data.trainPerClass;
+    const int64_t valPer = e.data.valPerClass;
+    std::vector<TaskSplit> tasks;
+    for (std::size_t t = 0; t < sequence.size(); ++t) {
+        TaskSplit split;
+        split.classes = sequence[t];
+        // Validation first (the first valPer of each class's seeded order), training after it.
+        if (valPer > 0) {
+            split.val = selectPerClass(data.train.labels, split.classes, valPer, 0, e.seed);
+        }
+        split.train = selectPerClass(data.train.labels, split.classes, trainPer, valPer, e.seed);
+        split.test =
+            selectPerClass(data.test.labels, split.classes, e.data.testPerClass, 0, e.seed);
+        if (split.train.empty() || split.test.empty()) {
+            throw Error(fmt::format("data: task {} has no {} images (classes {}; dataset {})",
+                                    t + 1, split.train.empty() ? "training" : "test",
+                                    fmt::join(split.classes, ","), data.train.source));
+        }
+        tasks.push_back(std::move(split));
+    }
+    return tasks;
+}
+
+// Decodes every file of `set` at `indices` that is not in `verified` yet, on all cores; drops
+// those that fail from `set` (a warning each in `skipped`) and adds the others to `verified`.
+// True when something was dropped. A file that passes the reader's header probe can still be
+// truncated or of an unsupported layout: found here, it is skipped and reported, not fatal in
+// the middle of training, evaluation or a memory pass (#14).
+bool dropUndecodable(ImageDataset& set,
+                     const std::vector<int64_t>& indices,
+                     const ImageTransform& transform,
+                     std::set<std::string>& verified,
+                     std::vector<LoadWarning>& skipped) {
+    std::vector<int64_t> todo;
+    for (const int64_t i : indices) {
+        if (verified.count(set.files[static_cast<std::size_t>(i)].string()) == 0) {
+            todo.push_back(i);
+        }
+    }
+    std::sort(todo.begin(), todo.end());
+    todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+    std::vector<std::string> reasons(todo.size());
+    std::atomic<std::size_t> next{0};
+    const auto work = [&] {
+        std::vector<float> buffer(static_cast<std::size_t>(transform.channels) * transform.size *
+                                  transform.size);
+        for (std::size_t k = next++; k < todo.size(); k = next++) {
+            try {
+                detail::transformImageInto(set, todo[k], transform, /*augment=*/false, 0,
+                                           buffer.data());
+            } catch (const std::exception& err) {
+                reasons[k] = err.what();
+                if (reasons[k].empty()) {
+                    reasons[k] = "cannot be decoded";
+                }
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    const unsigned count = std::max(1U, std::min(8U, std::thread::hardware_concurrency()));
+    for (unsigned w = 1; w < count && todo.size() > 64; ++w) {
+        threads.emplace_back(work);
+    }
+    work();
+    for (auto& t : threads) {
+        t.join();
+    }
+    std::set<int64_t> bad;
+    for (std::size_t k = 0; k < todo.size(); ++k) {
+        const std::string file = set.files[static_cast<std::size_t>(todo[k])].string();
+        if (reasons[k].empty()) {
+            verified.insert(file);
+        } else {
+            const std::string prefix = file + ": ";  // the decoder's message names the file
+            const bool named = reasons[k].rfind(prefix, 0) == 0;
+            skipped.push_back({file, -1, named ? reasons[k].substr(prefix.size()) : reasons[k]});
+            bad.insert(todo[k]);
+        }
+    }
+    if (bad.empty()) {
+        return false;
+    }
+    ImageDataset kept = set;
+    kept.files.clear();
+    kept.labels.clear();
+    for (int64_t i = 0; i < set.size(); ++i) {
+        if (bad.count(i) == 0) {
+            kept.files.push_back(set.files[static_cast<std::size_t>(i)]);
+            kept.labels.push_back(set.labels[static_cast<std::size_t>(i)]);
+        }
+    }
+    set = std::move(kept);
+    return true;
+}
+
+}  // namespace
+
 TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     TaskData out;
     out.data = readDataset(e.data.kind, e.data.root, e.seed);
@@ -47,38 +156,40 @@ TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     } catch (const Error& err) {
         throw Error(fmt::format("{} (dataset {})", err.what(), out.data.train.source));
     }
-    const int64_t trainPer = e.data.trainPerClass;
-    const int64_t valPer = e.data.valPerClass;
-    for (std::size_t t = 0; t < sequence.size(); ++t) {
-        TaskSplit split;
-        split.classes = sequence[t];
-        // Validation first (the first valPer of each class's seeded order), training after it.
-        if (valPer > 0) {
-            split.val = selectPerClass(out.data.train.labels, split.classes, valPer, 0, e.seed);
-        }
-        split.train =
-            selectPerClass(out.data.train.labels, split.classes, trainPer, valPer, e.seed);
-        split.test =
-            selectPerClass(out.data.test.labels, split.classes, e.data.testPerClass, 0, e.seed);
-        if (split.train.empty() || split.test.empty()) {
-            throw Error(fmt::format("data: task {} has no {} images (classes {}; dataset {})",
-                                    t + 1, split.train.empty() ? "training" : "test",
-                                    fmt::join(split.classes, ","), out.data.train.source));
-        }
-        out.tasks.push_back(std::move(split));
-    }
-    out.evalOnVal = e.data.evalSplit == EvalSplit::Val;
-    if (out.evalOnVal && valPer == 0) {
-        throw Error("data.eval_split is \"val\" but data.val_per_class is 0");
-    }
-    out.evalTransform = transformFor(arch);
-    if (e.data.normalize == PixelNormalization::None) {
-        out.evalTransform.mean.clear();
-        out.evalTransform.std.clear();
-    }
+    out.evalTransform = evalTransformFor(e, arch);  // the one the predictor uses too
     out.trainTransform = out.evalTransform;
     out.trainTransform.flip = e.data.flip;
     out.trainTransform.randomResizedCrop = e.data.randomResizedCrop;
+    out.skipped = out.data.train.warnings;
+    out.skipped.insert(out.skipped.end(), out.data.test.warnings.begin(),
+                       out.data.test.warnings.end());
+    // Files decoded on demand are decoded once here, those the run uses: a bad one is dropped
+    // and the cut made again without it (deterministic, so a resumed run cuts the same way).
+    std::set<std::string> verified;
+    for (;;) {
+        out.tasks = cutTasks(e, out.data, sequence);
+        if (out.data.train.inMemory()) {
+            break;
+        }
+        std::vector<int64_t> trainUsed;
+        std::vector<int64_t> testUsed;
+        for (const auto& t : out.tasks) {
+            trainUsed.insert(trainUsed.end(), t.train.begin(), t.train.end());
+            trainUsed.insert(trainUsed.end(), t.val.begin(), t.val.end());
+            testUsed.insert(testUsed.end(), t.test.begin(), t.test.end());
+        }
+        const bool trainChanged =
+            dropUndecodable(out.data.train, trainUsed, out.evalTransform, verified, out.skipped);
+        const bool testChanged =
+            dropUndecodable(out.data.test, testUsed, out.evalTransform, verified, out.skipped);
+        if (!trainChanged && !testChanged) {
+            break;
+        }
+    }
+    out.evalOnVal = e.data.evalSplit == EvalSplit::Val;
+    if (out.evalOnVal && e.data.valPerClass == 0) {
+        throw Error("data.eval_split is \"val\" but data.val_per_class is 0");
+    }
     return out;
 }
 

@@ -32,10 +32,15 @@ struct TaskData {
     }
     bool evalOnVal = false;
     std::vector<std::string> classNames;  // of the dataset
+    // Every file or record the run leaves out, with its reason (the readers' warnings and the
+    // files the run would use that fail to decode).
+    std::vector<LoadWarning> skipped;
 };
 
-// Reads the dataset and cuts it. Throws dlw::Error naming data.root, sequence.* or the file for
-// a missing dataset, more classes asked than the dataset has, or a task left without images.
+// Reads the dataset and cuts it; files decoded on demand that the run would use are decoded
+// once, and those that fail are left out (TaskData::skipped). Throws dlw::Error naming data.root,
+// sequence.* or the file for a missing dataset, more classes asked than the dataset has, or a task
+// left without images.
 TaskData prepareTaskData(const Experiment& experiment, const BackboneArch& arch);
 
 }  // namespace dlw

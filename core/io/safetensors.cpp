@@ -2,6 +2,7 @@
 
 #include "api/atomic_file.h"
 #include "api/error.h"
+#include "util/strict_json.h"
 
 #include <cstring>
 #include <fcntl.h>
@@ -175,12 +176,18 @@ SafetensorsHeader parseHeader(const std::string& file, const uint8_t* bytes, uin
     if (!j.is_object()) {
         throw Error(fmt::format("{}: header is not a JSON object", file));
     }
+    checkNoDuplicateKeys(std::string_view(reinterpret_cast<const char*>(bytes + 8),
+                                          static_cast<std::size_t>(headerLen)),
+                         file + " (header)");
     SafetensorsHeader h;
     h.dataStart = 8 + headerLen;
     h.fileSize = fileSize;
     const uint64_t dataBytes = fileSize - h.dataStart;
     for (const auto& [name, value] : j.items()) {
         if (name == "__metadata__") {
+            if (value.is_null()) {
+                continue;  // #14: the reference implementation writes and accepts null
+            }
             if (!value.is_object()) {
                 throw Error(fmt::format("{}: __metadata__ must be an object of strings", file));
             }

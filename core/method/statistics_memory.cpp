@@ -50,6 +50,11 @@ void StatisticsMemory::finalize() {
     means_ = torch::stack(means);                              // [C, d]
     cov_ = (second_ - between) / static_cast<double>(total_);  // eq. 6
     cov_ = 0.5 * (cov_ + cov_.t());
+    if (!torch::isfinite(cov_).all().item<bool>()) {
+        throw DivergedError(
+            "diverged: the statistics memory's feature covariance (DESIGN eq. 6) holds NaN or "
+            "Inf");
+    }
     const double shrink = lambda_ * cov_.trace().item<double>() / static_cast<double>(dim_);
     auto shrunk = cov_ + torch::eye(dim_, torch::kFloat64) * std::max(shrink, 1e-12);
     auto chol = torch::linalg::cholesky(shrunk);  // L, lower

@@ -10,6 +10,10 @@ namespace {
 // (I − M Mᵀ) C (I − M Mᵀ) in float64, symmetrised.
 torch::Tensor residualCovariance(const torch::Tensor& cov, const torch::Tensor& m) {
     auto c = cov.to(torch::kFloat64);
+    if (!torch::isfinite(c).all().item<bool>()) {  // eigh would fail with an internal error
+        throw DivergedError(
+            "diverged: an adapted map's input covariance (DESIGN eq. 2) holds NaN or Inf");
+    }
     if (m.size(1) == 0) {
         return c;
     }

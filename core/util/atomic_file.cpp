@@ -1,6 +1,7 @@
 #include "api/atomic_file.h"
 
 #include "api/error.h"
+#include "util/write_faults.h"
 
 #include <atomic>
 #include <cerrno>
@@ -11,10 +12,39 @@
 #include <unistd.h>
 
 namespace dlw {
+
+namespace detail {
+namespace {
+WriteFaultHook& faultHook() {
+    static WriteFaultHook hook;
+    return hook;
+}
+}  // namespace
+
+WriteFaultHook setWriteFaultHook(WriteFaultHook hook) {
+    std::swap(faultHook(), hook);
+    return hook;
+}
+
+int injectedWriteFault(const std::filesystem::path& target, WriteStage stage) {
+    return faultHook() ? faultHook()(target, stage) : 0;
+}
+}  // namespace detail
+
 namespace {
 
 std::string errnoText() {
     return std::strerror(errno);
+}
+
+// Makes a system call's failure out of an injected fault: sets errno, returns true.
+bool injected(const std::filesystem::path& target, detail::WriteStage stage) {
+    const int fault = detail::injectedWriteFault(target, stage);
+    if (fault != 0) {
+        errno = fault;
+        return true;
+    }
+    return false;
 }
 
 std::filesystem::path tempPathFor(const std::filesystem::path& target) {
@@ -32,7 +62,9 @@ AtomicFile::AtomicFile(std::filesystem::path target)
         std::error_code ec;
         std::filesystem::create_directories(target_.parent_path(), ec);
     }
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd_ = injected(target_, detail::WriteStage::Create)
+              ? -1
+              : ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) {
         throw Error(target_.string() + ": cannot create a temporary file to write (" + errnoText() +
                     ")");
@@ -52,7 +84,8 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::write(const void* data, std::size_t size) {
     const auto* bytes = static_cast<const char*>(data);
     while (size > 0) {
-        const ssize_t n = ::write(fd_, bytes, size);
+        const ssize_t n =
+            injected(target_, detail::WriteStage::Write) ? -1 : ::write(fd_, bytes, size);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -68,12 +101,20 @@ void AtomicFile::commit() {
     if (committed_ || fd_ < 0) {
         throw Error(target_.string() + ": AtomicFile::commit called twice");
     }
-    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-        fd_ = -1;
-        throw Error(target_.string() + ": flushing to disk failed (" + errnoText() + ")");
+    int failure = detail::injectedWriteFault(target_, detail::WriteStage::Sync);
+    if (failure == 0 && ::fsync(fd_) != 0) {
+        failure = errno;
+    }
+    if (::close(fd_) != 0 && failure == 0) {  // the descriptor is released either way
+        failure = errno;
     }
     fd_ = -1;
-    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    if (failure != 0) {
+        errno = failure;
+        throw Error(target_.string() + ": flushing to disk failed (" + errnoText() + ")");
+    }
+    if (injected(target_, detail::WriteStage::Rename) ||
+        ::rename(temp_.c_str(), target_.c_str()) != 0) {
         throw Error(target_.string() + ": cannot replace the file (" + errnoText() + ")");
     }
     committed_ = true;

@@ -31,12 +31,17 @@ printf '{"seed": 1,\n "train": {"epochs": 2,}\n}\n' > malformed.json
 echo '{"train": {"epochs": "four"}}' > wrong_type.json
 echo '{"sequnce": {"tasks": 2}}' > unknown_key.json
 echo '{"data": {"kind": "cifar100", "root": "no/such/cifar"}}' > missing_data.json
+printf '{"train": {"epochs": 1},\n "train": {"batch_size": 8}\n}\n' > twice.json  # 14
 setbb="backbone.path=\"$backbone\""
 
 expect malformed_json 'malformed.json.*(line 3|syntax|parse)' "$dlw" run malformed.json --out r1
 expect wrong_type "'train.epochs' must be an integer" "$dlw" run wrong_type.json --out r1
 expect unknown_key "unknown key 'sequnce'.*sequence" "$dlw" run unknown_key.json --out r1
 expect missing_dataset 'no/such/cifar' "$dlw" run missing_data.json --out r1
+expect duplicate_key "twice.json: line 2: duplicate key 'train' \\(first at line 1\\)" \
+    "$dlw" run twice.json --out r1
+expect duplicate_key_in_set "duplicate key 'epochs'" \
+    "$dlw" run small.json --set 'train={"epochs": 1, "epochs": 2}' --out r1
 expect too_many_classes 'sequence.*12.*10|12.*classes.*10' \
     "$dlw" run small.json --set "$setbb" --set sequence.tasks=6 --out r1
 expect backbone_not_a_vit "small.json.*(not|unknown|missing|header)" \
@@ -52,6 +57,18 @@ expect backbone_is_a_checkpoint 'task-001.safetensors.*(unknown|missing|lacks)' 
     --out r2
 expect resume_finished 'already complete' "$dlw" run --resume done
 expect resume_foreign 'not a resumable run' "$dlw" run --resume .
+# #14: a run that died before experiment.json was written: --resume says what is missing and
+# --out takes the folder back.
+mkdir -p unstarted/checkpoints
+expect resume_unstarted 'unstarted: not a resumable run: it has no experiment.json.*--out' \
+    "$dlw" run --resume unstarted
+# #14: divergence is a clear error with its task and step, not an internal error (exit 3).
+expect diverged 'task 1, epoch 1, step [0-9]+: diverged: .*lower train.lr \(now 1e\+30\)' \
+    "$dlw" run small.json --set "$setbb" --set train.lr=1e30 --out diverged
+if grep -q '"loss": *null' diverged/events.jsonl; then  # nlohmann writes NaN as null
+    echo "FAIL diverged: a non-finite number reached events.jsonl"
+    failures=$((failures + 1))
+fi
 cp -r done stopped
 sed -i 's/"completed": true/"completed": false/' stopped/summary.json
 size=$(stat -c %s stopped/checkpoints/task-002.safetensors)

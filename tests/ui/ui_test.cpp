@@ -3,7 +3,7 @@
 // stopped from the window, and that the window shows the engine's numbers.
 #include "api/engine.h"
 #include "api/experiment.h"
-#include "api/run_record.h"
+#include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
 #include "test_support.h"
 #include "ui/engine_runner.h"

@@ -213,6 +213,19 @@ TEST(Experiment, MalformedJsonNamesFileLineAndColumn) {
     DLW_EXPECT_ERROR(loadExperimentFile(path + ".missing"), ".missing");
 }
 
+TEST(Experiment, RejectsDuplicateKeysAtAnyLevel) {  // #14
+    const std::string path = writeExperiment(
+        "twice.json", "{\n  \"train\": {\"epochs\": 1},\n  \"train\": {\"batch_size\": 8}\n}");
+    DLW_EXPECT_ERROR(loadExperimentFile(path), path + ": line 3: duplicate key 'train'",
+                     "first at line 2");
+    const std::string inner = writeExperiment("inner.json", R"({"train": {"lr": 0.1, "lr": 0.2}})");
+    DLW_EXPECT_ERROR(loadExperimentFile(inner), "duplicate key 'train.lr'");
+    Experiment e;
+    DLW_EXPECT_ERROR(applyOverride(e, R"(train={"epochs": 1, "epochs": 2})"),
+                     "--set train=", "duplicate key 'epochs'");
+    EXPECT_EQ(e, Experiment{});
+}
+
 TEST(Experiment, SetParsesValueAsJson) {
     Experiment e;
     applyOverride(e, "method.rank=4");

@@ -54,7 +54,13 @@ TEST(ImageFolder, ReadsTrainTestLayout) {
     EXPECT_EQ(data.train.files[3], root / "train" / "cat" / "img2.png");  // sorted by path
     EXPECT_EQ(data.train.files[0], root / "train" / "cat" / "deep" / "er" / "z.png");
     EXPECT_EQ(data.train.files[4], root / "train" / "dog" / "UPPER.PNG");
-    EXPECT_TRUE(data.train.warnings.empty());
+    // #14: what is left out is said, each with its reason.
+    ASSERT_EQ(data.train.warnings.size(), 2U);
+    EXPECT_EQ(data.train.warnings[0].file, (root / "train" / "dog" / "._img0.png").string());
+    EXPECT_EQ(data.train.warnings[0].reason, "hidden file, not data");
+    EXPECT_EQ(data.train.warnings[1].file, (root / "train" / "dog" / "notes.txt").string());
+    EXPECT_NE(data.train.warnings[1].reason.find("not an image file"), std::string::npos);
+    EXPECT_TRUE(data.test.warnings.empty());
 }
 
 TEST(ImageFolder, SplitsEachClassBySeed) {

@@ -3,7 +3,7 @@
 #include "api/atomic_file.h"
 #include "api/dataset_scan.h"
 #include "api/error.h"
-#include "api/run_record.h"
+#include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
 #include "test_support.h"
 

@@ -28,6 +28,24 @@ std::filesystem::path writeRaw(const std::filesystem::path& dir,
     return path;
 }
 
+// #14: the format's reference implementation accepts a null __metadata__; so do we. A header
+// that lists a tensor twice is refused (JSON parsers would silently keep one of the two).
+TEST(Safetensors, NullMetadataIsEmptyAndRepeatedNamesAreRefused) {
+    const auto dir = test::tempDir("st-null");
+    const auto path = writeRaw(
+        dir,
+        R"({"__metadata__": null, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
+        8);
+    const auto file = loadSafetensors(path);
+    EXPECT_TRUE(file.metadata.empty());
+    EXPECT_EQ(file.tensors.at("w").numel(), 2);
+    const auto twice = writeRaw(dir,
+                                R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
+                                R"( "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+                                8);
+    DLW_EXPECT_ERROR(loadSafetensors(twice), "raw.safetensors (header): line 1: duplicate key 'w'");
+}
+
 TEST(Safetensors, RoundTripsTensorsAndMetadata) {
     const auto path = test::tempDir("st") / "m.safetensors";
     auto a = torch::randn({3, 4});

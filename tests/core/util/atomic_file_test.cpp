@@ -2,7 +2,10 @@
 
 #include "api/error.h"
 #include "test_support.h"
+#include "util/write_faults.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -30,6 +33,33 @@ TEST(AtomicFile, AbandonedWriteLeavesTargetUntouched) {
     }  // destroyed without commit, as when an exception unwinds
     EXPECT_EQ(readWholeFile(path), "keep me");
     EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
+}
+
+// #14: a full disk or a read-only folder at any stage of a write: a clear error naming the file
+// and the system's reason, the previous content intact, no temporary file left behind.
+TEST(AtomicFile, AFailureAtAnyStageKeepsThePreviousFile) {
+    const auto dir = test::tempDir("atomic-fault");
+    const auto path = dir / "f.txt";
+    writeFileAtomically(path, "previous");
+    const std::vector<std::pair<detail::WriteStage, int>> faults = {
+        {detail::WriteStage::Create, EROFS},
+        {detail::WriteStage::Write, ENOSPC},
+        {detail::WriteStage::Sync, EIO},
+        {detail::WriteStage::Rename, EROFS},
+    };
+    for (const auto& [stage, code] : faults) {
+        const auto previous = detail::setWriteFaultHook(
+            [stage = stage, code = code](const std::filesystem::path&, detail::WriteStage s) {
+                return s == stage ? code : 0;
+            });
+        DLW_EXPECT_ERROR(writeFileAtomically(path, "new content"), path.string(),
+                         std::strerror(code));
+        detail::setWriteFaultHook(previous);
+        EXPECT_EQ(readWholeFile(path), "previous");
+        EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
+    }
+    writeFileAtomically(path, "new content");  // the hook gone, writing works again
+    EXPECT_EQ(readWholeFile(path), "new content");
 }
 
 TEST(AtomicFile, MissingFileNamesThePath) {

@@ -1,0 +1,79 @@
+#pragma once
+// The run folder of DESIGN §6, in one place (#14): its file names, the names new run folders
+// get, the listing of task checkpoints, and reading a run back (for `dlw compare`, prediction,
+// the GUI's run list and reports). The engine's writer (engine/run_store) and every reader use
+// these, so they cannot drift apart. Public: no LibTorch.
+
+#include "api/events.h"
+#include "api/experiment.h"
+
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dlw {
+
+// Files and folders inside a run folder.
+namespace run_files {
+inline constexpr const char* kExperiment = "experiment.json";  // fully resolved experiment
+inline constexpr const char* kEvents = "events.jsonl";         // one versioned event a line
+inline constexpr const char* kSummary = "summary.json";        // DESIGN §6 summary
+inline constexpr const char* kCheckpoints = "checkpoints";     // folder
+inline constexpr const char* kLatest = "latest.json";          // in checkpoints/: the pointer
+}  // namespace run_files
+
+// `text` made into one safe file-name component: path separators, control characters,
+// characters Windows forbids and whitespace become '-' or '_', bytes that are not UTF-8 become
+// '_', leading dots and dashes go (no hidden folder, no "..", nothing that reads as an option),
+// at most 80 bytes (cut on a character boundary), "run" when nothing is left. Any thread.
+std::string safeFileName(std::string_view text);
+
+// NAME-METHOD-YYYYmmdd-HHMMSS (local time `when`) of the experiment as it will run, NAME made
+// safe by safeFileName. Any thread.
+std::string runFolderName(const Experiment& experiment, std::time_t when);
+
+// ROOT/runFolderName(experiment, now), with -2, -3, ... appended while that path exists or
+// `taken` (optional: e.g. folders already promised to queued runs) says it is taken. Creates
+// nothing. Any thread.
+std::filesystem::path newRunFolder(
+    const Experiment& experiment,
+    const std::filesystem::path& root,
+    const std::function<bool(const std::filesystem::path&)>& taken = {});
+
+// checkpoints/ file stems: after task `task` (0-based) "task-NNN" (NNN = task + 1), and inside it
+// at global step `step` "task-NNN-step-SSSSSSS".
+std::string taskCheckpointStem(int task);
+std::string inTaskCheckpointStem(int task, int64_t step);
+
+// The finished tasks' checkpoints of the run in `runDir`: after_task (1-based) → path without
+// extension (add ".json" / ".safetensors"). Empty when there are none; never throws for a
+// malformed state file (its number comes from the file name then).
+std::map<int, std::filesystem::path> taskCheckpoints(const std::filesystem::path& runDir);
+
+struct RunRecord {
+    std::string dir;
+    std::string name;     // experiment name
+    std::string method;   // "duallora", ...
+    std::string variant;  // the method with its ablation knobs: "duallora -task-id", ...
+    uint64_t seed = 0;
+    int tasks = 0;
+    bool completed = false;  // all tasks trained
+    RunSummary summary;
+    std::optional<double> taskAwareFinal;  // mean of the task-aware matrix's last row
+};
+
+// Reads DIR/experiment.json and DIR/summary.json. Throws dlw::Error naming the file for a
+// directory that is not a run, or malformed JSON. Any thread.
+RunRecord readRunRecord(const std::filesystem::path& dir);
+
+// The events of DIR/events.jsonl in order, for reopening a run with all its plots. A partial last
+// line (a killed run) is ignored; lines of a newer events version or unknown types are skipped.
+// Throws dlw::Error naming the file when it is missing or a complete line is malformed.
+std::vector<Event> readRunEvents(const std::filesystem::path& dir);
+
+}  // namespace dlw

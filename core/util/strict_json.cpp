@@ -1,0 +1,140 @@
+#include "util/strict_json.h"
+
+#include "api/error.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <fmt/format.h>
+#include <iterator>
+#include <map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dlw {
+namespace {
+
+// A character iterator that tells the SAX handler how far the parser has read, so that a key
+// can be given its line: nlohmann's SAX events carry no position.
+class CountingIterator {
+public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = char;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const char*;
+    using reference = const char&;
+
+    CountingIterator(const char* at, const char** mark) : at_(at), mark_(mark) {}
+    reference operator*() const { return *at_; }
+    CountingIterator& operator++() {
+        ++at_;
+        *mark_ = at_;
+        return *this;
+    }
+    CountingIterator operator++(int) {
+        CountingIterator before = *this;
+        ++*this;
+        return before;
+    }
+    bool operator==(const CountingIterator& o) const { return at_ == o.at_; }
+    bool operator!=(const CountingIterator& o) const { return at_ != o.at_; }
+
+private:
+    const char* at_;
+    const char** mark_;
+};
+
+// Keeps, per open object, the keys seen so far and the line of each; throws on a repeat.
+class DuplicateKeyFinder : public nlohmann::json_sax<nlohmann::json> {
+public:
+    DuplicateKeyFinder(std::string_view text, const char** mark, const std::string& source)
+        : text_(text), mark_(mark), source_(source) {}
+
+    bool null() override { return value(); }
+    bool boolean(bool /*val*/) override { return value(); }
+    bool number_integer(number_integer_t /*val*/) override { return value(); }
+    bool number_unsigned(number_unsigned_t /*val*/) override { return value(); }
+    bool number_float(number_float_t /*val*/, const string_t& /*s*/) override { return value(); }
+    bool string(string_t& /*val*/) override { return value(); }
+    bool binary(binary_t& /*val*/) override { return value(); }
+    bool start_object(std::size_t /*elements*/) override {
+        open(Frame::Kind::Object);
+        return true;
+    }
+    bool key(string_t& name) override {
+        Frame& f = frames_.back();
+        const int line = currentLine();
+        const auto [it, inserted] = f.keys.emplace(name, line);
+        if (!inserted) {
+            throw Error(fmt::format("{}: line {}: duplicate key '{}' (first at line {})", source_,
+                                    line, path(name), it->second));
+        }
+        f.current = name;
+        return true;
+    }
+    bool end_object() override { return close(); }
+    bool start_array(std::size_t /*elements*/) override {
+        open(Frame::Kind::Array);
+        return true;
+    }
+    bool end_array() override { return close(); }
+    bool parse_error(std::size_t /*position*/,
+                     const std::string& /*last_token*/,
+                     const nlohmann::detail::exception& /*ex*/) override {
+        return false;  // not our concern: the caller's parse names it
+    }
+
+private:
+    struct Frame {
+        enum class Kind { Object, Array } kind;
+        std::map<std::string, int> keys;  // object: key -> line of its first appearance
+        std::string current;              // object: the key whose value is being read
+        std::size_t index = 0;            // array: the element being read
+    };
+
+    bool value() {
+        if (!frames_.empty() && frames_.back().kind == Frame::Kind::Array) {
+            ++frames_.back().index;
+        }
+        return true;
+    }
+    void open(Frame::Kind kind) { frames_.push_back(Frame{kind, {}, {}, 0}); }
+    bool close() {
+        frames_.pop_back();
+        return value();  // the closed container was one value of its parent
+    }
+    int currentLine() const {
+        const auto read = static_cast<std::size_t>(*mark_ - text_.data());
+        const auto upTo = text_.substr(0, std::min(read, text_.size()));
+        return 1 + static_cast<int>(std::count(upTo.begin(), upTo.end(), '\n'));
+    }
+    // The dotted path of key `name` in the innermost object: "train.epochs", "a[2].b".
+    std::string path(const std::string& name) const {
+        std::string out;
+        for (std::size_t i = 0; i + 1 < frames_.size(); ++i) {
+            const Frame& f = frames_[i];
+            if (f.kind == Frame::Kind::Object) {
+                out += (out.empty() ? "" : ".") + f.current;
+            } else {
+                out += fmt::format("[{}]", f.index);
+            }
+        }
+        return out.empty() ? name : out + "." + name;
+    }
+
+    std::string_view text_;
+    const char** mark_;
+    const std::string& source_;
+    std::vector<Frame> frames_;
+};
+
+}  // namespace
+
+void checkNoDuplicateKeys(std::string_view text, const std::string& source) {
+    const char* mark = text.data();
+    DuplicateKeyFinder finder(text, &mark, source);
+    nlohmann::json::sax_parse(CountingIterator(text.data(), &mark),
+                              CountingIterator(text.data() + text.size(), &mark), &finder);
+}
+
+}  // namespace dlw

@@ -1,0 +1,96 @@
+// #14: an image folder as users have them (macOS and Jupyter leftovers, an empty .jpg, a text
+// file named .png, a truncated PNG): the classes come out right, the run completes, and every
+// file it left out is reported with its reason in its events and counted in summary.json.
+#include "api/engine.h"
+#include "api/run_folder.h"
+#include "core/engine/engine_test_support.h"
+#include "test_support.h"
+
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+
+namespace dlw {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
+    const auto root = test::tempDir("faults-folder") / "data";
+    for (const std::string name : {"cat", "dog"}) {
+        fs::create_directories(root / name);
+        for (int i = 0; i < 6; ++i) {
+            const cv::Mat image(32, 32, CV_8UC3, cv::Scalar(name == "cat" ? 200 : 30, 20 * i, 100));
+            ASSERT_TRUE(cv::imwrite((root / name / fmt::format("{}.png", i)).string(), image));
+        }
+    }
+    std::ofstream(root / "cat" / ".DS_Store") << "\0\0\0\1Bud1";
+    fs::copy_file(root / "cat" / "0.png", root / "cat" / "._0.png");  // AppleDouble
+    fs::create_directories(root / "dog" / ".ipynb_checkpoints");
+    fs::copy_file(root / "dog" / "0.png", root / "dog" / ".ipynb_checkpoints" / "0-checkpoint.png");
+    std::ofstream(root / "dog" / "empty.jpg").close();
+    std::ofstream(root / "dog" / "notes.png") << "this is a text file, not a PNG\n";
+    std::ofstream(root / "cat" / "labels.txt") << "cat\n";
+    std::ofstream(root / "README.md") << "# my data\n";
+    // A PNG cut in half: its header reads, its pixels do not. Only decoding finds it.
+    {
+        std::vector<uchar> bytes;
+        cv::Mat noise(64, 64, CV_8UC3);  // noise: no compression, so half the file is missing
+        cv::randu(noise, 0, 255);
+        cv::imencode(".png", noise, bytes);
+        std::ofstream(root / "cat" / "truncated.png", std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size() / 2));
+    }
+    const std::map<std::string, std::string> expected = {
+        {(root / "cat" / ".DS_Store").string(), "hidden file"},
+        {(root / "cat" / "._0.png").string(), "hidden file"},
+        {(root / "dog" / ".ipynb_checkpoints").string(), "hidden folder"},
+        {(root / "dog" / "empty.jpg").string(), "empty file"},
+        {(root / "dog" / "notes.png").string(), "not a decodable image"},
+        {(root / "cat" / "labels.txt").string(), "not an image file"},
+        {(root / "README.md").string(), "not inside a class folder"},
+        {(root / "cat" / "truncated.png").string(), ""},  // the decoder's own words
+    };
+
+    Experiment e;
+    e.backbone.path = (test::fixturesDir() / "vit_reference" / "tiny.safetensors").string();
+    e.threads = 1;
+    e.device = "cpu";
+    e.data.kind = DataKind::ImageFolder;
+    e.data.root = root.string();
+    e.data.trainPerClass = 0;
+    e.data.valPerClass = 0;
+    e.data.testFraction = 0.34;
+    e.sequence.tasks = 1;
+    e.sequence.classesPerTask = 2;
+    e.train.epochs = 1;
+    e.train.batchSize = 4;
+    e.memory.sample = 0;
+    const auto dir = test::tempDir("faults-folder") / "run";
+    RunControl control;
+    std::vector<Event> events;
+    const RunSummary summary = test::run(e, dir, control, false, &events);
+    EXPECT_EQ(summary.accuracyMatrix.size(), 1U);
+    EXPECT_EQ(summary.skippedFiles, static_cast<int64_t>(expected.size()));
+    std::map<std::string, std::string> reported;
+    for (const auto& ev : readRunEvents(dir)) {  // as written to events.jsonl
+        if (const auto* s = std::get_if<FilesSkipped>(&ev)) {
+            for (const auto& f : s->files) {
+                reported[f.file] = f.reason;
+            }
+        }
+    }
+    ASSERT_EQ(reported.size(), expected.size());
+    for (const auto& [file, reason] : expected) {
+        ASSERT_EQ(reported.count(file), 1U) << file << " not reported";
+        EXPECT_FALSE(reported[file].empty());
+        EXPECT_NE(reported[file].find(reason), std::string::npos) << file << ": " << reported[file];
+    }
+    EXPECT_EQ(readRunRecord(dir).summary.skippedFiles, static_cast<int64_t>(expected.size()));
+}
+
+}  // namespace
+}  // namespace dlw

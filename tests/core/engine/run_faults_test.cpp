@@ -1,0 +1,247 @@
+// Runs that meet faults (#14): killed before their first checkpoint, diverging, and folders a
+// dead run left behind. Each keeps what it had and says what happened.
+#include "api/atomic_file.h"
+#include "api/engine.h"
+#include "api/error.h"
+#include "api/predictor.h"
+#include "api/run_folder.h"
+#include "core/engine/engine_test_support.h"
+#include "engine/run_store.h"
+#include "method/statistics_memory.h"
+#include "method/subspace_memory.h"
+#include "test_support.h"
+#include "util/write_faults.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace dlw {
+namespace {
+
+namespace fs = std::filesystem;
+using test::haveFashionMnist;
+using test::run;
+using test::smallExperiment;
+
+// #14: a run killed in its first seconds left experiment.json and the start of events.jsonl but
+// no checkpoint; --resume refused it ("no experiment.json or no checkpoint") and --out refused
+// the folder. Now the resume starts the run from its beginning, and the result is the same.
+TEST(RunFaults, ResumeWithoutACheckpointStartsFromTheBeginning) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("faults");
+    auto e = smallExperiment(MethodKind::DualLora);
+    e.sequence.tasks = 2;
+    RunControl whole;
+    const auto uninterrupted = run(e, dir / "whole", whole);
+    // What SIGKILL before the first checkpoint leaves: stop at the first step, then take away
+    // what the stop wrote after it (its checkpoint) and leave a partial events line.
+    RunControl first;
+    test::runWith(e, dir / "killed", first, false, [&](const Event& ev) {
+        if (std::holds_alternative<StepFinished>(ev)) {
+            first.stop = true;
+        }
+    });
+    fs::remove_all(dir / "killed" / run_files::kCheckpoints);
+    fs::remove(dir / "killed" / run_files::kSummary);
+    {
+        std::ofstream events(dir / "killed" / run_files::kEvents, std::ios::app);
+        events << R"({"v":1,"type":"st)";
+    }
+    std::vector<Event> events;
+    RunControl again;
+    const auto resumed = run(e, dir / "killed", again, /*resume=*/true, &events);
+    EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
+    const auto& started = std::get<RunStarted>(events.front());
+    EXPECT_EQ(started.resumedFromTask, -1);
+    bool warned = false;
+    for (const auto& ev : events) {
+        if (const auto* w = std::get_if<Warning>(&ev)) {
+            warned =
+                warned || w->message.find("starts again from its beginning") != std::string::npos;
+        }
+    }
+    EXPECT_TRUE(warned);
+    // events.jsonl holds this run alone: one run_started, every line JSON.
+    const auto reread = readRunEvents(dir / "killed");
+    EXPECT_EQ(std::count_if(reread.begin(), reread.end(),
+                            [](const Event& ev) { return std::holds_alternative<RunStarted>(ev); }),
+              1);
+}
+
+TEST(RunFaults, ResumeNamesWhatIsMissingAndOutReusesAnUnstartedFolder) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("faults");
+    auto e = smallExperiment(MethodKind::SeqLora);
+    e.sequence.tasks = 1;
+    // Died between creating the folder and writing experiment.json.
+    const auto unstarted = dir / "unstarted";
+    fs::create_directories(unstarted / run_files::kCheckpoints);
+    writeFileAtomically(unstarted / "experiment.json.tmp-123-0", "{\"na");
+    RunControl control;
+    DLW_EXPECT_ERROR(run(e, unstarted, control, true), unstarted.string(), "not a resumable run",
+                     "no experiment.json", "--out");
+    const auto summary = run(e, unstarted, control);  // --out DIR takes the folder back
+    EXPECT_EQ(summary.accuracyMatrix.size(), 1U);
+    EXPECT_FALSE(fs::exists(unstarted / "experiment.json.tmp-123-0"));
+    // Anything else in the folder is the user's: refused.
+    const auto used = dir / "used";
+    fs::create_directories(used / run_files::kCheckpoints);
+    writeFileAtomically(used / "notes.txt", "mine");
+    DLW_EXPECT_ERROR(run(e, used, control), used.string(), "not empty");
+    EXPECT_TRUE(fs::exists(used / "notes.txt"));
+}
+
+// #14: --set train.lr=1e30 printed "loss -nan", wrote "loss": null, then died with an internal
+// linalg.svd error and a backtrace. Now the first non-finite loss or gradient stops the run with
+// a DivergedError naming task, epoch and step; nothing non-finite is written anywhere.
+TEST(RunFaults, DivergenceStopsAtOnceWithAClearErrorAndWritesNoNaN) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("faults") / "diverged";
+    auto e = smallExperiment(MethodKind::DualLora);
+    e.train.lr = 1e30;
+    e.checkpoint.everySteps = 1;
+    RunControl control;
+    std::vector<Event> events;
+    try {
+        run(e, dir, control, false, &events);
+        ADD_FAILURE() << "expected DivergedError";
+    } catch (const DivergedError& err) {
+        const std::string what = err.what();
+        EXPECT_NE(what.find("task 1, epoch 1, step "), std::string::npos) << what;
+        EXPECT_NE(what.find("diverged"), std::string::npos) << what;
+        EXPECT_NE(what.find("lower train.lr (now 1e+30)"), std::string::npos) << what;
+    }
+    ASSERT_FALSE(events.empty());
+    const auto* finished = std::get_if<RunFinished>(&events.back());
+    ASSERT_NE(finished, nullptr);
+    EXPECT_NE(finished->error.find("diverged"), std::string::npos);
+    for (const auto& ev : events) {
+        if (const auto* s = std::get_if<StepFinished>(&ev)) {
+            EXPECT_TRUE(std::isfinite(s->loss)) << "step " << s->step;
+        }
+    }
+    // Every line of every JSON file parses and holds no null loss; the checkpoint it kept
+    // (after the last finite step) still loads.
+    std::istringstream lines(readWholeFile(dir / run_files::kEvents));
+    std::string line;
+    while (std::getline(lines, line)) {
+        const auto j = nlohmann::json::parse(line);
+        if (j["type"] == "step") {
+            EXPECT_TRUE(j["loss"].is_number()) << line;
+        }
+    }
+    EXPECT_TRUE(fs::exists(dir / run_files::kCheckpoints / run_files::kLatest));
+    EXPECT_NO_THROW(readRunEvents(dir));
+}
+
+// #14: the disk fills up (or turns read-only) while a checkpoint or the events log is written.
+// The run stops with an error naming the file and the reason; the previous checkpoint stays
+// whole and current; once there is room again the run resumes to the same matrix.
+TEST(RunFaults, AFailedWriteKeepsTheLastCheckpointAndTheRunResumes) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("faults");
+    auto e = smallExperiment(MethodKind::DualLora);
+    RunControl whole;
+    const auto uninterrupted = run(e, dir / "whole", whole);
+    struct Case {
+        std::string file;  // the target that fails, by file name
+        detail::WriteStage stage;
+        int code;
+    };
+    for (const Case& c : {Case{"task-002.safetensors", detail::WriteStage::Write, ENOSPC},
+                          Case{"task-002.json", detail::WriteStage::Rename, EROFS},
+                          Case{"latest.json", detail::WriteStage::Create, EROFS},
+                          Case{"events.jsonl", detail::WriteStage::Append, ENOSPC}}) {
+        const auto runDir = dir / ("fault-" + c.file);
+        bool armed = false;  // fail only once task 1 is safely checkpointed
+        const auto previous = detail::setWriteFaultHook(
+            [&](const std::filesystem::path& target, detail::WriteStage stage) {
+                armed = armed || fs::exists(runDir / run_files::kCheckpoints / run_files::kLatest);
+                const bool hit = armed && stage == c.stage && target.filename() == c.file;
+                return hit ? c.code : 0;
+            });
+        RunControl control;
+        DLW_EXPECT_ERROR(run(e, runDir, control), c.file, std::strerror(c.code));
+        detail::setWriteFaultHook(previous);
+        const auto latest = nlohmann::json::parse(
+            readWholeFile(runDir / run_files::kCheckpoints / run_files::kLatest));
+        EXPECT_EQ(latest["task"], 0) << c.file;  // still task 1's checkpoint
+        RunControl again;
+        const auto resumed = run(e, runDir, again, /*resume=*/true);
+        EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix) << c.file;
+    }
+}
+
+// #14: a checkpoint of another method or architecture is refused saying which, by resume and by
+// prediction alike; and two processes never write one run folder at once.
+TEST(RunFaults, AForeignCheckpointIsRefusedSayingWhichAndTheFolderHasOneWriter) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("faults");
+    auto e = smallExperiment(MethodKind::DualLora);
+    e.sequence.tasks = 2;
+    RunControl control;
+    control.stopAfterTask = true;
+    run(e, dir / "run", control);
+    const auto experimentPath = dir / "run" / run_files::kExperiment;
+    const std::string original = readWholeFile(experimentPath);
+    auto edited = nlohmann::json::parse(original);
+    edited["method"]["name"] = "inflora";
+    writeFileAtomically(experimentPath, edited.dump(2));
+    RunControl again;
+    auto other = e;
+    other.method.name = MethodKind::InfLora;
+    DLW_EXPECT_ERROR(run(other, dir / "run", again, true), "task-001.safetensors",
+                     "checkpoint was made for method \"duallora\"",
+                     "this run needs method \"inflora\"");
+    DLW_EXPECT_ERROR(Predictor(dir / "run"), "checkpoint was made for method \"duallora\"");
+    edited = nlohmann::json::parse(original);
+    edited["backbone"]["path"] =
+        (test::fixturesDir() / "vit_reference" / "tiny.safetensors").string();
+    writeFileAtomically(experimentPath, edited.dump(2));
+    DLW_EXPECT_ERROR(Predictor(dir / "run"), "checkpoint was made for backbone", "width 48");
+    writeFileAtomically(experimentPath, original);
+    {
+        const RunStore writer(dir / "run", original, /*resume=*/true);
+        DLW_EXPECT_ERROR(run(e, dir / "run", again, true), (dir / "run").string(),
+                         "another process is writing this run folder");
+    }
+    const auto resumed = run(e, dir / "run", again, true);  // the lock went with its holder
+    EXPECT_EQ(resumed.accuracyMatrix.size(), 2U);
+}
+
+// A non-finite covariance reaching the memory (eq. 2-4, eq. 6) is a DivergedError, not
+// linalg's internal error; the engine adds the task and the advice.
+TEST(RunFaults, NonFiniteCovarianceIsADivergence) {
+    SubspaceMemory memory(4);
+    auto cov = torch::eye(4);
+    cov[1][2] = std::numeric_limits<float>::quiet_NaN();
+    DLW_EXPECT_ERROR(memory.update(cov, 0.9), "diverged", "covariance", "eq. 2");
+    DLW_EXPECT_ERROR(memory.taskBases(cov, 2), "diverged");
+    cov[1][2] = std::numeric_limits<float>::infinity();
+    EXPECT_THROW(memory.update(cov, 0.9), DivergedError);
+    EXPECT_EQ(memory.size(), 0);
+    StatisticsMemory stats(2, 1e-3);
+    stats.add(torch::tensor({{1.0F, std::numeric_limits<float>::infinity()}, {0.0F, 1.0F}}),
+              torch::tensor({0, 1}, torch::kLong));
+    EXPECT_THROW(stats.finalize(), DivergedError);
+}
+
+}  // namespace
+}  // namespace dlw

@@ -1,0 +1,141 @@
+// The run folder's one owner (#14): names of new run folders, checkpoint names and listing, and
+// the events.jsonl writer and reader kept in step by a round trip of every event type.
+#include "api/run_folder.h"
+
+#include "api/atomic_file.h"
+#include "api/error.h"
+#include "engine/run_folder_json.h"
+#include "test_support.h"
+
+#include <ctime>
+
+#include <gtest/gtest.h>
+
+namespace dlw {
+namespace {
+
+namespace fs = std::filesystem;
+
+// #14: "name": "ViT-B/16 flat" landed in nested folders runs/ViT-B/16 flat-duallora-….
+TEST(RunFolder, SafeFileNameKeepsOneHarmlessComponent) {
+    EXPECT_EQ(safeFileName("ViT-B/16 flat"), "ViT-B-16_flat");
+    EXPECT_EQ(safeFileName("a\\b:c*d?e\"f<g>h|i"), "a-b-c-d-e-f-g-h-i");
+    EXPECT_EQ(safeFileName("../../etc/passwd"), "etc-passwd");
+    EXPECT_EQ(safeFileName("--rm -rf"), "rm_-rf");
+    EXPECT_EQ(safeFileName(".hidden"), "hidden");
+    EXPECT_EQ(safeFileName(""), "run");
+    EXPECT_EQ(safeFileName("..."), "run");
+    EXPECT_EQ(safeFileName("tab\there\nnewline"), "tab_here-newline");
+    EXPECT_EQ(safeFileName("Ünïcødé 漢字"), "Ünïcødé_漢字");  // UTF-8 kept as it is
+    EXPECT_EQ(safeFileName("bad\xff\xfe"
+                           "byte"),
+              "bad__byte");                  // not UTF-8: replaced
+    EXPECT_EQ(safeFileName("\xc3"), "run");  // a cut sequence
+    const std::string longName(200, 'x');
+    EXPECT_EQ(safeFileName(longName).size(), 80U);
+    std::string wide;
+    for (int i = 0; i < 60; ++i) {
+        wide += "漢";  // 3 bytes each: the cut must not split one
+    }
+    const std::string cut = safeFileName(wide);
+    EXPECT_LE(cut.size(), 80U);
+    EXPECT_EQ(cut.size() % 3, 0U);
+}
+
+// #14: --preset default --set method.name=inflora made default-duallora-…: the name comes from
+// the experiment as it runs.
+TEST(RunFolder, NewRunFolderNamesTheFinalExperimentAndAvoidsTakenNames) {
+    Experiment e;
+    e.name = "ViT-B/16 flat";
+    e.method.name = MethodKind::InfLora;
+    std::tm when{};
+    when.tm_year = 126;
+    when.tm_mon = 10;
+    when.tm_mday = 29;
+    when.tm_hour = 20;
+    when.tm_min = 15;
+    when.tm_sec = 3;
+    EXPECT_EQ(runFolderName(e, std::mktime(&when)), "ViT-B-16_flat-inflora-20261129-201503");
+    const auto root = test::tempDir("run-folder");
+    const auto first = newRunFolder(e, root);
+    EXPECT_EQ(first.parent_path(), root);
+    EXPECT_FALSE(fs::exists(first));  // named, not created
+    fs::create_directories(first);
+    const auto second = newRunFolder(e, root, [&](const fs::path& p) {
+        return p.filename().string() ==
+               first.filename().string() + "-2";  // promised to a queued run
+    });
+    EXPECT_EQ(second.filename().string(), first.filename().string() + "-3");
+}
+
+TEST(RunFolder, ListsTaskCheckpointsAndIgnoresEverythingElse) {
+    const auto run = test::tempDir("run-folder");
+    const auto dir = run / run_files::kCheckpoints;
+    fs::create_directories(dir);
+    EXPECT_TRUE(taskCheckpoints(run).empty());
+    writeFileAtomically(dir / (taskCheckpointStem(0) + ".json"), "{\"after_task\": 1}");
+    writeFileAtomically(dir / (taskCheckpointStem(1) + ".json"), "not json");  // name decides
+    writeFileAtomically(dir / (inTaskCheckpointStem(2, 77) + ".json"), "{}");
+    writeFileAtomically(dir / "task-1.json", "{}");
+    writeFileAtomically(dir / "notes.json", "{}");
+    EXPECT_EQ(inTaskCheckpointStem(2, 77), "task-003-step-0000077");
+    const auto found = taskCheckpoints(run);
+    ASSERT_EQ(found.size(), 2U);
+    EXPECT_EQ(found.at(1), dir / "task-001");
+    EXPECT_EQ(found.at(2), dir / "task-002");
+}
+
+Evaluation sampleEvaluation() {
+    Evaluation e;
+    e.afterTask = 1;
+    e.accuracy = {90.5, 80.25};
+    e.taskAwareAccuracy = {99, 98};
+    e.taskIdAccuracy = {91, 82};
+    e.taskConfusion = {{9, 1}, {2, 8}};
+    e.eceRaw = 12.5;
+    e.reliabilityRaw = {{0.0, 0.5, 0.25, 0.5, 3}};
+    e.reliabilityCalibrated = {{0.5, 1.0, 0.75, 1.0, 2}};
+    e.taskConfidence = {0.5F, 0.75F};
+    e.taskCorrect = {true, false};
+    e.memory = {{2, "norm1", 5, 3, 0.9, 0.97, 0.96}};
+    e.spectra = {{3, "k", "orthogonal", {2.0, 1.0}}};
+    e.seconds = 1.5;
+    return e;
+}
+
+// Every event type written and read back gives the same JSON: writer and reader cannot drift.
+TEST(RunFolder, EveryEventTypeRoundTripsThroughItsJson) {
+    RunSummary summary;
+    summary.method = "duallora";
+    summary.accuracyMatrix = {{90.0, std::nullopt}, {85.0, 80.0}};
+    summary.taskAwareMatrix = summary.accuracyMatrix;
+    summary.metrics = computeContinualMetrics(summary.accuracyMatrix);
+    summary.eceRaw = 3.5;
+    summary.trainSeconds = 12;
+    summary.trainableParameters = 1234;
+    summary.imagesPerSecond = 900;
+    summary.skippedFiles = 2;
+    const std::vector<Event> events = {
+        RunStarted{"runs/x", "duallora", "cpu", 2, 2, {{"a", "b"}, {"c", "d"}}, 99, 1},
+        TaskStarted{1, 100, 7, 4, true, 2, 3},
+        StepFinished{1, 2, 42, 0.125, 5e-4},
+        EpochFinished{1, 2, 0.25, 3.5, 640},
+        sampleEvaluation(),
+        TaskFinished{1, 10, 12, 0.5},
+        Warning{"rank clamped"},
+        FilesSkipped{{{"/d/a/.DS_Store", -1, "hidden file, not data"}, {"/d/c.bin", 7, "bad"}}},
+        RunFinished{summary, true, false, ""},
+    };
+    ASSERT_EQ(events.size(), std::variant_size_v<Event>);  // one of each type
+    for (const auto& event : events) {
+        const auto json = toJson(event);
+        const auto back = eventFromJson(json);
+        ASSERT_TRUE(back.has_value()) << json.dump();
+        EXPECT_EQ(back->index(), event.index());
+        EXPECT_EQ(toJson(*back), json);
+    }
+    EXPECT_FALSE(eventFromJson({{"type", "from_the_future"}, {"v", 1}}).has_value());
+}
+
+}  // namespace
+}  // namespace dlw
