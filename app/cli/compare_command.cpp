@@ -40,7 +40,7 @@ void addCompareCommand(CLI::App& app, const GlobalOptions& /*global*/) {
             for (const auto& r : runs) {
                 out.push_back(runRecordJson(r));
             }
-            std::cout << out.dump(2) << "\n";
+            std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         } else if (opt->grouped) {
             printGroupedTable(runs, opt->csv);
         } else {

@@ -78,7 +78,8 @@ void addInfoCommand(CLI::App& app, const GlobalOptions& /*global*/) {
     cmd->callback([path, json] {
         const BackboneInfo info = inspectBackbone(*path);
         if (*json) {
-            std::cout << toJson(info).dump(2) << "\n";
+            std::cout << toJson(info).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << "\n";
         } else {
             printInfo(info);
         }

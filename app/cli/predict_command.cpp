@@ -88,7 +88,7 @@ void addPredictCommand(CLI::App& app, const GlobalOptions& global) {
             }
         }
         if (opt->json) {
-            std::cout << out.dump(2) << "\n";
+            std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         }
         if (failed > 0) {
             fmt::print(stderr, "dlw predict: {} of {} image(s) could not be read\n", failed,

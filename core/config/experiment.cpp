@@ -5,6 +5,7 @@
 #include "api/error.h"
 #include "config/experiment_keys.h"
 #include "config/key_builders.h"
+#include "util/strict_json.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -123,6 +124,15 @@ void validateExperiment(const Experiment& experiment, const std::string& sourceN
         const std::string problem = key.check(experiment);
         if (!problem.empty()) {
             fail(sourceName, key.key, problem);
+        }
+        // #14: experiment files are JSON, which holds UTF-8 only; a path that is not cannot be
+        // recorded for a resume, so it is refused here by name instead of failing mid-run.
+        const auto value = key.write(experiment);
+        if (value.is_string() && !isValidUtf8(value.get_ref<const std::string&>())) {
+            fail(sourceName, key.key,
+                 fmt::format("'{}' is not valid UTF-8 (experiment files are JSON); rename it or "
+                             "give a link to it with a UTF-8 name",
+                             escapeInvalidUtf8(value.get_ref<const std::string&>())));
         }
     }
     validateAcrossKeys(experiment, sourceName);

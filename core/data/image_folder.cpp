@@ -5,6 +5,7 @@
 #include "data/dataset.h"
 #include "data/image_decode.h"
 #include "data/seeded_random.h"
+#include "util/strict_json.h"
 
 #include <algorithm>
 #include <array>
@@ -106,6 +107,17 @@ std::vector<LoadWarning> nonClassEntriesIn(const fs::path& dir) {
     return out;
 }
 
+// Class names as outputs show them: folder names that are not UTF-8 get \\xHH for each
+// stray byte (#14); the folders themselves are still read by their bytes.
+std::vector<std::string> displayNames(const std::vector<std::string>& folders) {
+    std::vector<std::string> out;
+    out.reserve(folders.size());
+    for (const auto& f : folders) {
+        out.push_back(escapeInvalidUtf8(f));
+    }
+    return out;
+}
+
 // Calls the caller's progress callback, turning a cancel into dlw::Error.
 class ProgressReporter {
 public:
@@ -196,8 +208,8 @@ TrainTestData readTrainTestFolders(const fs::path& root, const ProgressReporter&
     }
     TrainTestData data{listFolder(root / "train", classes, trainLabels, progress),
                        listFolder(root / "test", testClasses, testLabels, progress)};
-    data.train.classNames = classes;
-    data.test.classNames = classes;
+    data.train.classNames = displayNames(classes);
+    data.test.classNames = data.train.classNames;
     const auto total = static_cast<int64_t>(data.train.files.size() + data.test.files.size());
     int64_t done = 0;
     probeFiles(data.train, progress, done, total);
@@ -215,7 +227,7 @@ TrainTestData readSplitFolder(const fs::path& root,
     std::vector<int64_t> labels(classes.size());
     std::iota(labels.begin(), labels.end(), int64_t{0});
     auto all = listFolder(root, classes, labels, progress);
-    all.classNames = classes;
+    all.classNames = displayNames(classes);
     int64_t done = 0;
     probeFiles(all, progress, done, static_cast<int64_t>(all.files.size()));
     requireReadableClasses(all, root, labels);

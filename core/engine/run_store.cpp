@@ -5,6 +5,7 @@
 #include "api/run_folder.h"
 #include "engine/run_folder_json.h"
 #include "io/safetensors.h"
+#include "util/strict_json.h"
 #include "util/write_faults.h"
 
 #include <cerrno>
@@ -155,7 +156,7 @@ RunStore::~RunStore() {
 }
 
 void RunStore::append(const Event& event) {
-    const std::string line = toJson(event).dump() + "\n";
+    const std::string line = dumpJson(toJson(event)) + "\n";  // names not UTF-8: \\xHH
     const auto path = dir_ / run_files::kEvents;
     const int fault = detail::injectedWriteFault(path, detail::WriteStage::Append);
     errno = fault;
@@ -197,7 +198,7 @@ void RunStore::writeCheckpoint(const std::string& stem,
     state["events_bytes"] = std::ftell(events_);  // a resume cuts events.jsonl back to here
     const auto folder = dir_ / run_files::kCheckpoints;
     saveSafetensors(folder / (stem + ".safetensors"), tensors);
-    writeFileAtomically(folder / (stem + ".json"), state.dump(2));
+    writeFileAtomically(folder / (stem + ".json"), dumpJson(state, 2));
     // The pointer moves last: until then the previous checkpoint stays whole and current.
     writeFileAtomically(folder / run_files::kLatest,
                         nlohmann::json{{"checkpoint", stem}, {"task", task}}.dump(2));
@@ -253,7 +254,7 @@ std::filesystem::path RunStore::latestCheckpointPath() const {
 void RunStore::writeSummary(const RunSummary& summary, bool completed) {
     auto j = toJson(summary);
     j["completed"] = completed;
-    writeFileAtomically(dir_ / run_files::kSummary, j.dump(2) + "\n");
+    writeFileAtomically(dir_ / run_files::kSummary, dumpJson(j, 2) + "\n");
 }
 
 }  // namespace dlw

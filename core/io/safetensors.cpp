@@ -276,7 +276,7 @@ void saveSafetensors(const std::filesystem::path& path,
         offset += bytes;
         contiguous.push_back(std::move(t));
     }
-    std::string text = header.dump();
+    std::string text = dumpJson(header);          // metadata text need not be UTF-8
     text.append((8 - text.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
     uint8_t lengthBytes[8];
     uint64_t len = text.size();

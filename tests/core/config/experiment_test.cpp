@@ -226,6 +226,16 @@ TEST(Experiment, RejectsDuplicateKeysAtAnyLevel) {  // #14
     EXPECT_EQ(e, Experiment{});
 }
 
+// #14: experiment files are JSON (UTF-8 only): a path that is not UTF-8 is refused by its key
+// before a run starts, instead of an internal error when experiment.json is written.
+TEST(Experiment, RefusesTextThatIsNotUtf8ByKey) {
+    Experiment e;
+    DLW_EXPECT_ERROR(applyOverrides(e, {"data.root=/data/caf\xe9"}), "'data.root'",
+                     "/data/caf\\xE9", "not valid UTF-8");
+    e.backbone.path = "b\xff.safetensors";
+    DLW_EXPECT_ERROR(validateExperiment(e), "'backbone.path'", "not valid UTF-8");
+}
+
 TEST(Experiment, SetParsesValueAsJson) {
     Experiment e;
     applyOverride(e, "method.rank=4");

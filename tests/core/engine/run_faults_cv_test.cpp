@@ -1,10 +1,12 @@
 // #14: an image folder as users have them (macOS and Jupyter leftovers, an empty .jpg, a text
-// file named .png, a truncated PNG): the classes come out right, the run completes, and every
-// file it left out is reported with its reason in its events and counted in summary.json.
+// file named .png, a truncated PNG, a class folder named in Latin-1, not UTF-8): the classes
+// come out right, the run completes, every file it left out is reported with its reason in its
+// events and counted in summary.json, and every file of the run parses as JSON.
 #include "api/engine.h"
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
 #include "test_support.h"
+#include "util/strict_json.h"
 
 #include <fstream>
 #include <map>
@@ -19,7 +21,8 @@ namespace fs = std::filesystem;
 
 TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
     const auto root = test::tempDir("faults-folder") / "data";
-    for (const std::string name : {"cat", "dog"}) {
+    const std::string dog = "d\xf6g";  // "dög" in Latin-1: not UTF-8
+    for (const std::string& name : {std::string("cat"), dog}) {
         fs::create_directories(root / name);
         for (int i = 0; i < 6; ++i) {
             const cv::Mat image(32, 32, CV_8UC3, cv::Scalar(name == "cat" ? 200 : 30, 20 * i, 100));
@@ -28,10 +31,10 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
     }
     std::ofstream(root / "cat" / ".DS_Store") << "\0\0\0\1Bud1";
     fs::copy_file(root / "cat" / "0.png", root / "cat" / "._0.png");  // AppleDouble
-    fs::create_directories(root / "dog" / ".ipynb_checkpoints");
-    fs::copy_file(root / "dog" / "0.png", root / "dog" / ".ipynb_checkpoints" / "0-checkpoint.png");
-    std::ofstream(root / "dog" / "empty.jpg").close();
-    std::ofstream(root / "dog" / "notes.png") << "this is a text file, not a PNG\n";
+    fs::create_directories(root / dog / ".ipynb_checkpoints");
+    fs::copy_file(root / dog / "0.png", root / dog / ".ipynb_checkpoints" / "0-checkpoint.png");
+    std::ofstream(root / dog / "empty.jpg").close();
+    std::ofstream(root / dog / "notes.png") << "this is a text file, not a PNG\n";
     std::ofstream(root / "cat" / "labels.txt") << "cat\n";
     std::ofstream(root / "README.md") << "# my data\n";
     // A PNG cut in half: its header reads, its pixels do not. Only decoding finds it.
@@ -47,13 +50,14 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
     const std::map<std::string, std::string> expected = {
         {(root / "cat" / ".DS_Store").string(), "hidden file"},
         {(root / "cat" / "._0.png").string(), "hidden file"},
-        {(root / "dog" / ".ipynb_checkpoints").string(), "hidden folder"},
-        {(root / "dog" / "empty.jpg").string(), "empty file"},
-        {(root / "dog" / "notes.png").string(), "not a decodable image"},
+        {(root / dog / ".ipynb_checkpoints").string(), "hidden folder"},
+        {(root / dog / "empty.jpg").string(), "empty file"},
+        {(root / dog / "notes.png").string(), "not a decodable image"},
         {(root / "cat" / "labels.txt").string(), "not an image file"},
         {(root / "README.md").string(), "not inside a class folder"},
         {(root / "cat" / "truncated.png").string(), ""},  // the decoder's own words
     };
+    const auto shown = [](const fs::path& p) { return escapeInvalidUtf8(p.string()); };
 
     Experiment e;
     e.backbone.path = (test::fixturesDir() / "vit_reference" / "tiny.safetensors").string();
@@ -85,9 +89,17 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
     }
     ASSERT_EQ(reported.size(), expected.size());
     for (const auto& [file, reason] : expected) {
-        ASSERT_EQ(reported.count(file), 1U) << file << " not reported";
-        EXPECT_FALSE(reported[file].empty());
-        EXPECT_NE(reported[file].find(reason), std::string::npos) << file << ": " << reported[file];
+        const std::string name = shown(file);  // as JSON holds it: \xHH for a stray byte
+        ASSERT_EQ(reported.count(name), 1U) << name << " not reported";
+        EXPECT_FALSE(reported[name].empty());
+        EXPECT_NE(reported[name].find(reason), std::string::npos) << name << ": " << reported[name];
+    }
+    const auto& started = std::get<RunStarted>(events.front());
+    EXPECT_EQ(started.taskClasses.at(0), (std::vector<std::string>{"cat", "d\\xF6g"}));
+    for (const auto& ev : readRunEvents(dir)) {
+        if (const auto* s = std::get_if<RunStarted>(&ev)) {
+            EXPECT_EQ(s->taskClasses, started.taskClasses);
+        }
     }
     EXPECT_EQ(readRunRecord(dir).summary.skippedFiles, static_cast<int64_t>(expected.size()));
 }

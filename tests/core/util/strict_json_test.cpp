@@ -28,5 +28,28 @@ TEST(StrictJson, AcceptsEqualKeysInDifferentObjectsAndLeavesSyntaxToTheParser) {
     EXPECT_NO_THROW(checkNoDuplicateKeys("[1, 2, 3]", "array"));
 }
 
+// #14: names on disk need not be UTF-8; JSON must be. Valid text is kept as it is, each stray
+// byte becomes \xHH, and a document holding such names is written instead of throwing.
+TEST(StrictJson, EscapesBytesThatAreNotUtf8AndDumpsAnyDocument) {
+    EXPECT_TRUE(isValidUtf8("plain, Ünïcødé, 漢字, 😀"));
+    EXPECT_FALSE(isValidUtf8("caf\xe9"));
+    EXPECT_FALSE(isValidUtf8("\xc0\xaf"));          // overlong '/'
+    EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));      // a UTF-16 surrogate
+    EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    EXPECT_FALSE(isValidUtf8("\xe6\xbc"));          // cut short
+    EXPECT_EQ(escapeInvalidUtf8("caf\xe9 漢"), "caf\\xE9 漢");
+    EXPECT_EQ(escapeInvalidUtf8("\xff\xfe"), "\\xFF\\xFE");
+    nlohmann::json doc = {
+        {"name", "caf\xe9"}, {"n", 3}, {"list", {"ok", "\xff"}}, {"k\xe9y", {{"deep", 1.5}}}};
+    EXPECT_THROW(doc.dump(), nlohmann::json::type_error);  // what the writers used to do
+    const auto back = nlohmann::json::parse(dumpJson(doc, 2));
+    EXPECT_EQ(back["name"], "caf\\xE9");
+    EXPECT_EQ(back["list"][1], "\\xFF");
+    EXPECT_EQ(back["k\\xE9y"]["deep"], 1.5);
+    EXPECT_EQ(back["n"], 3);
+    const nlohmann::json clean = {{"a", {1, 2, {{"b", "ü"}}}}};
+    EXPECT_EQ(dumpJson(clean), clean.dump());
+}
+
 }  // namespace
 }  // namespace dlw
