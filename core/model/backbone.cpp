@@ -108,6 +108,21 @@ void inferGrid(BackboneArch& arch,
     arch.imgSize = static_cast<int>(side) * arch.patchSize;
 }
 
+// Heads of timm's ViTs by width when a file does not say (#14): 64-wide heads, except the
+// models that keep 16 wider heads (vit_huge_patch14: 1280, vit_so400m_patch14_siglip: 1152,
+// vit_giant_patch14: 1408, vit_gigantic_patch14: 1664); 0 when timm has no rule for the width.
+int timmHeadsForWidth(int width) {
+    switch (width) {
+        case 1152:
+        case 1280:
+        case 1408:
+        case 1664:
+            return 16;
+        default:
+            return width % 64 == 0 ? width / 64 : 0;
+    }
+}
+
 }  // namespace
 
 BackboneArch inferBackboneArch(const TensorShapes& shapes,
@@ -135,8 +150,8 @@ BackboneArch inferBackboneArch(const TensorShapes& shapes,
     arch.mlpHidden = static_cast<int>(requireShape(shapes, "blocks.0.mlp.fc1.weight", 2, file)[0]);
     if (metadata.count("num_heads") != 0) {
         arch.heads = metadataInt(metadata, "num_heads", file);
-    } else if (arch.width % 64 == 0) {
-        arch.heads = arch.width / 64;  // timm's ViTs use 64-wide heads
+    } else if (const int heads = timmHeadsForWidth(arch.width); heads > 0) {
+        arch.heads = heads;
     } else {
         throw Error(
             fmt::format("{}: cannot infer the number of heads for width {}; add "

@@ -94,6 +94,30 @@ TEST(Backbone, PlainTimmFileWithoutMetadataUsesWidthOver64Heads) {
     EXPECT_TRUE(inferred.mean.empty());
 }
 
+// #14: timm's huge and giant ViTs keep 16 heads of more than 64 channels; width / 64 loaded
+// them with the wrong attention, silently. A width timm has no rule for is refused, naming the
+// metadata key to add.
+TEST(Backbone, HeadsFollowTimmForWideModelsOrAskForTheMetadataKey) {
+    const std::vector<std::pair<int, int>> timm = {{192, 3},   {384, 6},   {768, 12},  {1024, 16},
+                                                   {1152, 16}, {1280, 16}, {1408, 16}, {1664, 16}};
+    for (const auto& [width, heads] : timm) {
+        TensorShapes shapes;
+        for (const auto& [name, shape] :
+             expectedBackboneShapes(smallArch(/*imgSize=*/28, /*patchSize=*/14, width,
+                                              /*depth=*/1, /*heads=*/1))) {
+            shapes[name] = shape;
+        }
+        EXPECT_EQ(inferBackboneArch(shapes, {}, "m.safetensors").heads, heads) << width;
+    }
+    TensorShapes odd;
+    for (const auto& [name, shape] : expectedBackboneShapes(smallArch(28, 14, 200, 1, 1))) {
+        odd[name] = shape;
+    }
+    DLW_EXPECT_ERROR(inferBackboneArch(odd, {}, "odd.safetensors"), "odd.safetensors", "width 200",
+                     "add __metadata__ num_heads");
+    EXPECT_EQ(inferBackboneArch(odd, {{"num_heads", "5"}}, "odd.safetensors").heads, 5);
+}
+
 TEST(Backbone, SaveLoadRoundTripIsExact) {
     BackboneArch arch = smallArch(/*imgSize=*/16, /*patchSize=*/4, /*width=*/32, /*depth=*/2,
                                   /*heads=*/4);
