@@ -543,7 +543,7 @@ void MainWindow::loadPastRuns() {
                 const RunRecord record = readRunRecord(dir);
                 entry.data->summary = record.summary;
                 entry.data->state = record.completed ? RunState::Done : RunState::Stopped;
-            } else {
+            } else if (entry.data->state != RunState::Failed) {  // (a failure says why)
                 entry.data->state = RunState::Stopped;  // killed: resumable from its checkpoint
             }
             queue_.add(std::move(entry));

@@ -327,6 +327,12 @@ MatrixPlot::MatrixPlot(QWidget* parent) : Plot(tr("Accuracy matrix (row: after t
     xAxis->setLabel(tr("evaluated on task j"));
     yAxis->setLabel(tr("after task i"));
     yAxis->setRangeReversed(true);
+    for (auto* axis : {xAxis, yAxis}) {  // tasks are whole numbers, even with one or two
+        auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+        ticker->setTickStep(1.0);
+        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+        axis->setTicker(ticker);
+    }
     setEmptyMessage(tr("Fills row by row as tasks finish"));
 }
 
@@ -382,8 +388,12 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
             base != nullptr ? tr("difference vs %1 (points)").arg(QString::fromStdString(baseline_))
                             : tr("accuracy (%)"));
     }
-    map_->data()->setSize(t, t);
-    map_->data()->setRange(QCPRange(1, t), QCPRange(1, t));
+    // QCustomPlot draws nothing for a 1×1 map (its range is a point): one task gets a 2×2 map
+    // whose second row and column stay blank, outside the axes.
+    const int cells = std::max(t, 2);
+    map_->data()->setSize(cells, cells);
+    map_->data()->setRange(QCPRange(1, cells), QCPRange(1, cells));
+    map_->data()->fill(std::nan(""));
     bool any = false;
     for (int i = 0; i < t; ++i) {
         double sum = 0;
