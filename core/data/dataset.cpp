@@ -5,7 +5,10 @@
 
 namespace dlw {
 
-TrainTestData readDataset(DataKind kind, const std::filesystem::path& root, uint64_t seed) {
+TrainTestData readDataset(DataKind kind,
+                          const std::filesystem::path& root,
+                          uint64_t seed,
+                          double testFraction) {
     const auto where = root.empty() ? defaultDataRoot(kind) : root;
     if (where.empty()) {
         throw Error("data.root: " + toString(kind) +
@@ -15,11 +18,11 @@ TrainTestData readDataset(DataKind kind, const std::filesystem::path& root, uint
         case DataKind::FashionMnist:
             return readFashionMnist(where);
         case DataKind::Digits:
-            return readDigitsSheet(where, kDefaultTestFraction, seed);
+            return readDigitsSheet(where, testFraction, seed);
         case DataKind::Cifar100:
             return readCifar100(where);
         case DataKind::ImageFolder:
-            return readImageFolder(where, kDefaultTestFraction, seed);
+            return readImageFolder(where, testFraction, seed);
     }
     throw Error("data.kind: unknown dataset kind");  // unreachable with a valid enum value
 }

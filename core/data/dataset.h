@@ -67,9 +67,14 @@ TrainTestData readImageFolder(const std::filesystem::path& root,
 // folders without train/ and test/ sub-folders.
 inline constexpr double kDefaultTestFraction = 0.2;
 
-// Reads dataset `kind` at `root` ("" = the default location). Throws dlw::Error naming the
-// path when there is no default location for `kind` or the reader fails.
-TrainTestData readDataset(DataKind kind, const std::filesystem::path& root, uint64_t seed);
+// Reads dataset `kind` at `root` ("" = the default location); data without a test part (the
+// digits sheet, folders without test/) is split with `testFraction` as its test share
+// (experiment key data.test_fraction). Throws dlw::Error naming the path when there is no
+// default location for `kind` or the reader fails.
+TrainTestData readDataset(DataKind kind,
+                          const std::filesystem::path& root,
+                          uint64_t seed,
+                          double testFraction = kDefaultTestFraction);
 
 // Images `indices` of `data`, in that order, with its class names, source and warnings (pixels
 // are copied; files are shared paths). Throws dlw::Error for an index out of range.

@@ -147,7 +147,7 @@ bool dropUndecodable(ImageDataset& set,
 
 TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     TaskData out;
-    out.data = readDataset(e.data.kind, e.data.root, e.seed);
+    out.data = readDataset(e.data.kind, e.data.root, e.seed, e.data.testFraction);
     out.classNames = out.data.train.classNames;
     const auto numClasses = static_cast<int64_t>(out.classNames.size());
     std::vector<std::vector<int64_t>> sequence;

@@ -5,6 +5,7 @@
 #include "api/engine.h"
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
+#include "engine/task_data.h"
 #include "test_support.h"
 #include "util/strict_json.h"
 
@@ -102,6 +103,36 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
         }
     }
     EXPECT_EQ(readRunRecord(dir).summary.skippedFiles, static_cast<int64_t>(expected.size()));
+}
+
+// #14: every key of the experiment reference has an effect; data.test_fraction had none (the
+// readers always split 20 % off).
+TEST(RunFaults, TestFractionSplitsAFolderWithoutATestPart) {
+    const auto root = test::tempDir("faults-fraction") / "data";
+    for (const std::string name : {"a", "b"}) {
+        fs::create_directories(root / name);
+        for (int i = 0; i < 10; ++i) {
+            ASSERT_TRUE(cv::imwrite((root / name / fmt::format("{}.png", i)).string(),
+                                    cv::Mat(8, 8, CV_8UC1, cv::Scalar(20 * i))));
+        }
+    }
+    Experiment e;
+    e.data.kind = DataKind::ImageFolder;
+    e.data.root = root.string();
+    e.data.trainPerClass = 0;
+    e.data.valPerClass = 0;
+    e.sequence.tasks = 1;
+    e.sequence.classesPerTask = 2;
+    BackboneArch arch;
+    arch.imgSize = 8;
+    arch.patchSize = 4;
+    arch.inChans = 1;
+    for (const auto& [fraction, perClass] : {std::pair{0.2, 2}, std::pair{0.5, 5}}) {
+        e.data.testFraction = fraction;
+        const TaskData data = prepareTaskData(e, arch);
+        EXPECT_EQ(data.tasks.at(0).test.size(), static_cast<std::size_t>(2 * perClass)) << fraction;
+        EXPECT_EQ(data.tasks.at(0).train.size(), static_cast<std::size_t>(2 * (10 - perClass)));
+    }
 }
 
 }  // namespace
