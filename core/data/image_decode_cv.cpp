@@ -12,6 +12,12 @@
 namespace dlw::detail {
 namespace {
 
+// #14: a 234-byte JPEG can declare 8488×10270 pixels; decoding it takes a second, and the
+// transform then needs a float copy (1 GB). Every image is shrunk to the backbone's input
+// (28-224 px), so anything above 64 Mi pixels (8192×8192) is refused. OpenCV's own cap on what
+// it decodes at all is 2^30 pixels (OPENCV_IO_MAX_IMAGE_PIXELS, read when the library loads).
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
 // 8-bit depth: OpenCV already converts 16-bit data to 8 bits unless IMREAD_ANYDEPTH is given,
 // but a decoder may still hand back another depth; scale it into [0, 255].
 cv::Mat toEightBit(const cv::Mat& image) {
@@ -70,6 +76,11 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file) {
     if (image.empty()) {
         throw Error(file.string() +
                     ": not a decodable image (OpenCV recognises no format or the data is corrupt)");
+    }
+    if (int64_t{image.rows} * image.cols > kMaxImagePixels) {
+        throw Error(file.string() + ": image of " + std::to_string(image.cols) + "×" +
+                    std::to_string(image.rows) + " pixels, more than the " +
+                    std::to_string(kMaxImagePixels) + " this program decodes");
     }
     image = toRgbOrGrey(toEightBit(image), file);
     const int64_t rows = image.rows;
