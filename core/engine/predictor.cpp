@@ -32,10 +32,49 @@ std::map<int, std::string> taskCheckpoints(const std::filesystem::path& runDir) 
         }
         auto state = nlohmann::json::parse(readWholeFile(entry.path()), nullptr, false);
         int afterTask = std::stoi(m[1].str());
-        if (!state.is_discarded() && state.contains("after_task")) {
+        // #14: an after_task that is not an integer is ignored like unreadable JSON.
+        if (!state.is_discarded() && state.contains("after_task") &&
+            state["after_task"].is_number_integer()) {
             afterTask = state["after_task"].get<int>();
         }
         out[afterTask] = entry.path().stem().string();
+    }
+    return out;
+}
+
+// What a checkpoint's state says about the classes: per task, the dataset's class ids and names.
+struct CheckpointClasses {
+    std::vector<std::vector<int64_t>> ids;
+    std::vector<std::vector<std::string>> names;
+    int tasksDone = 0;
+};
+
+// #14: the state is outside data. Missing keys, wrong types, and id and name lists of different
+// shapes (or fewer than `afterTask` tasks) are a dlw::Error naming the file.
+CheckpointClasses readCheckpointClasses(const std::string& statePath, int afterTask) {
+    const auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
+    if (state.is_discarded() || !state.contains("task_class_ids") ||
+        !state.contains("task_classes") || !state.contains("tasks_done")) {
+        throw Error(fmt::format("{}: malformed checkpoint state", statePath));
+    }
+    CheckpointClasses out;
+    try {
+        out.ids = state["task_class_ids"].get<std::vector<std::vector<int64_t>>>();
+        out.names = state["task_classes"].get<std::vector<std::vector<std::string>>>();
+        out.tasksDone = state["tasks_done"].get<int>();
+    } catch (const nlohmann::json::exception& err) {
+        throw Error(fmt::format("{}: malformed checkpoint state ({})", statePath, err.what()));
+    }
+    bool consistent =
+        out.ids.size() == out.names.size() && static_cast<std::size_t>(afterTask) <= out.ids.size();
+    for (std::size_t t = 0; consistent && t < out.ids.size(); ++t) {
+        consistent = out.ids[t].size() == out.names[t].size();
+    }
+    if (!consistent) {
+        throw Error(fmt::format(
+            "{}: malformed checkpoint state (task_class_ids and task_classes must be lists of "
+            "the same shape, with at least {} tasks)",
+            statePath, afterTask));
     }
     return out;
 }
@@ -81,14 +120,7 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     const Experiment e = loadExperimentFile(runDir / "experiment.json");
     const auto stem = runDir / "checkpoints" / checkpoints.at(afterTask);
     const auto statePath = stem.string() + ".json";
-    const auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
-    if (state.is_discarded() || !state.contains("task_class_ids") ||
-        !state.contains("task_classes") || !state.contains("tasks_done")) {
-        throw Error(fmt::format("{}: malformed checkpoint state", statePath));
-    }
-    const auto ids = state["task_class_ids"].get<std::vector<std::vector<int64_t>>>();
-    const auto names = state["task_classes"].get<std::vector<std::vector<std::string>>>();
-    const int tasksDone = state["tasks_done"].get<int>();
+    const auto [ids, names, tasksDone] = readCheckpointClasses(statePath, afterTask);
     const bool joint = e.method.name == MethodKind::Joint;
 
     BackboneInfo info;

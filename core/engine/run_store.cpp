@@ -200,11 +200,18 @@ void RunStore::cutEventsToCheckpoint() {
     // Events after the last checkpoint (a stopped task's tail, a partial last line) would be
     // replayed by the resumed run: cut them so that events.jsonl reads as one uninterrupted run.
     namespace fs = std::filesystem;
-    const auto state = latestState().second;
+    const auto [stem, state] = latestState();
     const auto events = dir_ / "events.jsonl";
-    if (state.contains("events_bytes") &&
-        fs::file_size(events) > state["events_bytes"].get<uintmax_t>()) {
-        fs::resize_file(events, state["events_bytes"].get<uintmax_t>());
+    if (!state.contains("events_bytes")) {
+        return;
+    }
+    const auto& bytes = state["events_bytes"];
+    if (!bytes.is_number_unsigned()) {  // #14: get<uintmax_t>() threw nlohmann's type_error
+        throw Error(fmt::format("{}: events_bytes must be a non-negative integer, found {}",
+                                (dir_ / "checkpoints" / (stem + ".json")).string(), bytes.dump()));
+    }
+    if (fs::file_size(events) > bytes.get<uintmax_t>()) {
+        fs::resize_file(events, bytes.get<uintmax_t>());
     }
 }
 
