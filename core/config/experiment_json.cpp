@@ -88,7 +88,7 @@ Json overrideValue(const std::string& text, bool stringValued, const std::string
     Json value;
     try {
         value = Json::parse(text);
-    } catch (const Json::parse_error&) {
+    } catch (const Json::exception&) {  // #14: also out_of_range ("1e400" overflows a double)
         return Json(text);  // NOLINT(modernize-return-braced-init-list): {text} is a list
     }
     checkNoDuplicateKeys(text, sourceName);
@@ -149,7 +149,7 @@ Experiment experimentFromJsonText(const std::string& text, const std::string& so
     Json value;
     try {
         value = Json::parse(text);
-    } catch (const Json::parse_error& error) {
+    } catch (const Json::exception& error) {  // #14: parse_error, and out_of_range for 1e400
         // nlohmann's text is "[json.exception.parse_error.101] parse error at line L, column C:
         // ..."; the bracketed id means nothing to a user.
         std::string what = error.what();

@@ -14,6 +14,8 @@ namespace {
 constexpr uint32_t kImageMagic = 0x00000803;          // unsigned bytes, 3 dimensions
 constexpr uint32_t kLabelMagic = 0x00000801;          // unsigned bytes, 1 dimension
 constexpr int64_t kMaxPixelBytes = int64_t{1} << 34;  // 16 GiB: beyond it the header is garbage
+// Deflate expands at most about 1032:1, so a file cannot hold more data than 1032 × its size.
+constexpr int64_t kMaxDeflateRatio = 1032;
 
 // gzopen/gzread read gzip files and, transparently, uncompressed ones.
 class GzFile {
@@ -96,6 +98,18 @@ std::vector<int64_t> readHeader(
     return sizes;
 }
 
+// #14: a header that promises more data than the file could hold even as gzip is refused
+// before its buffer is allocated (a 40-byte file must not claim gigabytes).
+void checkPayloadFits(const std::filesystem::path& path, int64_t size, const std::string& promise) {
+    std::error_code ec;
+    const auto fileBytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+    if (!ec && size / kMaxDeflateRatio > fileBytes) {
+        throw Error(path.string() + ": truncated idx file: the header promises " + promise + " = " +
+                    std::to_string(size) + " bytes of data, more than the " +
+                    std::to_string(fileBytes) + "-byte file can hold");
+    }
+}
+
 // Reads exactly `size` bytes of payload and checks that nothing follows.
 void readPayload(GzFile& file,
                  const std::filesystem::path& path,
@@ -119,14 +133,17 @@ torch::Tensor readImages(const std::filesystem::path& path) {
     const int64_t count = sizes[0];
     const int64_t rows = sizes[1];
     const int64_t cols = sizes[2];
-    if (rows <= 0 || cols <= 0 || count * rows * cols > kMaxPixelBytes) {
+    // #14: divisions, not a product that can overflow (each size is up to 2^32 - 1).
+    if (rows <= 0 || cols <= 0 || rows > kMaxPixelBytes || cols > kMaxPixelBytes / rows ||
+        count > kMaxPixelBytes / (rows * cols)) {
         throw Error(path.string() + ": implausible idx image sizes " + std::to_string(count) +
                     " × " + std::to_string(rows) + " × " + std::to_string(cols));
     }
+    const std::string promise =
+        std::to_string(count) + " images of " + std::to_string(rows) + "×" + std::to_string(cols);
+    checkPayloadFits(path, count * rows * cols, promise);
     auto pixels = torch::empty({count, rows, cols, 1}, torch::kUInt8);  // [N, H, W, 1]
-    readPayload(
-        file, path, pixels.data_ptr<uint8_t>(), count * rows * cols,
-        std::to_string(count) + " images of " + std::to_string(rows) + "×" + std::to_string(cols));
+    readPayload(file, path, pixels.data_ptr<uint8_t>(), count * rows * cols, promise);
     return pixels;
 }
 
@@ -136,6 +153,7 @@ std::vector<int64_t> readLabels(const std::filesystem::path& path) {
     if (count > kMaxPixelBytes) {
         throw Error(path.string() + ": implausible idx label count " + std::to_string(count));
     }
+    checkPayloadFits(path, count, std::to_string(count) + " labels");
     std::vector<unsigned char> bytes(static_cast<std::size_t>(count));
     readPayload(file, path, bytes.data(), count, std::to_string(count) + " labels");
     return {bytes.begin(), bytes.end()};

@@ -15,8 +15,8 @@ bool haveImageDecoder();
 
 // Decodes `file` to uint8 [H, W, C], contiguous, C = 1 (grey) or 3 (RGB order). Colour images
 // come back as RGB with any alpha channel dropped, 16-bit and float images scaled to 8 bits,
-// EXIF orientation applied. Throws dlw::Error naming the file when it is missing or cannot be
-// decoded. Any thread.
+// EXIF orientation applied. Throws dlw::Error naming the file when it is missing, cannot be
+// decoded, or has more than 2^26 pixels (8192×8192). Any thread.
 torch::Tensor decodeImageFile(const std::filesystem::path& file);
 
 // A cheap readability check for folder scans: the file is non-empty and its first bytes are a

@@ -2,8 +2,12 @@
 #include "api/error.h"
 #include "data/image_decode.h"
 
+#include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <optional>
 #include <system_error>
+#include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -11,6 +15,70 @@
 
 namespace dlw::detail {
 namespace {
+
+// #14: a 234-byte JPEG can declare 8488×10270 pixels; decoding it takes a second, and the
+// transform then needs a float copy (1 GB). Every image is shrunk to the backbone's input
+// (28-224 px), so anything above 64 Mi pixels (8192×8192) is refused. OpenCV's own cap on what
+// it decodes at all is 2^30 pixels (OPENCV_IO_MAX_IMAGE_PIXELS, read when the library loads).
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
+struct PixelSize {
+    int64_t width = 0;
+    int64_t height = 0;
+};
+
+uint32_t bigEndianBytes(const unsigned char* p, int count) {
+    uint32_t v = 0;
+    for (int i = 0; i < count; ++i) {
+        v = (v << 8U) | p[i];
+    }
+    return v;
+}
+
+// The size a JPEG's first SOF segment or a PNG's IHDR declares, read without decoding (#14: a
+// 224-byte JPEG declaring 180 megapixels made OpenCV allocate and fill 540 MB before the
+// pixel limit could refuse it). Other formats, or no size in the first 64 KiB: nullopt, and the
+// limit applies after decoding.
+std::optional<PixelSize> declaredSize(const std::filesystem::path& file) {
+    std::vector<unsigned char> b(64 * 1024);
+    std::ifstream in(file, std::ios::binary);
+    in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n >= 24 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0 &&
+        std::memcmp(b.data() + 12, "IHDR", 4) == 0) {
+        return PixelSize{bigEndianBytes(&b[16], 4), bigEndianBytes(&b[20], 4)};
+    }
+    if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) {
+        return std::nullopt;
+    }
+    for (std::size_t i = 2; i + 3 < n;) {  // markers: FF (fill FFs) code [length, payload]
+        if (b[i] != 0xFF) {                // libjpeg skips garbage before a marker (with a warning)
+            ++i;
+            continue;
+        }
+        const unsigned code = b[i + 1];
+        if (code == 0xFF || code <= 0x01 || (code >= 0xD0 && code <= 0xD8)) {
+            i += code == 0xFF ? 1 : 2;  // fill byte, FF 00 garbage, or a marker without length
+            continue;
+        }
+        const bool sof = code >= 0xC0 && code <= 0xCF && code != 0xC4 && code != 0xC8 &&
+                         code != 0xCC;  // C4 DHT, C8 JPG, CC DAC are not frames
+        if (sof && i + 9 < n) {         // FF Cn, length (2), precision (1), height (2), width (2)
+            return PixelSize{bigEndianBytes(&b[i + 7], 2), bigEndianBytes(&b[i + 5], 2)};
+        }
+        if (sof || code == 0xDA) {  // cut short, or the scan starts without a frame
+            return std::nullopt;
+        }
+        i += 2 + std::max<uint32_t>(bigEndianBytes(&b[i + 2], 2), 2);  // libjpeg: length >= 2
+    }
+    return std::nullopt;
+}
+
+[[noreturn]] void refuseSize(const std::filesystem::path& file, int64_t width, int64_t height) {
+    throw Error(file.string() + ": image of " + std::to_string(width) + "×" +
+                std::to_string(height) + " pixels, more than the " +
+                std::to_string(kMaxImagePixels) + " this program decodes");
+}
 
 // 8-bit depth: OpenCV already converts 16-bit data to 8 bits unless IMREAD_ANYDEPTH is given,
 // but a decoder may still hand back another depth; scale it into [0, 255].
@@ -59,6 +127,10 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file) {
         // Checked first: imread would also log its own warning to stderr.
         throw Error(file.string() + ": image file does not exist");
     }
+    if (const auto size = declaredSize(file);
+        size && size->width * size->height > kMaxImagePixels) {
+        refuseSize(file, size->width, size->height);
+    }
     cv::Mat image;
     try {
         // IMREAD_ANYCOLOR keeps grey files single-channel (cheaper, and luminance is then exact)
@@ -70,6 +142,9 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file) {
     if (image.empty()) {
         throw Error(file.string() +
                     ": not a decodable image (OpenCV recognises no format or the data is corrupt)");
+    }
+    if (int64_t{image.rows} * image.cols > kMaxImagePixels) {
+        refuseSize(file, image.cols, image.rows);
     }
     image = toRgbOrGrey(toEightBit(image), file);
     const int64_t rows = image.rows;

@@ -485,6 +485,18 @@ std::vector<std::pair<std::string, torch::Tensor>> ContinualModel::state() {
 void ContinualModel::restore(const std::map<std::string, torch::Tensor>& tensors,
                              int tasksStarted,
                              int tasksDone) {
+    // #14: a checkpoint is outside data. A tensor of the wrong type, or statistics that are not
+    // positive definite, make LibTorch throw; callers expect dlw::Error (they add the file).
+    try {
+        restoreTensors(tensors, tasksStarted, tasksDone);
+    } catch (const c10::Error& err) {
+        throw Error(fmt::format("checkpoint cannot be restored: {}", err.what_without_backtrace()));
+    }
+}
+
+void ContinualModel::restoreTensors(const std::map<std::string, torch::Tensor>& tensors,
+                                    int tasksStarted,
+                                    int tasksDone) {
     auto get = [&](const std::string& name) -> const torch::Tensor& {
         auto it = tensors.find(name);
         if (it == tensors.end()) {

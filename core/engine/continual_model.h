@@ -100,13 +100,17 @@ public:
     // Checkpoint tensors (adapters, heads, memories) and their restoration into a freshly built
     // model with the same plan: restore() replays beginTask's structure for `tasksStarted`
     // tasks (one more than `tasksDone` inside a task), then copies every tensor in. Throws
-    // dlw::Error naming a missing or mis-shaped tensor.
+    // dlw::Error naming a missing or mis-shaped tensor, or saying why LibTorch refused one.
     std::vector<std::pair<std::string, torch::Tensor>> state();
     void restore(const std::map<std::string, torch::Tensor>& tensors,
                  int tasksStarted,
                  int tasksDone);
 
 private:
+    // restore() without turning LibTorch's errors into dlw::Error.
+    void restoreTensors(const std::map<std::string, torch::Tensor>& tensors,
+                        int tasksStarted,
+                        int tasksDone);
     torch::Tensor taskFeature(const torch::Tensor& images,
                               ForwardOptions options,
                               torch::Tensor* features,

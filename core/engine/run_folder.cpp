@@ -445,10 +445,10 @@ std::vector<Event> readRunEvents(const std::filesystem::path& dir) {
         if (j.is_discarded() || !j.is_object()) {
             throw Error(fmt::format("{}: line {} is not JSON", path.string(), line));
         }
-        if (j.value("v", 0) > kEventsVersion) {
-            continue;
-        }
         try {
+            if (j.value("v", 0) > kEventsVersion) {  // inside the try: "v": "1" throws
+                continue;
+            }
             if (auto ev = eventFromJson(j)) {
                 out.push_back(std::move(*ev));
             }

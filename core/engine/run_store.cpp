@@ -141,11 +141,19 @@ void RunStore::cutEventsToCheckpoint() {
     if (!hasCheckpoint_) {
         return;  // a fresh start: events.jsonl was emptied when it was opened
     }
-    const auto state = latestState().second;
+    const auto [stem, state] = latestState();
     const auto events = dir_ / run_files::kEvents;
-    if (state.contains("events_bytes") &&
-        fs::file_size(events) > state["events_bytes"].get<uintmax_t>()) {
-        fs::resize_file(events, state["events_bytes"].get<uintmax_t>());
+    if (!state.contains("events_bytes")) {
+        return;
+    }
+    const auto& bytes = state["events_bytes"];
+    if (!bytes.is_number_unsigned()) {  // get<uintmax_t>() threw nlohmann's type_error
+        throw Error(fmt::format("{}: events_bytes must be a non-negative integer, found {}",
+                                (dir_ / run_files::kCheckpoints / (stem + ".json")).string(),
+                                dumpJson(bytes)));
+    }
+    if (fs::file_size(events) > bytes.get<uintmax_t>()) {
+        fs::resize_file(events, bytes.get<uintmax_t>());
     }
 }
 

@@ -4,6 +4,7 @@
 #include "api/error.h"
 #include "util/strict_json.h"
 
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -17,6 +18,8 @@ namespace dlw {
 namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100ULL * 1024 * 1024;  // as the reference implementation
+// Elements of one tensor: its byte count (8 bytes at most per element) then fits in int64.
+constexpr uint64_t kMaxElements = static_cast<uint64_t>(INT64_MAX) / 8;
 
 struct DtypeInfo {
     const char* name;
@@ -126,8 +129,16 @@ SafetensorsEntry parseEntry(const std::string& file,
             throw Error(fmt::format("{}: tensor '{}': shape entries must be non-negative integers",
                                     file, name));
         }
-        e.shape.push_back(d.get<int64_t>());
-        count *= d.get<uint64_t>();
+        // #14: every partial product must fit (as in the reference implementation), or the
+        // count wraps and a tensor of 2^62 × 4 floats passes as 0 bytes.
+        const auto dim = d.get<uint64_t>();
+        if (dim > kMaxElements || (dim != 0 && count > kMaxElements / dim)) {
+            throw Error(
+                fmt::format("{}: tensor '{}': shape {} has more elements than a file can hold",
+                            file, name, shape.dump()));
+        }
+        e.shape.push_back(static_cast<int64_t>(dim));
+        count *= dim;
     }
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {
         throw Error(

@@ -185,7 +185,11 @@ void backwardInto(const torch::Tensor& q,
                   const std::array<torch::Tensor, 3>& grads) {
     const int64_t heads = q.size(1), tokens = q.size(2), dim = q.size(3);
     const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(dim)));
-    const auto& [dq, dk, dv] = grads;
+    // Plain references, not a structured binding: clang before 16 cannot capture those in the
+    // lambda below (C++20 allows it, GCC already does).
+    const torch::Tensor& dq = grads[0];
+    const torch::Tensor& dk = grads[1];
+    const torch::Tensor& dv = grads[2];
     const int64_t ld = dq.stride(1);
     forEachSlice(q.size(0), sliceImages(heads, tokens), [&](int64_t first, int64_t n) {
         auto p = probs.narrow(0, first, n).view({n * heads, tokens, tokens});

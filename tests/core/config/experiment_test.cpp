@@ -236,6 +236,17 @@ TEST(Experiment, RefusesTextThatIsNotUtf8ByKey) {
     DLW_EXPECT_ERROR(validateExperiment(e), "'backbone.path'", "not valid UTF-8");
 }
 
+// #14 (fuzz_experiment): a number beyond double's range made nlohmann throw out_of_range, which
+// escaped both readers.
+TEST(Experiment, NumberOverflowIsMalformedJsonOrText) {
+    DLW_EXPECT_ERROR(parse(R"({"train": {"lr": 1e400}})"), "exp.json: malformed JSON",
+                     "number overflow", "1e400");
+    Experiment e;
+    DLW_EXPECT_ERROR(applyOverride(e, "train.lr=1e400"), "'train.lr' must be a number",
+                     "\"1e400\"");
+    EXPECT_EQ(e, Experiment{});
+}
+
 TEST(Experiment, SetParsesValueAsJson) {
     Experiment e;
     applyOverride(e, "method.rank=4");

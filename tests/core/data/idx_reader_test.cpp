@@ -136,6 +136,31 @@ TEST(FashionMnist, MissingFolderNamesIt) {
     DLW_EXPECT_ERROR(readFashionMnist(dir), dir.string(), "not found");
 }
 
+// #14 (fuzz_idx): three sizes of 2^32 - 1 overflowed int64 in the plausibility check.
+TEST(IdxReader, RejectsSizesWhoseProductOverflows) {
+    const auto dir = test::tempDir("idx-overflow");
+    const uint32_t huge = 0xFFFFFFFFU;
+    writeRaw(dir / "images",
+             bigEndian(0x803) + bigEndian(huge) + bigEndian(huge) + bigEndian(huge));
+    writeRaw(dir / "labels", labelFile(kLabels));
+    DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "images").string(),
+                     "implausible idx image sizes 4294967295 × 4294967295 × 4294967295");
+}
+
+// #14: a header that promises more than the file can hold even as gzip is refused before the
+// buffer for it is allocated.
+TEST(IdxReader, RejectsHeaderPromisingMoreThanTheFileHolds) {
+    const auto dir = test::tempDir("idx-promise");
+    writeRaw(dir / "images", bigEndian(0x803) + bigEndian(1000) + bigEndian(100) + bigEndian(100));
+    writeRaw(dir / "labels", labelFile(kLabels));
+    DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "images").string(),
+                     "1000 images of 100×100 = 10000000 bytes", "16-byte file");
+    writeRaw(dir / "images", imageFile(5, 4, 3));
+    writeRaw(dir / "labels", bigEndian(0x801) + bigEndian(100000000));
+    DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "labels").string(),
+                     "100000000 labels", "8-byte file");
+}
+
 TEST(FashionMnist, MissingFileNamesIt) {
     const auto dir = test::tempDir("fashion-partial");
     DLW_EXPECT_ERROR(readFashionMnist(dir), (dir / "train-images-idx3-ubyte").string(),

@@ -173,6 +173,18 @@ TEST(LoadImage, DecodesFilesAsRgb) {
     EXPECT_FLOAT_EQ(image[0].max().item<float>(), 0.0F);
     EXPECT_FLOAT_EQ(image[2].min().item<float>(), 1.0F);
 }
+
+// #14 (fuzz_image): 234 bytes of JPEG that declare 8488×10270 pixels are refused, not decoded
+// and copied to a gigabyte of floats.
+TEST(LoadImage, RefusesImagesOfMoreThan2To26Pixels) {
+    const std::filesystem::path bomb = std::filesystem::path(DLW_TEST_FIXTURES) /
+                                       "fuzz/image/timeout-jpeg-8488x10270-from-234-bytes";
+    ImageDataset data;
+    data.files = {bomb};
+    data.labels = {0};
+    DLW_EXPECT_ERROR(loadImage(data, 0, sized(28, 1), false, 0), bomb.string(), "8488×10270 pixels",
+                     "67108864");
+}
 #endif
 
 TEST(LoadImage, UnreadableFileErrorNamesIt) {

@@ -133,6 +133,26 @@ TEST(Safetensors, ShapeDisagreesWithByteLength) {
     DLW_EXPECT_ERROR(readSafetensorsHeader(path), path.string(), "'a'", "needs 24 bytes");
 }
 
+// #14: an element count that wraps around 2^64 (2^62 × 4 floats = "0 bytes"), a partial product
+// that overflows before a zero, and a dimension beyond int64 are refused by name, before
+// LibTorch sees the shape.
+TEST(Safetensors, RejectsShapesWhoseElementCountOverflows) {
+    const auto dir = test::tempDir("st");
+    for (const std::string shape :
+         {"[4611686018427387904,4]", "[4294967296,4294967296,0]", "[0,18446744073709551615]"}) {
+        const auto path = writeRaw(
+            dir, R"({"a":{"dtype":"F32","shape":)" + shape + R"(,"data_offsets":[0,0]}})", 0);
+        DLW_EXPECT_ERROR(loadSafetensors(path), path.string(), "'a'", "more elements");
+    }
+}
+
+// #14: a header length of 2^63 is refused before anything is allocated for it.
+TEST(Safetensors, HugeHeaderLengthIsRefused) {
+    const auto dir = test::tempDir("st");
+    const auto path = writeRaw(dir, "{}", 0, /*claimedLength=*/uint64_t{1} << 63U);
+    DLW_EXPECT_ERROR(loadSafetensors(path), path.string(), "header length 9223372036854775808");
+}
+
 TEST(Safetensors, WriterRejectsRepeatedNames) {
     const auto path = test::tempDir("st") / "dup.safetensors";
     DLW_EXPECT_ERROR(saveSafetensors(path, {{"x", torch::ones(1)}, {"x", torch::ones(1)}}), "'x'");
