@@ -166,7 +166,8 @@ TEST(RunFaults, AFailedWriteKeepsTheLastCheckpointAndTheRunResumes) {
     for (const Case& c : {Case{"task-002.safetensors", detail::WriteStage::Write, ENOSPC},
                           Case{"task-002.json", detail::WriteStage::Rename, EROFS},
                           Case{"latest.json", detail::WriteStage::Create, EROFS},
-                          Case{"events.jsonl", detail::WriteStage::Append, ENOSPC}}) {
+                          Case{"events.jsonl", detail::WriteStage::Append, ENOSPC},
+                          Case{"summary.json", detail::WriteStage::Sync, ENOSPC}}) {
         const auto runDir = dir / ("fault-" + c.file);
         bool armed = false;  // fail only once task 1 is safely checkpointed
         const auto previous = detail::setWriteFaultHook(
@@ -180,7 +181,9 @@ TEST(RunFaults, AFailedWriteKeepsTheLastCheckpointAndTheRunResumes) {
         detail::setWriteFaultHook(previous);
         const auto latest = nlohmann::json::parse(
             readWholeFile(runDir / run_files::kCheckpoints / run_files::kLatest));
-        EXPECT_EQ(latest["task"], 0) << c.file;  // still task 1's checkpoint
+        // Still task 1's checkpoint; when summary.json failed, the last task's.
+        EXPECT_EQ(latest["task"], c.file == "summary.json" ? 2 : 0) << c.file;
+        EXPECT_FALSE(fs::exists(runDir / run_files::kSummary)) << c.file;
         RunControl again;
         const auto resumed = run(e, runDir, again, /*resume=*/true);
         EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix) << c.file;
