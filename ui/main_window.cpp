@@ -542,7 +542,9 @@ void MainWindow::loadPastRuns() {
             if (QFileInfo::exists(info.filePath() + "/" + run_files::kSummary)) {
                 const RunRecord record = readRunRecord(dir);
                 entry.data->summary = record.summary;
-                entry.data->state = record.completed ? RunState::Done : RunState::Stopped;
+                entry.data->state = record.completed                        ? RunState::Done
+                                    : entry.data->state == RunState::Failed ? RunState::Failed
+                                                                            : RunState::Stopped;
             } else if (entry.data->state != RunState::Failed) {  // (a failure says why)
                 entry.data->state = RunState::Stopped;  // killed: resumable from its checkpoint
             }

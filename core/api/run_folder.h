@@ -39,7 +39,9 @@ std::string runFolderName(const Experiment& experiment, std::time_t when);
 
 // ROOT/runFolderName(experiment, now), with -2, -3, ... appended while that path exists or
 // `taken` (optional: e.g. folders already promised to queued runs) says it is taken. Creates
-// nothing. Any thread.
+// ROOT and the run folder itself, empty (mkdir is the reservation, so processes started in the
+// same second never share a folder). Throws dlw::Error naming the folder it cannot create.
+// Any thread.
 std::filesystem::path newRunFolder(
     const Experiment& experiment,
     const std::filesystem::path& root,

@@ -91,8 +91,11 @@ Json overrideValue(const std::string& text, bool stringValued, const std::string
     } catch (const Json::exception&) {  // #14: also out_of_range ("1e400" overflows a double)
         return Json(text);  // NOLINT(modernize-return-braced-init-list): {text} is a list
     }
+    if (stringValued && !value.is_string()) {
+        return Json(text);  // a string key takes the text as it is
+    }
     checkNoDuplicateKeys(text, sourceName);
-    return stringValued && !value.is_string() ? Json(text) : value;
+    return value;
 }
 
 }  // namespace
@@ -186,7 +189,9 @@ void applyOverride(Experiment& experiment, const std::string& assignment) {
     }
     const std::string dotted = assignment.substr(0, equals);
     const std::string text = assignment.substr(equals + 1);
-    const std::string sourceName = "--set " + assignment;
+    // An assignment of thousands of characters would fill the terminal with every message.
+    const std::string sourceName =
+        "--set " + (assignment.size() <= 80 ? assignment : assignment.substr(0, 77) + "...");
     Experiment changed = experiment;
     if (dotted == "preset") {
         throw Error(

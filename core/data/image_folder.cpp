@@ -39,7 +39,8 @@ std::vector<std::string> classNamesIn(const fs::path& dir) {
     std::vector<std::string> names;
     try {
         for (const auto& entry : fs::directory_iterator(dir)) {
-            if (entry.is_directory() && !isHidden(entry.path())) {
+            std::error_code ec;  // a looping link is no class folder, not a failed scan
+            if (entry.is_directory(ec) && !isHidden(entry.path())) {
                 names.push_back(entry.path().filename().string());
             }
         }
@@ -62,15 +63,30 @@ std::vector<fs::path> imageFilesIn(const fs::path& dir, std::vector<LoadWarning>
     try {
         fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied);
         for (; it != fs::recursive_directory_iterator(); ++it) {
-            const bool folder = it->is_directory();
-            if (isHidden(it->path())) {
+            const fs::path& path = it->path();
+            std::error_code ec;
+            const auto own = it->symlink_status(ec).type();
+            const auto target = it->status(ec).type();  // follows a link
+            if (isHidden(path)) {
                 it.disable_recursion_pending();
-                skipped.push_back({it->path().string(), -1,
-                                   folder ? "hidden folder, not read" : "hidden file, not data"});
-            } else if (it->is_regular_file() && isImageFile(it->path())) {
-                files.push_back(it->path());
-            } else if (!folder) {
-                skipped.push_back({it->path().string(), -1,
+                skipped.push_back({path.string(), -1,
+                                   target == fs::file_type::directory ? "hidden folder, not read"
+                                                                      : "hidden file, not data"});
+            } else if (own == fs::file_type::symlink && ec) {
+                skipped.push_back(
+                    {path.string(), -1, "broken or looping symbolic link (" + ec.message() + ")"});
+            } else if (own == fs::file_type::symlink && target == fs::file_type::directory) {
+                skipped.push_back(
+                    {path.string(), -1, "symbolic link to a folder, not followed (no cycles)"});
+            } else if (target == fs::file_type::directory) {
+                continue;
+            } else if (target != fs::file_type::regular) {
+                skipped.push_back(
+                    {path.string(), -1, "not a regular file (a pipe, device or socket)"});
+            } else if (isImageFile(path)) {
+                files.push_back(path);
+            } else {
+                skipped.push_back({path.string(), -1,
                                    "not an image file (.jpg .jpeg .png .bmp .webp .tif .tiff "
                                    ".pgm .ppm)"});
             }
@@ -95,12 +111,15 @@ std::vector<LoadWarning> nonClassEntriesIn(const fs::path& dir) {
     std::vector<LoadWarning> out;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        if (entry.is_directory() && !isHidden(entry.path())) {
+        std::error_code statError;
+        const bool folder = entry.is_directory(statError);
+        if (folder && !isHidden(entry.path())) {
             continue;
         }
         out.push_back({entry.path().string(), -1,
-                       entry.is_directory() ? "hidden folder, not read"
-                                            : "not inside a class folder, not data"});
+                       statError ? "broken or looping symbolic link (" + statError.message() + ")"
+                       : folder  ? "hidden folder, not read"
+                                 : "not inside a class folder, not data"});
     }
     std::sort(out.begin(), out.end(),
               [](const LoadWarning& a, const LoadWarning& b) { return a.file < b.file; });

@@ -410,8 +410,7 @@ void RunDriver::checkFinite(const PendingStep& step, const TaskPosition& at) con
         return;
     }
     throw DivergedError(fmt::format(
-        "task {}, epoch {}, step {}: diverged: {} is not finite ({}); the run stopped and keeps "
-        "its last checkpoint: lower train.lr (now {:g})",
+        "task {}, epoch {}, step {}: diverged: {} is not finite ({}); lower train.lr (now {:g})",
         reportedTask(at.task) + 1, at.epoch + 1, step_ + 1,
         std::isfinite(loss) ? "a gradient" : "the loss",
         std::isfinite(loss) ? "NaN or Inf"
@@ -597,7 +596,25 @@ RunSummary RunDriver::run() {
         }
     } catch (const std::exception& err) {
         // The last checkpoint stays whole and resumable; the listeners learn why it ended.
-        emit(RunFinished{summarize(method), false, false, err.what()});
+        const RunSummary partial = summarize(method);
+        const bool evaluated = std::any_of(
+            partial.accuracyMatrix.begin(), partial.accuracyMatrix.end(), [](const auto& row) {
+                return std::any_of(row.begin(), row.end(), [](const auto& v) { return v; });
+            });
+        if (evaluated) {  // tasks that finished are results: `dlw compare` shows them (#14)
+            try {
+                store_->writeSummary(partial, /*completed=*/false);
+            } catch (const Error&) {  // the disk that failed may fail again: the cause is told
+            }
+        }
+        const Event finished = RunFinished{partial, false, false, err.what()};
+        try {
+            store_->append(finished);
+        } catch (const Error&) {  // (idem) the listeners still learn why the run ended
+        }
+        if (onEvent_) {
+            onEvent_(finished);
+        }
         throw;
     }
     RunSummary summary = summarize(method);
@@ -621,8 +638,14 @@ RunSummary RunDriver::summarize(const std::string& method) {
 RunSummary runExperiment(const RunRequest& request,
                          RunControl& control,
                          const EventCallback& onEvent) {
-    RunDriver driver(request, control, onEvent);
-    return driver.run();
+    try {
+        RunDriver driver(request, control, onEvent);
+        return driver.run();
+    } catch (const std::filesystem::filesystem_error& err) {
+        // A folder that cannot be listed or created (a permission, a file in the way): the
+        // user's problem to fix, named like every other input error (#14).
+        throw Error(fmt::format("{}: {}", err.path1().string(), err.code().message()));
+    }
 }
 
 }  // namespace dlw

@@ -10,6 +10,7 @@
 #include "engine/run_model.h"
 #include "io/safetensors.h"
 #include "model/backbone.h"
+#include "util/strict_json.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -58,7 +59,7 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     const Experiment e = loadExperimentFile(runDir / run_files::kExperiment);
     const auto stem = checkpoints.at(afterTask);
     const auto statePath = stem.string() + ".json";
-    const auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
+    const auto state = parseOutsideJsonOrDiscarded(readWholeFile(statePath));
     if (state.is_discarded() || !state.contains("task_class_ids") ||
         !state.contains("task_classes") || !state.contains("tasks_done")) {
         throw Error(fmt::format("{}: malformed checkpoint state", statePath));

@@ -4,6 +4,7 @@
 #include "api/error.h"
 #include "config/experiment_json.h"
 #include "engine/run_folder_json.h"
+#include "util/strict_json.h"
 
 #include <fmt/format.h>
 #include <regex>
@@ -188,11 +189,7 @@ nlohmann::json readJson(const std::filesystem::path& path) {
                         "a task)",
                         path.string()));
     }
-    try {
-        return nlohmann::json::parse(readWholeFile(path));
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(fmt::format("{}: malformed JSON ({})", path.string(), e.what()));
-    }
+    return parseOutsideJson(readWholeFile(path), path.string());
 }
 
 std::optional<double> optional(const nlohmann::json& j, const char* key) {
@@ -387,12 +384,29 @@ std::string runFolderName(const Experiment& experiment, std::time_t when) {
 std::filesystem::path newRunFolder(const Experiment& experiment,
                                    const std::filesystem::path& root,
                                    const std::function<bool(const std::filesystem::path&)>& taken) {
+    namespace fs = std::filesystem;
     const std::string base = runFolderName(experiment, std::time(nullptr));
-    std::filesystem::path dir = root / base;
-    for (int n = 2; std::filesystem::exists(dir) || (taken && taken(dir)); ++n) {
-        dir = root / fmt::format("{}-{}", base, n);
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec) {
+        throw Error(
+            fmt::format("{}: cannot create the runs folder ({})", root.string(), ec.message()));
     }
-    return dir;
+    for (int n = 1;; ++n) {
+        const fs::path dir = n == 1 ? root / base : root / fmt::format("{}-{}", base, n);
+        if (taken && taken(dir)) {
+            continue;
+        }
+        // mkdir is the reservation: of runs started in the same second (a seed sweep in
+        // parallel), each gets its own folder (#14).
+        if (fs::create_directory(dir, ec)) {
+            return dir;
+        }
+        if (ec && ec != std::errc::file_exists) {
+            throw Error(
+                fmt::format("{}: cannot create the run folder ({})", dir.string(), ec.message()));
+        }
+    }
 }
 
 std::string taskCheckpointStem(int task) {
@@ -416,7 +430,7 @@ std::map<int, std::filesystem::path> taskCheckpoints(const std::filesystem::path
         }
         int afterTask = std::stoi(m[1].str());
         // joint trains once and records after_task = T in its state
-        const auto state = nlohmann::json::parse(readWholeFile(entry.path()), nullptr, false);
+        const auto state = parseOutsideJsonOrDiscarded(readWholeFile(entry.path()));
         if (!state.is_discarded() && state.is_object() && state.contains("after_task") &&
             state["after_task"].is_number_integer()) {
             afterTask = state["after_task"].get<int>();
@@ -438,9 +452,8 @@ std::vector<Event> readRunEvents(const std::filesystem::path& dir) {
             break;  // a partial last line: the run was killed while writing it
         }
         ++line;
-        const auto j =
-            nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
-                                  text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+        const auto j = parseOutsideJsonOrDiscarded(
+            std::string_view(text).substr(start, end - start));  // also refuses deep nesting
         start = end + 1;
         if (j.is_discarded() || !j.is_object()) {
             throw Error(fmt::format("{}: line {} is not JSON", path.string(), line));
@@ -465,14 +478,16 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
     const auto e = readJson(experimentPath);
     const auto s = readJson(summaryPath);
     RunRecord r;
+    r.dir = dir.string();
+    // The experiment through its own reader: every key checked and named.
+    const Experiment experiment =
+        experimentFromJson(nlohmann::ordered_json::parse(e.dump()), experimentPath.string());
+    r.name = experiment.name;
+    r.method = toString(experiment.method.name);
+    r.variant = methodVariant(experiment);
+    r.seed = experiment.seed;
+    r.tasks = experiment.sequence.tasks;
     try {
-        r.dir = dir.string();
-        r.name = e.at("name").get<std::string>();
-        r.method = e.at("method").at("name").get<std::string>();
-        r.variant = methodVariant(
-            experimentFromJson(nlohmann::ordered_json::parse(e.dump()), experimentPath.string()));
-        r.seed = e.at("seed").get<uint64_t>();
-        r.tasks = e.at("sequence").at("tasks").get<int>();
         r.completed = s.value("completed", false);
         r.summary = summaryFromJson(s);
         RunSummary& out = r.summary;
@@ -491,7 +506,13 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
             }
         }
     } catch (const nlohmann::json::exception& ex) {
-        throw Error(fmt::format("{}: unexpected content ({})", dir.string(), ex.what()));
+        // nlohmann's "[json.exception.type_error.302] type must be number, but is string" names
+        // no key: say which file, and the message without its internal id.
+        std::string what = ex.what();
+        const auto close = what.find("] ");
+        throw Error(fmt::format("{}: not a summary this version can read ({})",
+                                summaryPath.string(),
+                                close == std::string::npos ? what : what.substr(close + 2)));
     }
     return r;
 }

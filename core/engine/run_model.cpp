@@ -77,6 +77,14 @@ void restoreModel(ContinualModel& model,
                   const std::map<std::string, torch::Tensor>& tensors,
                   int tasksStarted,
                   int tasksDone) {
+    for (const auto& [name, tensor] : tensors) {  // a damaged file, not a diverged run (#14)
+        if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>()) {
+            throw Error(fmt::format(
+                "checkpoint tensor '{}' holds NaN or Inf: the file is damaged (a run that "
+                "diverged never writes one)",
+                name));
+        }
+    }
     try {
         model.restore(tensors, tasksStarted, tasksDone);
     } catch (const Error&) {

@@ -100,7 +100,7 @@ RunStore::RunStore(std::filesystem::path dir, const std::string& experimentJson,
         }
         const auto summaryPath = dir_ / run_files::kSummary;
         if (fs::exists(summaryPath)) {
-            auto s = nlohmann::json::parse(readWholeFile(summaryPath), nullptr, false);
+            auto s = parseOutsideJsonOrDiscarded(readWholeFile(summaryPath));
             if (!s.is_discarded() && s.is_object() && s.value("completed", false)) {
                 throw Error(fmt::format("{}: the run is already complete; nothing to resume",
                                         dir_.string()));
@@ -112,10 +112,20 @@ RunStore::RunStore(std::filesystem::path dir, const std::string& experimentJson,
         if (!hasCheckpoint_) {
             // Killed before its first checkpoint (#14): it starts again from its beginning,
             // and the events of the lost attempt go.
-            fs::create_directories(dir_ / run_files::kCheckpoints);
+            std::error_code ec;
+            fs::create_directories(dir_ / run_files::kCheckpoints, ec);
+            if (ec) {
+                throw Error(fmt::format("{}: cannot create {} ({})", dir_.string(),
+                                        run_files::kCheckpoints, ec.message()));
+            }
             eventsMode = "wb";
         }
     } else {
+        const auto type = fs::symlink_status(dir_).type();
+        if (type != fs::file_type::not_found && type != fs::file_type::directory) {
+            throw Error(fmt::format("{}: exists and is not a folder (choose another --out)",
+                                    dir_.string()));
+        }
         if (fs::exists(dir_) && !fs::is_empty(dir_) && !onlyLeftoversOfAnUnstartedRun(dir_)) {
             throw Error(
                 fmt::format("{}: the run directory exists and is not empty (use --resume "
@@ -123,8 +133,14 @@ RunStore::RunStore(std::filesystem::path dir, const std::string& experimentJson,
                             dir_.string()));
         }
         std::error_code ec;
-        fs::remove_all(dir_, ec);  // leftovers of an unstarted run, if any
-        fs::create_directories(dir_ / run_files::kCheckpoints);
+        if (fs::exists(dir_) && !fs::is_empty(dir_, ec)) {
+            fs::remove_all(dir_, ec);  // leftovers of an unstarted run
+        }
+        fs::create_directories(dir_ / run_files::kCheckpoints, ec);
+        if (ec) {
+            throw Error(
+                fmt::format("{}: cannot create the run folder ({})", dir_.string(), ec.message()));
+        }
         lockFolder();
         writeFileAtomically(experimentPath, experimentJson);
     }
@@ -152,8 +168,16 @@ void RunStore::cutEventsToCheckpoint() {
                                 (dir_ / run_files::kCheckpoints / (stem + ".json")).string(),
                                 dumpJson(bytes)));
     }
-    if (fs::file_size(events) > bytes.get<uintmax_t>()) {
-        fs::resize_file(events, bytes.get<uintmax_t>());
+    // Back to the checkpoint's length, and never in the middle of a line: a file cut shorter
+    // than that (by hand, by a full disk) must not glue the resumed run's first event onto a
+    // partial line (#14).
+    const std::string text = readWholeFile(events);
+    std::size_t keep = std::min<uintmax_t>(text.size(), bytes.get<uintmax_t>());
+    while (keep > 0 && text[keep - 1] != '\n') {
+        --keep;
+    }
+    if (keep != text.size()) {
+        fs::resize_file(events, keep);
     }
 }
 
@@ -231,7 +255,7 @@ void RunStore::checkpointInTask(int task,
 
 std::pair<std::string, nlohmann::json> RunStore::latestState() const {
     const auto latestPath = dir_ / run_files::kCheckpoints / run_files::kLatest;
-    auto latest = nlohmann::json::parse(readWholeFile(latestPath), nullptr, false);
+    auto latest = parseOutsideJsonOrDiscarded(readWholeFile(latestPath));
     if (latest.is_discarded() || !latest.contains("checkpoint") ||
         !latest["checkpoint"].is_string()) {
         throw Error(fmt::format("{}: malformed checkpoint pointer", latestPath.string()));
@@ -242,7 +266,7 @@ std::pair<std::string, nlohmann::json> RunStore::latestState() const {
                                 latestPath.string(), stem));
     }
     const auto statePath = dir_ / run_files::kCheckpoints / (stem + ".json");
-    auto state = nlohmann::json::parse(readWholeFile(statePath), nullptr, false);
+    auto state = parseOutsideJsonOrDiscarded(readWholeFile(statePath));
     if (state.is_discarded() || !state.is_object()) {
         throw Error(fmt::format("{}: malformed checkpoint state", statePath.string()));
     }

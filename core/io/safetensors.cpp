@@ -178,6 +178,9 @@ SafetensorsHeader parseHeader(const std::string& file, const uint8_t* bytes, uin
                         "(truncated or not safetensors)",
                         file, headerLen, fileSize));
     }
+    checkNoDuplicateKeys(std::string_view(reinterpret_cast<const char*>(bytes + 8),
+                                          static_cast<std::size_t>(headerLen)),
+                         file + " (header)");  // and its depth
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLen);
@@ -187,9 +190,7 @@ SafetensorsHeader parseHeader(const std::string& file, const uint8_t* bytes, uin
     if (!j.is_object()) {
         throw Error(fmt::format("{}: header is not a JSON object", file));
     }
-    checkNoDuplicateKeys(std::string_view(reinterpret_cast<const char*>(bytes + 8),
-                                          static_cast<std::size_t>(headerLen)),
-                         file + " (header)");
+
     SafetensorsHeader h;
     h.dataStart = 8 + headerLen;
     h.fileSize = fileSize;

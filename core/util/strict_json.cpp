@@ -98,7 +98,13 @@ private:
         }
         return true;
     }
-    void open(Frame::Kind kind) { frames_.push_back(Frame{kind, {}, {}, 0}); }
+    void open(Frame::Kind kind) {
+        if (frames_.size() >= kMaxJsonDepth) {  // nlohmann's dump and get<> recurse
+            throw Error(fmt::format("{}: line {}: nested deeper than {} levels", source_,
+                                    currentLine(), kMaxJsonDepth));
+        }
+        frames_.push_back(Frame{kind, {}, {}, 0});
+    }
     bool close() {
         frames_.pop_back();
         return value();  // the closed container was one value of its parent
@@ -194,6 +200,28 @@ std::string escapeInvalidUtf8(std::string_view text) {
         }
     }
     return out;
+}
+
+nlohmann::json parseOutsideJson(std::string_view text, const std::string& source) {
+    checkNoDuplicateKeys(text, source);
+    try {
+        return nlohmann::json::parse(text.begin(), text.end());
+    } catch (const nlohmann::json::exception& error) {
+        // "[json.exception.parse_error.101] parse error at line L, column C: ...": the id
+        // means nothing to a user.
+        std::string what = error.what();
+        const auto close = what.find("] ");
+        throw Error(fmt::format("{}: malformed JSON: {}", source,
+                                close == std::string::npos ? what : what.substr(close + 2)));
+    }
+}
+
+nlohmann::json parseOutsideJsonOrDiscarded(std::string_view text) {
+    try {
+        return parseOutsideJson(text, "");
+    } catch (const Error&) {
+        return nlohmann::json(nlohmann::json::value_t::discarded);
+    }
 }
 
 void checkNoDuplicateKeys(std::string_view text, const std::string& source) {

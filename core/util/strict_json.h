@@ -15,7 +15,16 @@ namespace dlw {
 // that appears twice in one object, at any depth (the dotted path names it; array elements are
 // written [i]). Text that is not valid JSON passes: the caller's parse reports it with its own
 // line and column. Any thread.
+// Also throws "SOURCE: line L: nested deeper than 64 levels": nlohmann's dump and get<> recurse,
+// and a file of 80,000 nested brackets overflowed the stack (#14).
 void checkNoDuplicateKeys(std::string_view text, const std::string& source);
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// JSON from outside (a file, a run folder, an argument): checkNoDuplicateKeys, then nlohmann's
+// parse; a syntax error is dlw::Error "SOURCE: malformed JSON: ... at line L, column C".
+nlohmann::json parseOutsideJson(std::string_view text, const std::string& source);
+// The same, returning a discarded value (is_discarded()) instead of throwing.
+nlohmann::json parseOutsideJsonOrDiscarded(std::string_view text);
 
 // Names on disk need not be UTF-8, JSON text must be (#14). These keep every valid UTF-8
 // sequence and write each other byte as the four characters "\xHH", so that a folder named

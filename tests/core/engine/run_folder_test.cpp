@@ -7,7 +7,9 @@
 #include "engine/run_folder_json.h"
 #include "test_support.h"
 
+#include <algorithm>
 #include <ctime>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -56,16 +58,29 @@ TEST(RunFolder, NewRunFolderNamesTheFinalExperimentAndAvoidsTakenNames) {
     when.tm_min = 15;
     when.tm_sec = 3;
     EXPECT_EQ(runFolderName(e, std::mktime(&when)), "ViT-B-16_flat-inflora-20261129-201503");
-    const auto root = test::tempDir("run-folder");
+    const auto root = test::tempDir("run-folder") / "runs";
     const auto first = newRunFolder(e, root);
     EXPECT_EQ(first.parent_path(), root);
-    EXPECT_FALSE(fs::exists(first));  // named, not created
-    fs::create_directories(first);
+    EXPECT_TRUE(fs::is_directory(first) && fs::is_empty(first));  // reserved by mkdir
     const auto second = newRunFolder(e, root, [&](const fs::path& p) {
         return p.filename().string() ==
                first.filename().string() + "-2";  // promised to a queued run
     });
     EXPECT_EQ(second.filename().string(), first.filename().string() + "-3");
+    // #14: a seed sweep started in parallel in one second: every run its own folder.
+    std::vector<std::thread> threads;
+    std::vector<fs::path> got(8);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        threads.emplace_back([&, i] { got[i] = newRunFolder(e, root); });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(std::unique(got.begin(), got.end()), got.end());
+    writeFileAtomically(root / "file", "x");
+    DLW_EXPECT_ERROR(newRunFolder(e, root / "file"), (root / "file").string(),
+                     "cannot create the runs folder");
 }
 
 TEST(RunFolder, ListsTaskCheckpointsAndIgnoresEverythingElse) {
