@@ -8,6 +8,7 @@
 #include "engine/continual_model.h"
 #include "io/safetensors.h"
 #include "model/backbone.h"
+#include "util/json_numbers.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -59,10 +60,12 @@ CheckpointClasses readCheckpointClasses(const std::string& statePath, int afterT
     }
     CheckpointClasses out;
     try {
-        out.ids = state["task_class_ids"].get<std::vector<std::vector<int64_t>>>();
+        out.ids = detail::matrixAt<int64_t>(state, "task_class_ids");
         out.names = state["task_classes"].get<std::vector<std::vector<std::string>>>();
-        out.tasksDone = state["tasks_done"].get<int>();
+        out.tasksDone = detail::numberAt<int>(state, "tasks_done");
     } catch (const nlohmann::json::exception& err) {
+        throw Error(fmt::format("{}: malformed checkpoint state ({})", statePath, err.what()));
+    } catch (const Error& err) {  // a number that does not fit
         throw Error(fmt::format("{}: malformed checkpoint state ({})", statePath, err.what()));
     }
     bool consistent =

@@ -13,6 +13,13 @@
 
 #include <gtest/gtest.h>
 
+namespace dlw::fuzz {
+// GoogleTest names a target by its name, not its bytes.
+void PrintTo(const FuzzTarget& target, std::ostream* out) {
+    *out << target.name;
+}
+}  // namespace dlw::fuzz
+
 namespace {
 
 namespace fs = std::filesystem;
