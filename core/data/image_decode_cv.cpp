@@ -128,7 +128,8 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file) {
         throw Error(file.string() + ": image file does not exist");
     }
     if (const auto size = declaredSize(file);
-        size && size->width * size->height > kMaxImagePixels) {
+        size && static_cast<uint64_t>(size->width) * static_cast<uint64_t>(size->height) >
+                    static_cast<uint64_t>(kMaxImagePixels)) {  // PNG sides reach 2^32 - 1
         refuseSize(file, size->width, size->height);
     }
     cv::Mat image;
