@@ -56,6 +56,6 @@ TEST_P(FuzzRegressions, StoredInputsAreReadOrRefusedWithDlwError) {
 INSTANTIATE_TEST_SUITE_P(Targets,
                          FuzzRegressions,
                          testing::ValuesIn(dlw::fuzz::fuzzTargets()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& testInfo) { return testInfo.param.name; });
 
 }  // namespace
