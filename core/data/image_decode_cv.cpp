@@ -3,6 +3,7 @@
 #include "data/image_decode.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -74,6 +75,17 @@ std::optional<PixelSize> declaredSize(const std::filesystem::path& file) {
     return std::nullopt;
 }
 
+// #14: Debian's OpenCV reads DICOM through GDCM, whose reader calls assert() on malformed files:
+// 132 bytes ending in "DICM" abort the whole process inside imread, where no exception can be
+// caught. DICOM (the "DICM" tag at byte 128) is no photo format this program needs: refused.
+bool isDicom(const std::filesystem::path& file) {
+    std::array<char, 132> head{};
+    std::ifstream in(file, std::ios::binary);
+    in.read(head.data(), head.size());
+    return in.gcount() == static_cast<std::streamsize>(head.size()) &&
+           std::memcmp(head.data() + 128, "DICM", 4) == 0;
+}
+
 [[noreturn]] void refuseSize(const std::filesystem::path& file, int64_t width, int64_t height) {
     throw Error(file.string() + ": image of " + std::to_string(width) + "×" +
                 std::to_string(height) + " pixels, more than the " +
@@ -127,8 +139,12 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file) {
         // Checked first: imread would also log its own warning to stderr.
         throw Error(file.string() + ": image file does not exist");
     }
+    if (isDicom(file)) {
+        throw Error(file.string() + ": DICOM images are not supported");
+    }
     if (const auto size = declaredSize(file);
-        size && size->width * size->height > kMaxImagePixels) {
+        size && static_cast<uint64_t>(size->width) * static_cast<uint64_t>(size->height) >
+                    static_cast<uint64_t>(kMaxImagePixels)) {  // PNG sides reach 2^32 - 1
         refuseSize(file, size->width, size->height);
     }
     cv::Mat image;

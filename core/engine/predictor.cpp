@@ -10,6 +10,7 @@
 #include "engine/run_model.h"
 #include "io/safetensors.h"
 #include "model/backbone.h"
+#include "util/json_numbers.h"
 #include "util/strict_json.h"
 
 #include <algorithm>
@@ -68,10 +69,12 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     std::vector<std::vector<std::string>> names;
     int tasksDone = 0;
     try {
-        ids = state["task_class_ids"].get<std::vector<std::vector<int64_t>>>();
+        ids = detail::matrixAt<int64_t>(state, "task_class_ids");
         names = state["task_classes"].get<std::vector<std::vector<std::string>>>();
-        tasksDone = state["tasks_done"].get<int>();
+        tasksDone = detail::numberAt<int>(state, "tasks_done");
     } catch (const nlohmann::json::exception& err) {
+        throw Error(fmt::format("{}: malformed checkpoint state ({})", statePath, err.what()));
+    } catch (const Error& err) {  // a number that does not fit
         throw Error(fmt::format("{}: malformed checkpoint state ({})", statePath, err.what()));
     }
     const bool shapesAgree = ids.size() == names.size() && [&] {

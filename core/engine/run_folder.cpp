@@ -4,6 +4,7 @@
 #include "api/error.h"
 #include "config/experiment_json.h"
 #include "engine/run_folder_json.h"
+#include "util/json_numbers.h"
 #include "util/strict_json.h"
 
 #include <fmt/format.h>
@@ -182,6 +183,10 @@ nlohmann::json toJson(const RunSummary& s) {
 
 namespace {
 
+using detail::listAt;
+using detail::matrixAt;
+using detail::numberAt;
+
 nlohmann::json readJson(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path)) {
         throw Error(
@@ -205,7 +210,7 @@ std::vector<ReliabilityBin> binsFrom(const nlohmann::json& j) {
         bin.upper = b.at("upper").get<double>();
         bin.meanConfidence = b.at("confidence").get<double>();
         bin.accuracy = b.at("accuracy").get<double>();
-        bin.count = b.at("count").get<int64_t>();
+        bin.count = numberAt<int64_t>(b, "count");
         out.push_back(bin);
     }
     return out;
@@ -223,9 +228,9 @@ RunSummary summaryFromJson(const nlohmann::json& s) {
     out.eceRaw = optional(s, "ece_raw");
     out.eceCalibrated = optional(s, "ece_calibrated");
     out.trainSeconds = s.at("train_seconds").get<double>();
-    out.trainableParameters = s.at("trainable_parameters").get<int64_t>();
+    out.trainableParameters = numberAt<int64_t>(s, "trainable_parameters");
     out.imagesPerSecond = s.at("images_per_second").get<double>();
-    out.skippedFiles = s.value("skipped_files", int64_t{0});
+    out.skippedFiles = s.contains("skipped_files") ? numberAt<int64_t>(s, "skipped_files") : 0;
     return out;
 }
 
@@ -236,57 +241,57 @@ std::optional<Event> eventFromJson(const nlohmann::json& j) {
         e.runDir = j.at("run_dir").get<std::string>();
         e.method = j.at("method").get<std::string>();
         e.device = j.at("device").get<std::string>();
-        e.threads = j.at("threads").get<int>();
-        e.tasks = j.at("tasks").get<int>();
+        e.threads = numberAt<int>(j, "threads");
+        e.tasks = numberAt<int>(j, "tasks");
         e.taskClasses = j.at("task_classes").get<std::vector<std::vector<std::string>>>();
-        e.resumedFromTask = j.at("resumed_from_task").get<int>();
+        e.resumedFromTask = numberAt<int>(j, "resumed_from_task");
         return e;
     }
     if (type == "task_started") {
         TaskStarted e;
-        e.task = j.at("task").get<int>();
-        e.trainImages = j.at("train_images").get<int64_t>();
-        e.stepsPerEpoch = j.at("steps_per_epoch").get<int64_t>();
-        e.epochs = j.at("epochs").get<int>();
+        e.task = numberAt<int>(j, "task");
+        e.trainImages = numberAt<int64_t>(j, "train_images");
+        e.stepsPerEpoch = numberAt<int64_t>(j, "steps_per_epoch");
+        e.epochs = numberAt<int>(j, "epochs");
         e.resumed = j.value("resumed", false);
-        e.epoch = j.value("epoch", 0);
-        e.batch = j.value("batch", int64_t{0});
+        e.epoch = j.contains("epoch") ? numberAt<int>(j, "epoch") : 0;
+        e.batch = j.contains("batch") ? numberAt<int64_t>(j, "batch") : 0;
         return e;
     }
     if (type == "step") {
-        return StepFinished{j.at("task").get<int>(), j.at("epoch").get<int>(),
-                            j.at("step").get<int64_t>(), j.at("loss").get<double>(),
+        return StepFinished{numberAt<int>(j, "task"), numberAt<int>(j, "epoch"),
+                            numberAt<int64_t>(j, "step"), j.at("loss").get<double>(),
                             j.at("lr").get<double>()};
     }
     if (type == "epoch_finished") {
-        return EpochFinished{j.at("task").get<int>(), j.at("epoch").get<int>(),
+        return EpochFinished{numberAt<int>(j, "task"), numberAt<int>(j, "epoch"),
                              j.at("mean_loss").get<double>(), j.at("seconds").get<double>(),
                              j.at("images_per_second").get<double>()};
     }
     if (type == "evaluation") {
         Evaluation e;
-        e.afterTask = j.at("after_task").get<int>();
+        e.afterTask = numberAt<int>(j, "after_task");
         e.accuracy = j.at("accuracy").get<std::vector<double>>();
         e.taskAwareAccuracy = j.at("task_aware_accuracy").get<std::vector<double>>();
         e.taskIdAccuracy = j.at("task_id_accuracy").get<std::vector<double>>();
-        e.taskConfusion = j.at("task_confusion").get<std::vector<std::vector<int64_t>>>();
+        e.taskConfusion = matrixAt<int64_t>(j, "task_confusion");
         e.eceRaw = optional(j, "ece_raw");
         e.eceCalibrated = optional(j, "ece_calibrated");
         e.reliabilityRaw = binsFrom(j.at("reliability_raw"));
         e.reliabilityCalibrated = binsFrom(j.at("reliability_calibrated"));
         if (j.contains("task_confidence")) {
-            e.taskConfidence = j["task_confidence"].get<std::vector<float>>();
+            e.taskConfidence = listAt<float>(j, "task_confidence");
             e.taskCorrect = j.at("task_correct").get<std::vector<bool>>();
         }
         for (const auto& m : j.at("memory")) {
-            e.memory.push_back({m.at("block").get<int>(), m.at("input").get<std::string>(),
-                                m.at("size").get<int64_t>(), m.at("added").get<int64_t>(),
+            e.memory.push_back({numberAt<int>(m, "block"), m.at("input").get<std::string>(),
+                                numberAt<int64_t>(m, "size"), numberAt<int64_t>(m, "added"),
                                 m.at("energy_before").get<double>(),
                                 m.at("energy_after").get<double>(),
                                 m.at("threshold").get<double>()});
         }
         for (const auto& sp : j.at("spectra")) {
-            e.spectra.push_back({sp.at("block").get<int>(), sp.at("map").get<std::string>(),
+            e.spectra.push_back({numberAt<int>(sp, "block"), sp.at("map").get<std::string>(),
                                  sp.at("kind").get<std::string>(),
                                  sp.at("singular_values").get<std::vector<double>>()});
         }
@@ -294,7 +299,7 @@ std::optional<Event> eventFromJson(const nlohmann::json& j) {
         return e;
     }
     if (type == "task_finished") {
-        return TaskFinished{j.at("task").get<int>(), j.at("train_seconds").get<double>(),
+        return TaskFinished{numberAt<int>(j, "task"), j.at("train_seconds").get<double>(),
                             j.at("seconds").get<double>(), j.value("memory_seconds", 0.0)};
     }
     if (type == "warning") {
@@ -303,7 +308,7 @@ std::optional<Event> eventFromJson(const nlohmann::json& j) {
     if (type == "files_skipped") {
         FilesSkipped e;
         for (const auto& w : j.at("files")) {
-            e.files.push_back({w.at("file").get<std::string>(), w.at("index").get<int64_t>(),
+            e.files.push_back({w.at("file").get<std::string>(), numberAt<int64_t>(w, "index"),
                                w.at("reason").get<std::string>()});
         }
         return e;
@@ -431,9 +436,11 @@ std::map<int, std::filesystem::path> taskCheckpoints(const std::filesystem::path
         int afterTask = std::stoi(m[1].str());
         // joint trains once and records after_task = T in its state
         const auto state = parseOutsideJsonOrDiscarded(readWholeFile(entry.path()));
-        if (!state.is_discarded() && state.is_object() && state.contains("after_task") &&
-            state["after_task"].is_number_integer()) {
-            afterTask = state["after_task"].get<int>();
+        if (!state.is_discarded() && state.is_object() && state.contains("after_task")) {
+            try {
+                afterTask = numberAt<int>(state, "after_task");
+            } catch (const Error&) {  // not a number that fits: the file name decides
+            }
         }
         out[afterTask] = folder / entry.path().stem();
     }
@@ -466,6 +473,8 @@ std::vector<Event> readRunEvents(const std::filesystem::path& dir) {
                 out.push_back(std::move(*ev));
             }
         } catch (const nlohmann::json::exception& err) {
+            throw Error(fmt::format("{}: line {}: {}", path.string(), line, err.what()));
+        } catch (const Error& err) {  // a number that does not fit its field
             throw Error(fmt::format("{}: line {}: {}", path.string(), line, err.what()));
         }
     }
@@ -513,6 +522,8 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
         throw Error(fmt::format("{}: not a summary this version can read ({})",
                                 summaryPath.string(),
                                 close == std::string::npos ? what : what.substr(close + 2)));
+    } catch (const Error& ex) {  // a number that does not fit its field
+        throw Error(fmt::format("{}: {}", summaryPath.string(), ex.what()));
     }
     return r;
 }

@@ -3,6 +3,7 @@
 #include "api/error.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fmt/format.h>
 
 namespace dlw {
@@ -155,21 +156,34 @@ std::vector<std::pair<std::string, torch::Tensor>> StatisticsMemory::state(
 
 void StatisticsMemory::restore(const std::map<std::string, torch::Tensor>& tensors,
                                const std::string& prefix) {
-    second_ = tensors.at(prefix + "second").to(torch::kFloat64);
-    total_ = tensors.at(prefix + "total").item<int64_t>();
+    // #14: checkpoints are outside data: a missing tensor or a class name without a number is
+    // a dlw::Error (map::at and std::stoll threw std::out_of_range / invalid_argument).
+    const auto at = [&](const std::string& name) -> const torch::Tensor& {
+        const auto it = tensors.find(name);
+        if (it == tensors.end()) {
+            throw Error(fmt::format("checkpoint lacks tensor '{}'", name));
+        }
+        return it->second;
+    };
+    second_ = at(prefix + "second").to(torch::kFloat64);
+    total_ = at(prefix + "total").item<int64_t>();
     sums_.clear();
     counts_.clear();
     const std::string classPrefix = prefix + "class.";
     for (const auto& [name, t] : tensors) {
-        if (name.rfind(classPrefix, 0) != 0 || name.size() < 4 ||
+        if (name.rfind(classPrefix, 0) != 0 || name.size() < classPrefix.size() + 4 ||
             name.compare(name.size() - 4, 4, ".sum") != 0) {
             continue;
         }
         const std::string id =
             name.substr(classPrefix.size(), name.size() - classPrefix.size() - 4);
-        const int64_t c = std::stoll(id);
+        int64_t c = 0;
+        const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), c);
+        if (ec != std::errc() || end != id.data() + id.size()) {
+            throw Error(fmt::format("checkpoint tensor '{}' names no class number", name));
+        }
         sums_[c] = t.to(torch::kFloat64);
-        counts_[c] = tensors.at(classPrefix + id + ".count").item<int64_t>();
+        counts_[c] = at(classPrefix + id + ".count").item<int64_t>();
     }
     if (!counts_.empty()) {
         finalize();

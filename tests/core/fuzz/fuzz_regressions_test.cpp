@@ -13,6 +13,13 @@
 
 #include <gtest/gtest.h>
 
+namespace dlw::fuzz {
+// GoogleTest names a target by its name, not its bytes.
+void PrintTo(const FuzzTarget& target, std::ostream* out) {
+    *out << target.name;
+}
+}  // namespace dlw::fuzz
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -49,6 +56,6 @@ TEST_P(FuzzRegressions, StoredInputsAreReadOrRefusedWithDlwError) {
 INSTANTIATE_TEST_SUITE_P(Targets,
                          FuzzRegressions,
                          testing::ValuesIn(dlw::fuzz::fuzzTargets()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& testInfo) { return testInfo.param.name; });
 
 }  // namespace
