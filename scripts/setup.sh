@@ -12,6 +12,7 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev zlib1g-dev
   dataset-fashion-mnist
+  clang libclang-rt-14-dev python3  # the sanitizer and fuzzing phases of scripts/test.sh
 )
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(xvfb xauth imagemagick python3-torch python3-torchvision)

@@ -21,4 +21,8 @@ phase setup "$root/scripts/setup.sh"
 phase build "$root/scripts/build.sh"
 phase format format_check
 phase test ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+# #14: the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang, build-asan/),
+# then every fuzz target for 10 s over its corpus and stored findings (clang, build-fuzz/).
+phase sanitize "$root/scripts/sanitize.sh"
+phase fuzz "$root/scripts/fuzz.sh" 10
 echo "== total: $(($(date +%s) - start)) s"
