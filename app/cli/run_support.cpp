@@ -24,6 +24,30 @@ void onInterrupt(int /*signal*/) {
     std::_Exit(130);  // second Ctrl-C: leave now
 }
 
+// A CSV field as RFC 4180 wants it: quoted (quotes doubled) when it holds a comma, a quote or a
+// line break, e.g. an experiment named `a,"b"` (#14).
+std::string csvCell(const std::string& text) {
+    if (text.find_first_of(",\"\r\n") == std::string::npos) {
+        return text;
+    }
+    std::string out = "\"";
+    for (const char c : text) {
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    }
+    return out + "\"";
+}
+
+// A cell of a text table: control characters (a newline in a name) would break its row.
+std::string tableCell(const std::string& text) {
+    std::string out = text;
+    for (char& c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+            c = ' ';
+        }
+    }
+    return out;
+}
+
 std::string fmtOpt(const std::optional<double>& v, const char* suffix = "") {
     return v ? fmt::format("{:.2f}{}", *v, suffix) : std::string("-");
 }
@@ -192,12 +216,14 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     };
     for (const auto& r : runs) {
         const auto& s = r.summary;
-        fmt::print(fmt::runtime(format), (csv ? r.variant : r.variant + (r.completed ? "" : "*")),
+        fmt::print(fmt::runtime(format),
+                   (csv ? csvCell(r.variant) : tableCell(r.variant) + (r.completed ? "" : "*")),
                    sep, r.seed, sep, cell(s.metrics.finalAccuracy), sep,
                    cell(s.metrics.averageIncrementalAccuracy), sep, cell(s.metrics.bwt), sep,
                    cell(s.metrics.meanForgetting), sep, cell(r.taskAwareFinal), sep,
                    cell(s.taskIdAccuracy), sep, cell(s.eceRaw), sep, cell(s.eceCalibrated), sep,
-                   fmt::format("{:.1f}", s.trainSeconds), sep, s.trainableParameters, sep, r.dir);
+                   fmt::format("{:.1f}", s.trainSeconds), sep, s.trainableParameters, sep,
+                   csv ? csvCell(r.dir) : tableCell(r.dir));
     }
     if (!csv && std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.completed; })) {
         fmt::print("* stopped before its last task: metrics after the last trained task\n");
@@ -277,9 +303,10 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
             }
         }
         if (csv) {
-            fmt::print("{},{},{}", key.first, key.second, group.size());
+            fmt::print("{},{},{}", csvCell(key.first), csvCell(key.second), group.size());
         } else {
-            fmt::print("{:<16} {:<22} {:>4}", key.first, key.second, group.size());
+            fmt::print("{:<16} {:<22} {:>4}", tableCell(key.first), tableCell(key.second),
+                       group.size());
         }
         for (const auto& c : columns) {
             std::vector<double> v;

@@ -176,6 +176,15 @@ BackboneArch inferBackboneArch(const TensorShapes& shapes,
             throw Error(fmt::format("{}: __metadata__ {} has {} values for {} input channels", file,
                                     key, values.size(), arch.inChans));
         }
+        for (const float v : values) {  // #14: std 0 failed later, in the middle of a run
+            const bool ok = std::isfinite(v) && (std::string(key) == "mean" || v >= 1e-6F);
+            if (!ok) {
+                throw Error(fmt::format(
+                    "{}: __metadata__ {} = '{}': {}", file, key, metadata.at(key),
+                    std::string(key) == "std" ? "every value must be a finite number >= 1e-6"
+                                              : "every value must be a finite number"));
+            }
+        }
         (std::string(key) == "mean" ? arch.mean : arch.std) = std::move(values);
     }
     if (arch.mean.empty() != arch.std.empty()) {

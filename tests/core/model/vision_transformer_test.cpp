@@ -118,6 +118,27 @@ TEST(Backbone, HeadsFollowTimmForWideModelsOrAskForTheMetadataKey) {
     EXPECT_EQ(inferBackboneArch(odd, {{"num_heads", "5"}}, "odd.safetensors").heads, 5);
 }
 
+// #14: a backbone whose std is 0 (or negative, or not finite) was accepted by `dlw info` and
+// failed mid-run with "transform: std values must be positive"; now the loader names the key.
+TEST(Backbone, MeanAndStdMustBeUsableNumbers) {
+    BackboneArch grey = smallArch(28, 14, 128, 1, 2);
+    grey.inChans = 1;
+    TensorShapes shapes;
+    for (const auto& [name, shape] : expectedBackboneShapes(grey)) {
+        shapes[name] = shape;
+    }
+    for (const std::string std : {"0", "-1", "1e-9"}) {
+        DLW_EXPECT_ERROR(inferBackboneArch(shapes, {{"mean", "0.5"}, {"std", std}}, "b.st"),
+                         "b.st: __metadata__ std = '" + std + "'", ">= 1e-6");
+    }
+    for (const std::string bad : {"1e-300", "nan", "inf", "x"}) {  // not read as a number at all
+        DLW_EXPECT_ERROR(inferBackboneArch(shapes, {{"mean", "0.5"}, {"std", bad}}, "b.st"),
+                         "b.st: __metadata__", "std");
+    }
+    EXPECT_EQ(inferBackboneArch(shapes, {{"mean", "0.5"}, {"std", "0.25"}}, "b.st").std,
+              std::vector<float>{0.25F});
+}
+
 TEST(Backbone, SaveLoadRoundTripIsExact) {
     BackboneArch arch = smallArch(/*imgSize=*/16, /*patchSize=*/4, /*width=*/32, /*depth=*/2,
                                   /*heads=*/4);

@@ -1,0 +1,25 @@
+#!/bin/sh
+# #14: names that hold commas, quotes or line breaks keep `dlw compare --csv` parseable (RFC 4180
+# quoting) and the text table one row per run.
+# Usage: csv_quotes.sh DLW EXPERIMENT.json BACKBONE WORKDIR
+set -eu
+dlw=$1 experiment=$2 backbone=$3 work=$4
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+name='a,"b"
+c'
+"$dlw" run "$experiment" --set "backbone.path=\"$backbone\"" --set sequence.tasks=1 \
+    --set "name=$name" --out 'run,"1"' > /dev/null
+"$dlw" compare --csv --group 'run,"1"' > group.csv
+"$dlw" compare --csv 'run,"1"' > runs.csv
+"$dlw" compare --group 'run,"1"' > group.txt
+/usr/bin/python3 - << 'PY'
+import csv
+rows = list(csv.reader(open("group.csv", newline="")))
+assert len(rows) == 2 and len(rows[1]) == len(rows[0]), rows
+assert rows[1][0] == 'a,"b"\nc' and rows[1][1] == "duallora", rows[1]
+runs = list(csv.reader(open("runs.csv", newline="")))
+assert len(runs) == 2 and len(runs[1]) == len(runs[0]) and runs[1][-1] == 'run,"1"', runs
+text = open("group.txt").read().splitlines()
+assert len(text) == 2, text  # header and one row: the newline in the name is not a row break
+print("PASS: CSV quoted, table one row per run")
+PY
