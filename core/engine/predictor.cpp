@@ -8,6 +8,7 @@
 #include "data/batch_loader.h"
 #include "engine/continual_model.h"
 #include "engine/run_model.h"
+#include "engine/run_store.h"
 #include "io/safetensors.h"
 #include "model/backbone.h"
 #include "util/json_numbers.h"
@@ -96,7 +97,9 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     RunModel built = buildRunModel(e, backbone, info, ids, resolveDevice(device));
     impl_->model = std::move(built.model);
     impl_->transform = built.evalTransform;  // as the run evaluated: normalisation included
-    auto tensors = loadSafetensors(stem.string() + ".safetensors").tensors;  // errors name it
+    auto file = loadSafetensors(stem.string() + ".safetensors");  // errors name it
+    checkCheckpointPair(state, file.metadata, stem.string() + ".safetensors");
+    auto tensors = std::move(file.tensors);
     try {
         checkModelSignature(state, modelSignature(e, info.arch));
         restoreModel(*impl_->model, tensors, tasksDone, tasksDone);

@@ -229,7 +229,13 @@ void RunStore::writeCheckpoint(const std::string& stem,
     std::fflush(events_);
     state["events_bytes"] = std::ftell(events_);  // a resume cuts events.jsonl back to here
     const auto folder = dir_ / run_files::kCheckpoints;
-    saveSafetensors(folder / (stem + ".safetensors"), tensors);
+    // The model's signature in both files of the pair: a .safetensors copied in from another
+    // run is then told apart from its .json (#14).
+    std::map<std::string, std::string> metadata;
+    if (state.contains("model")) {
+        metadata["model"] = dumpJson(state["model"]);
+    }
+    saveSafetensors(folder / (stem + ".safetensors"), tensors, metadata);
     writeFileAtomically(folder / (stem + ".json"), dumpJson(state, 2));
     // The pointer moves last: until then the previous checkpoint stays whole and current.
     writeFileAtomically(folder / run_files::kLatest,
@@ -275,8 +281,25 @@ std::pair<std::string, nlohmann::json> RunStore::latestState() const {
 
 std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> RunStore::latestCheckpoint() const {
     auto [stem, state] = latestState();
-    return {state,
-            loadSafetensors(dir_ / run_files::kCheckpoints / (stem + ".safetensors")).tensors};
+    const auto path = dir_ / run_files::kCheckpoints / (stem + ".safetensors");
+    auto file = loadSafetensors(path);
+    checkCheckpointPair(state, file.metadata, path.string());
+    return {state, std::move(file.tensors)};
+}
+
+void checkCheckpointPair(const nlohmann::json& state,
+                         const std::map<std::string, std::string>& metadata,
+                         const std::string& tensorsPath) {
+    const auto it = metadata.find("model");
+    if (it == metadata.end() || !state.is_object() || !state.contains("model")) {
+        return;  // written before the signature existed
+    }
+    if (it->second != dumpJson(state["model"])) {
+        throw Error(fmt::format(
+            "{}: these tensors were saved for {} but the checkpoint's state file says {} (a "
+            "file copied in from another run?)",
+            tensorsPath, it->second, dumpJson(state["model"])));
+    }
 }
 
 std::filesystem::path RunStore::latestCheckpointPath() const {

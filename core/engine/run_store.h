@@ -80,4 +80,10 @@ private:
     bool hasCheckpoint_ = false;
 };
 
+// Throws dlw::Error naming `tensorsPath` when the model signature in a checkpoint's safetensors
+// metadata differs from the one in its state JSON (both written by RunStore).
+void checkCheckpointPair(const nlohmann::json& state,
+                         const std::map<std::string, std::string>& metadata,
+                         const std::string& tensorsPath);
+
 }  // namespace dlw

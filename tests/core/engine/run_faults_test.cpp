@@ -232,6 +232,16 @@ TEST(RunFaults, AForeignCheckpointIsRefusedSayingWhichAndTheFolderHasOneWriter) 
     }
     const auto resumed = run(e, dir / "run", again, true);  // the lock went with its holder
     EXPECT_EQ(resumed.accuracyMatrix.size(), 2U);
+    // Only the tensors copied in from a run of another method: the pair disagrees.
+    auto otherMethod = smallExperiment(MethodKind::InfLora);
+    otherMethod.sequence.tasks = 2;
+    RunControl third;
+    run(otherMethod, dir / "inflora", third);
+    fs::copy_file(dir / "inflora" / run_files::kCheckpoints / "task-002.safetensors",
+                  dir / "run" / run_files::kCheckpoints / "task-002.safetensors",
+                  fs::copy_options::overwrite_existing);
+    DLW_EXPECT_ERROR(Predictor(dir / "run"), "task-002.safetensors", "these tensors were saved for",
+                     "inflora", "duallora");
 }
 
 // A non-finite covariance reaching the memory (eq. 2-4, eq. 6) is a DivergedError, not
