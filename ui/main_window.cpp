@@ -550,8 +550,16 @@ void MainWindow::loadPastRuns() {
             }
             queue_.add(std::move(entry));
         } catch (const Error& err) {
-            statusBar()->showMessage(
-                tr("Skipped %1: %2").arg(info.fileName(), QString::fromUtf8(err.what())), 10000);
+            // #14: listed as failed with why (a status-bar message was gone in seconds and hid
+            // the folder); the other runs load as usual.
+            QueueEntry broken;
+            broken.experiment.name = info.fileName().toStdString();
+            broken.runDir = dir;
+            broken.data->runDir = dir;
+            broken.data->label = tr("unreadable run folder").toStdString();
+            broken.data->state = RunState::Failed;
+            broken.data->error = err.what();
+            queue_.add(std::move(broken));
         }
     }
 }

@@ -17,7 +17,7 @@ int QueueModel::rowCount(const QModelIndex& parent) const {
 
 QString QueueModel::describe(const QueueEntry& e) {
     const RunData& d = *e.data;
-    QString text = QString::fromStdString(methodVariant(e.experiment));
+    QString text = QString::fromStdString(d.label.empty() ? methodVariant(e.experiment) : d.label);
     if (e.experiment.name != "default") {
         text = QString::fromStdString(e.experiment.name) + QStringLiteral(" · ") + text;
     }
@@ -76,6 +76,10 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
             if (e.data->skipped.size() > kShown) {
                 tip += QStringLiteral("\n") + QObject::tr("… and %1 more (events.jsonl)")
                                                   .arg(e.data->skipped.size() - kShown);
+            }
+            if (!e.data->error.empty()) {
+                tip += QStringLiteral("\n") +
+                       QObject::tr("failed: %1").arg(QString::fromStdString(e.data->error));
             }
             for (const auto& w : e.data->warnings) {
                 tip += QStringLiteral("\n") +
