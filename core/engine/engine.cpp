@@ -585,10 +585,8 @@ RunSummary RunDriver::run() {
                 if (std::string(err.what()).rfind("task ", 0) == 0) {
                     throw;
                 }
-                throw DivergedError(
-                    fmt::format("task {}: {}; the run stopped and keeps its last checkpoint: lower "
-                                "train.lr (now {:g})",
-                                reportedTask(t) + 1, err.what(), e_.train.lr));
+                throw DivergedError(fmt::format("task {}: {}; lower train.lr (now {:g})",
+                                                reportedTask(t) + 1, err.what(), e_.train.lr));
             }
             if (!stopped && control_.stopAfterTask.load() && t + 1 < trainingTasks) {
                 stopped = true;
