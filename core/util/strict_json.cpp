@@ -63,11 +63,13 @@ public:
     }
     bool key(string_t& name) override {
         Frame& f = frames_.back();
-        const int line = currentLine();
-        const auto [it, inserted] = f.keys.emplace(name, line);
+        // Offsets, turned into lines only for the message: counting lines at every key would
+        // make a header of many tensors quadratic.
+        const std::size_t offset = currentOffset();
+        const auto [it, inserted] = f.keys.emplace(name, offset);
         if (!inserted) {
             throw Error(fmt::format("{}: line {}: duplicate key '{}' (first at line {})", source_,
-                                    line, path(name), it->second));
+                                    lineAt(offset), path(name), lineAt(it->second)));
         }
         f.current = name;
         return true;
@@ -87,9 +89,9 @@ public:
 private:
     struct Frame {
         enum class Kind { Object, Array } kind;
-        std::map<std::string, int> keys;  // object: key -> line of its first appearance
-        std::string current;              // object: the key whose value is being read
-        std::size_t index = 0;            // array: the element being read
+        std::map<std::string, std::size_t> keys;  // object: key -> offset of its first use
+        std::string current;                      // object: the key whose value is being read
+        std::size_t index = 0;                    // array: the element being read
     };
 
     bool value() {
@@ -109,11 +111,14 @@ private:
         frames_.pop_back();
         return value();  // the closed container was one value of its parent
     }
-    int currentLine() const {
-        const auto read = static_cast<std::size_t>(*mark_ - text_.data());
-        const auto upTo = text_.substr(0, std::min(read, text_.size()));
+    std::size_t currentOffset() const {
+        return std::min(static_cast<std::size_t>(*mark_ - text_.data()), text_.size());
+    }
+    int lineAt(std::size_t offset) const {
+        const auto upTo = text_.substr(0, offset);
         return 1 + static_cast<int>(std::count(upTo.begin(), upTo.end(), '\n'));
     }
+    int currentLine() const { return lineAt(currentOffset()); }
     // The dotted path of key `name` in the innermost object: "train.epochs", "a[2].b".
     std::string path(const std::string& name) const {
         std::string out;
