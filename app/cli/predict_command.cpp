@@ -62,7 +62,7 @@ void addPredictCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--run", opt->run, "Run directory")->required()->check(CLI::ExistingDirectory);
     cmd->add_option("--after-task", opt->afterTask,
                     "Use the model as it was after task K (1-based; default: the last finished)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(1, 1'000'000));
     cmd->add_option("--top", opt->top, "How many classes to list")->check(CLI::PositiveNumber);
     cmd->add_flag("--json", opt->json, "Print a JSON array, one object per image");
     cmd->add_option("images", opt->images, "Image files (PNG, JPEG, ...)")->required();

@@ -136,8 +136,13 @@ bool haveImageDecoder() {
 torch::Tensor decodeImageFile(const std::filesystem::path& file) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) {
-        // Checked first: imread would also log its own warning to stderr.
-        throw Error(file.string() + ": image file does not exist");
+        // Checked first: imread would also log its own warning to stderr. Say what is there.
+        const auto type = std::filesystem::status(file, ec).type();
+        throw Error(file.string() + (type == std::filesystem::file_type::not_found
+                                         ? ": image file does not exist"
+                                     : type == std::filesystem::file_type::directory
+                                         ? ": is a folder, not an image file"
+                                         : ": not a regular file (a pipe, device or socket)"));
     }
     if (isDicom(file)) {
         throw Error(file.string() + ": DICOM images are not supported");

@@ -195,6 +195,13 @@ TEST(LoadImage, UnreadableFileErrorNamesIt) {
     data.files = {dir / "bad.png"};
     data.labels = {0};
     DLW_EXPECT_ERROR(loadImage(data, 0, sized(10, 3), false, 0), (dir / "bad.png").string());
+    // #14: what is there instead of an image is said, not "does not exist".
+    std::filesystem::create_directories(dir / "folder.png");
+    data.files = {dir / "folder.png"};
+    DLW_EXPECT_ERROR(loadImage(data, 0, sized(10, 3), false, 0), "folder.png: is a folder");
+    data.files = {dir / "missing.png"};
+    DLW_EXPECT_ERROR(loadImage(data, 0, sized(10, 3), false, 0),
+                     "missing.png: image file does not exist");
 }
 
 }  // namespace
