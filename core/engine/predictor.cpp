@@ -9,10 +9,8 @@
 #include "engine/continual_model.h"
 #include "engine/run_model.h"
 #include "engine/run_store.h"
-#include "io/safetensors.h"
 #include "model/backbone.h"
 #include "util/json_numbers.h"
-#include "util/strict_json.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -61,9 +59,9 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     const Experiment e = loadExperimentFile(runDir / run_files::kExperiment);
     const auto stem = checkpoints.at(afterTask);
     const auto statePath = stem.string() + ".json";
-    const auto state = parseOutsideJsonOrDiscarded(readWholeFile(statePath));
-    if (state.is_discarded() || !state.contains("task_class_ids") ||
-        !state.contains("task_classes") || !state.contains("tasks_done")) {
+    const auto state = readCheckpointState(stem);
+    if (!state.contains("task_class_ids") || !state.contains("task_classes") ||
+        !state.contains("tasks_done")) {
         throw Error(fmt::format("{}: malformed checkpoint state", statePath));
     }
     std::vector<std::vector<int64_t>> ids;
@@ -97,9 +95,7 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     RunModel built = buildRunModel(e, backbone, info, ids, resolveDevice(device));
     impl_->model = std::move(built.model);
     impl_->transform = built.evalTransform;  // as the run evaluated: normalisation included
-    auto file = loadSafetensors(stem.string() + ".safetensors");  // errors name it
-    checkCheckpointPair(state, file.metadata, stem.string() + ".safetensors");
-    auto tensors = std::move(file.tensors);
+    auto tensors = readCheckpointTensors(stem, state);
     try {
         checkModelSignature(state, modelSignature(e, info.arch));
         restoreModel(*impl_->model, tensors, tasksDone, tasksDone);

@@ -271,35 +271,37 @@ std::pair<std::string, nlohmann::json> RunStore::latestState() const {
         throw Error(fmt::format("{}: checkpoint name '{}' is not task-NNN[-step-SSSSSSS]",
                                 latestPath.string(), stem));
     }
-    const auto statePath = dir_ / run_files::kCheckpoints / (stem + ".json");
-    auto state = parseOutsideJsonOrDiscarded(readWholeFile(statePath));
-    if (state.is_discarded() || !state.is_object()) {
-        throw Error(fmt::format("{}: malformed checkpoint state", statePath.string()));
-    }
-    return {stem, state};
+    return {stem, readCheckpointState(dir_ / run_files::kCheckpoints / stem)};
 }
 
 std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> RunStore::latestCheckpoint() const {
     auto [stem, state] = latestState();
-    const auto path = dir_ / run_files::kCheckpoints / (stem + ".safetensors");
-    auto file = loadSafetensors(path);
-    checkCheckpointPair(state, file.metadata, path.string());
-    return {state, std::move(file.tensors)};
+    auto tensors = readCheckpointTensors(dir_ / run_files::kCheckpoints / stem, state);
+    return {std::move(state), std::move(tensors)};
 }
 
-void checkCheckpointPair(const nlohmann::json& state,
-                         const std::map<std::string, std::string>& metadata,
-                         const std::string& tensorsPath) {
-    const auto it = metadata.find("model");
-    if (it == metadata.end() || !state.is_object() || !state.contains("model")) {
-        return;  // written before the signature existed
+nlohmann::json readCheckpointState(const std::filesystem::path& stem) {
+    const std::string path = stem.string() + ".json";
+    auto state = parseOutsideJsonOrDiscarded(readWholeFile(path));
+    if (state.is_discarded() || !state.is_object()) {
+        throw Error(fmt::format("{}: malformed checkpoint state", path));
     }
-    if (it->second != dumpJson(state["model"])) {
+    return state;
+}
+
+std::map<std::string, torch::Tensor> readCheckpointTensors(const std::filesystem::path& stem,
+                                                           const nlohmann::json& state) {
+    const std::string path = stem.string() + ".safetensors";
+    auto file = loadSafetensors(path);  // errors name the file
+    const auto it = file.metadata.find("model");
+    if (it != file.metadata.end() && state.contains("model") &&
+        it->second != dumpJson(state["model"])) {  // (no signature: written before it existed)
         throw Error(fmt::format(
             "{}: these tensors were saved for {} but the checkpoint's state file says {} (a "
             "file copied in from another run?)",
-            tensorsPath, it->second, dumpJson(state["model"])));
+            path, it->second, dumpJson(state["model"])));
     }
+    return std::move(file.tensors);
 }
 
 std::filesystem::path RunStore::latestCheckpointPath() const {

@@ -80,10 +80,11 @@ private:
     bool hasCheckpoint_ = false;
 };
 
-// Throws dlw::Error naming `tensorsPath` when the model signature in a checkpoint's safetensors
-// metadata differs from the one in its state JSON (both written by RunStore).
-void checkCheckpointPair(const nlohmann::json& state,
-                         const std::map<std::string, std::string>& metadata,
-                         const std::string& tensorsPath);
+// The two files of a checkpoint, `stem` + ".json" and ".safetensors", as RunStore writes them
+// and as resume and prediction read them. The state must be a JSON object; the tensors' model
+// signature (safetensors metadata) must equal the state's. Throw dlw::Error naming the file.
+nlohmann::json readCheckpointState(const std::filesystem::path& stem);
+std::map<std::string, torch::Tensor> readCheckpointTensors(const std::filesystem::path& stem,
+                                                           const nlohmann::json& state);
 
 }  // namespace dlw
