@@ -90,6 +90,29 @@ TEST(ImageFolder, SkipsUnreadableImageWithWarning) {
     EXPECT_NE(data.train.warnings[0].reason.find("not a decodable image"), std::string::npos);
 }
 
+// #14: a looping link aborted the whole scan; links to folders, dangling links and pipes were
+// skipped silently or as "not an image file". Each is now skipped with its own reason.
+TEST(ImageFolder, LinksAndSpecialFilesAreSkippedWithTheirReason) {
+    const auto root = test::tempDir("folder-links");
+    writeClasses(root, {{"a", 3}, {"b", 2}});
+    fs::create_symlink("loop", root / "b" / "loop");
+    fs::create_symlink("../a", root / "b" / "cycle");
+    fs::create_symlink("/nonexistent/x.png", root / "a" / "dangling.png");
+    ASSERT_EQ(::mkfifo((root / "a" / "pipe.png").c_str(), 0600), 0);
+    fs::create_symlink("e", root / "e");  // a looping "class folder"
+    const auto data = readImageFolder(root, 0.0, /*seed=*/0);
+    EXPECT_EQ(counts(data.train), (std::vector<int64_t>{3, 2}));
+    std::map<std::string, std::string> reasons;
+    for (const auto& w : data.train.warnings) {
+        reasons[fs::path(w.file).filename().string()] = w.reason;
+    }
+    EXPECT_NE(reasons["loop"].find("looping symbolic link"), std::string::npos) << reasons["loop"];
+    EXPECT_NE(reasons["cycle"].find("link to a folder, not followed"), std::string::npos);
+    EXPECT_NE(reasons["dangling.png"].find("broken or looping"), std::string::npos);
+    EXPECT_NE(reasons["pipe.png"].find("not a regular file"), std::string::npos);
+    EXPECT_NE(reasons["e"].find("looping symbolic link"), std::string::npos) << reasons["e"];
+}
+
 TEST(ImageFolder, RejectsEmptyClassFolder) {
     const auto root = test::tempDir("folder-empty");
     writeClasses(root, {{"a", 2}});

@@ -94,6 +94,12 @@ TEST(RunFaults, ResumeNamesWhatIsMissingAndOutReusesAnUnstartedFolder) {
     const auto summary = run(e, unstarted, control);  // --out DIR takes the folder back
     EXPECT_EQ(summary.accuracyMatrix.size(), 1U);
     EXPECT_FALSE(fs::exists(unstarted / "experiment.json.tmp-123-0"));
+    // #14: --out naming a file (even an empty one, which was replaced) or a path below a file.
+    writeFileAtomically(dir / "empty_file", "");
+    DLW_EXPECT_ERROR(run(e, dir / "empty_file", control), "empty_file: exists and is not a folder");
+    EXPECT_TRUE(fs::is_regular_file(dir / "empty_file"));
+    DLW_EXPECT_ERROR(run(e, dir / "empty_file" / "sub", control), "empty_file/sub",
+                     "cannot create the run folder");
     // Anything else in the folder is the user's: refused.
     const auto used = dir / "used";
     fs::create_directories(used / run_files::kCheckpoints);

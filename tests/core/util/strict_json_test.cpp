@@ -20,6 +20,18 @@ TEST(StrictJson, NamesTheRepeatedKeyItsPathAndBothLines) {
                      "line 1: duplicate key 'a[2].y'");
 }
 
+// #14: 80,000 nested brackets overflowed the stack in nlohmann's recursive dump (a segfault in
+// run, queue, predict, resume and the window); deeper than 64 levels is refused with its line.
+TEST(StrictJson, RefusesNestingDeeperThanTheLimit) {
+    const std::string deep =
+        "{\"seed\":\n" + std::string(80000, '[') + std::string(80000, ']') + "}";
+    DLW_EXPECT_ERROR(checkNoDuplicateKeys(deep, "d.json"), "d.json: line 2: nested deeper than 64");
+    DLW_EXPECT_ERROR(parseOutsideJson(deep, "d.json"), "nested deeper than 64");
+    EXPECT_TRUE(parseOutsideJsonOrDiscarded(deep).is_discarded());
+    const std::string ok = std::string(63, '[') + std::string(63, ']');
+    EXPECT_NO_THROW(parseOutsideJson(ok, "ok.json"));
+}
+
 TEST(StrictJson, AcceptsEqualKeysInDifferentObjectsAndLeavesSyntaxToTheParser) {
     EXPECT_NO_THROW(checkNoDuplicateKeys(
         R"({"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 1}, {"k": 2}], "k": 0})", "ok"));
