@@ -194,6 +194,10 @@ void LossPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     }
     raw_->setData(x, y, true);
     smooth_->setData(x, ys, true);
+    // A line needs two points: a run of one step shows its loss as a dot.
+    smooth_->setScatterStyle(x.size() == 1
+                                 ? QCPScatterStyle(QCPScatterStyle::ssDisc, okabeIto(0), 7)
+                                 : QCPScatterStyle());
     lr_->setData(x, lr, true);
     if (!lr.isEmpty()) {
         const double peak = *std::max_element(lr.begin(), lr.end());

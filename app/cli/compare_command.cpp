@@ -1,4 +1,5 @@
 #include "api/error.h"
+#include "api/json_text.h"
 #include "api/run_folder.h"
 #include "cli/commands.h"
 #include "cli/run_support.h"
@@ -40,7 +41,7 @@ void addCompareCommand(CLI::App& app, const GlobalOptions& /*global*/) {
             for (const auto& r : runs) {
                 out.push_back(runRecordJson(r));
             }
-            std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            std::cout << jsonText(out, 2) << "\n";
         } else if (opt->grouped) {
             printGroupedTable(runs, opt->csv);
         } else {

@@ -1,4 +1,5 @@
 #include "api/backbone_info.h"
+#include "api/json_text.h"
 #include "api/runtime.h"
 #include "cli/commands.h"
 
@@ -42,7 +43,7 @@ void addEmbedCommand(CLI::App& app, const GlobalOptions& global) {
             }
         }
         if (opt->json) {
-            std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            std::cout << jsonText(out, 2) << "\n";
         }
         if (failed > 0) {
             fmt::print(stderr, "dlw embed: {} of {} image(s) could not be read\n", failed,

@@ -1,4 +1,5 @@
 #include "api/backbone_info.h"
+#include "api/json_text.h"
 #include "cli/commands.h"
 
 #include <fmt/format.h>
@@ -78,8 +79,7 @@ void addInfoCommand(CLI::App& app, const GlobalOptions& /*global*/) {
     cmd->callback([path, json] {
         const BackboneInfo info = inspectBackbone(*path);
         if (*json) {
-            std::cout << toJson(info).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << "\n";
+            std::cout << jsonText(toJson(info), 2) << "\n";
         } else {
             printInfo(info);
         }

@@ -1,3 +1,4 @@
+#include "api/json_text.h"
 #include "api/predictor.h"
 #include "api/runtime.h"
 #include "cli/commands.h"
@@ -88,7 +89,7 @@ void addPredictCommand(CLI::App& app, const GlobalOptions& global) {
             }
         }
         if (opt->json) {
-            std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            std::cout << jsonText(out, 2) << "\n";
         }
         if (failed > 0) {
             fmt::print(stderr, "dlw predict: {} of {} image(s) could not be read\n", failed,

@@ -88,7 +88,12 @@ Json overrideValue(const std::string& text, bool stringValued, const std::string
     Json value;
     try {
         value = Json::parse(text);
-    } catch (const Json::exception&) {  // #14: also out_of_range ("1e400" overflows a double)
+    } catch (const Json::out_of_range&) {  // "1e400" overflows a double
+        if (!stringValued) {
+            throw Error(fmt::format("{}: {} is outside the range of a double", sourceName, text));
+        }
+        return Json(text);  // NOLINT(modernize-return-braced-init-list): {text} is a list
+    } catch (const Json::exception&) {
         return Json(text);  // NOLINT(modernize-return-braced-init-list): {text} is a list
     }
     if (stringValued && !value.is_string()) {

@@ -12,6 +12,7 @@
 #include "engine/training_state.h"
 #include "model/backbone.h"
 #include "torch_compat.h"
+#include "util/json_numbers.h"
 
 #include <chrono>
 #include <cmath>
@@ -539,8 +540,8 @@ std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
         restoreModel(*model_, tensors, *tasksDone + (position ? 1 : 0), *tasksDone);
         evaluator_->restore(state.at("evaluator"));
         trainSeconds_ = state.at("train_seconds").get<double>();
-        trainImages_ = state.at("train_images").get<int64_t>();
-        step_ = state.at("step").get<int64_t>();
+        trainImages_ = detail::numberAt<int64_t>(state, "train_images");
+        step_ = detail::numberAt<int64_t>(state, "step");
     } catch (const nlohmann::json::exception& err) {
         throw Error(fmt::format("{}: checkpoint state is not readable ({})",
                                 store_->latestCheckpointPath().string(), err.what()));

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <regex>
 #include <sys/file.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace dlw {
@@ -43,6 +44,35 @@ bool onlyLeftoversOfAnUnstartedRun(const fs::path& dir) {
 bool isCheckpointStem(const std::string& stem) {
     static const std::regex pattern(R"(task-\d{3,6}(-step-\d{7,12})?)");
     return std::regex_match(stem, pattern);
+}
+
+// The newest checkpoint whose two files are both there, by its name: task-NNN-step-S (inside
+// task NNN) comes before task-NNN (task NNN done), which comes before task-(NNN+1)-step-S.
+// Empty when there is none. Serves a folder whose latest.json was deleted (#14).
+std::string newestCheckpointPair(const fs::path& folder) {
+    static const std::regex pattern(R"(task-(\d{3,6})(-step-(\d{7,12}))?\.json)");
+    std::tuple<int64_t, int, int64_t> best{-1, 0, 0};
+    std::string bestStem;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+        const std::string name = entry.path().filename().string();
+        std::smatch m;
+        if (!std::regex_match(name, m, pattern)) {
+            continue;
+        }
+        const std::string stem = entry.path().stem().string();
+        if (!fs::is_regular_file(folder / (stem + ".safetensors"), ec)) {
+            continue;
+        }
+        const bool inTask = m[2].matched;
+        const std::tuple<int64_t, int, int64_t> key{std::stoll(m[1].str()), inTask ? 0 : 1,
+                                                    inTask ? std::stoll(m[3].str()) : 0};
+        if (key > best) {
+            best = key;
+            bestStem = stem;
+        }
+    }
+    return bestStem;
 }
 
 // Temporary files of writes that a killed process never finished (AtomicFile's
@@ -108,7 +138,8 @@ RunStore::RunStore(std::filesystem::path dir, const std::string& experimentJson,
         }
         lockFolder();
         removeTemporaryFiles(dir_);
-        hasCheckpoint_ = fs::exists(dir_ / run_files::kCheckpoints / run_files::kLatest);
+        hasCheckpoint_ = fs::exists(dir_ / run_files::kCheckpoints / run_files::kLatest) ||
+                         !newestCheckpointPair(dir_ / run_files::kCheckpoints).empty();
         if (!hasCheckpoint_) {
             // Killed before its first checkpoint (#14): it starts again from its beginning,
             // and the events of the lost attempt go.
@@ -261,6 +292,17 @@ void RunStore::checkpointInTask(int task,
 
 std::pair<std::string, nlohmann::json> RunStore::latestState() const {
     const auto latestPath = dir_ / run_files::kCheckpoints / run_files::kLatest;
+    std::error_code ec;
+    if (!fs::exists(latestPath, ec)) {
+        // The pointer was deleted by hand: the newest whole pair is the one it named, or (if
+        // the process died between the pair and the pointer) one newer and just as whole.
+        const std::string stem = newestCheckpointPair(dir_ / run_files::kCheckpoints);
+        if (stem.empty()) {
+            throw Error(fmt::format("{}: no such file and no checkpoint pair beside it",
+                                    latestPath.string()));
+        }
+        return {stem, readCheckpointState(dir_ / run_files::kCheckpoints / stem)};
+    }
     auto latest = parseOutsideJsonOrDiscarded(readWholeFile(latestPath));
     if (latest.is_discarded() || !latest.contains("checkpoint") ||
         !latest["checkpoint"].is_string()) {

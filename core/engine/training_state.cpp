@@ -1,6 +1,7 @@
 #include "engine/training_state.h"
 
 #include "api/error.h"
+#include "util/json_numbers.h"
 
 #include <fmt/format.h>
 #include <mutex>
@@ -30,13 +31,14 @@ nlohmann::json TaskPosition::toJson() const {
 
 TaskPosition TaskPosition::fromJson(const nlohmann::json& j) {
     TaskPosition p;
-    p.task = j.at("task").get<int>();
-    p.epoch = j.at("epoch").get<int>();
-    p.batch = j.at("batch").get<int64_t>();
+    // Checked: a plain get<int>() of 1e300 is undefined behaviour (#14).
+    p.task = detail::numberAt<int>(j, "task");
+    p.epoch = detail::numberAt<int>(j, "epoch");
+    p.batch = detail::numberAt<int64_t>(j, "batch");
     p.taskTrainSeconds = j.at("task_train_seconds").get<double>();
     p.memorySeconds = j.value("memory_seconds", 0.0);
     p.epochLossSum = j.at("epoch_loss_sum").get<double>();
-    p.epochImages = j.at("epoch_images").get<int64_t>();
+    p.epochImages = detail::numberAt<int64_t>(j, "epoch_images");
     p.epochSeconds = j.at("epoch_seconds").get<double>();
     return p;
 }

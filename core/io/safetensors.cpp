@@ -178,15 +178,11 @@ SafetensorsHeader parseHeader(const std::string& file, const uint8_t* bytes, uin
                         "(truncated or not safetensors)",
                         file, headerLen, fileSize));
     }
-    checkNoDuplicateKeys(std::string_view(reinterpret_cast<const char*>(bytes + 8),
+    // Duplicate keys, depth and syntax, each named with its line ("FILE (header): ...").
+    const nlohmann::json j =
+        parseOutsideJson(std::string_view(reinterpret_cast<const char*>(bytes + 8),
                                           static_cast<std::size_t>(headerLen)),
-                         file + " (header)");  // and its depth
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLen);
-    } catch (const nlohmann::json::exception& ex) {
-        throw Error(fmt::format("{}: header is not valid JSON ({})", file, ex.what()));
-    }
+                         file + " (header)");
     if (!j.is_object()) {
         throw Error(fmt::format("{}: header is not a JSON object", file));
     }

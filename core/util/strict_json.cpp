@@ -1,6 +1,7 @@
 #include "util/strict_json.h"
 
 #include "api/error.h"
+#include "api/json_text.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -234,6 +235,18 @@ void checkNoDuplicateKeys(std::string_view text, const std::string& source) {
     DuplicateKeyFinder finder(text, &mark, source);
     nlohmann::json::sax_parse(CountingIterator(text.data(), &mark),
                               CountingIterator(text.data() + text.size(), &mark), &finder);
+}
+
+}  // namespace dlw
+
+namespace dlw {
+
+std::string jsonText(const nlohmann::json& json, int indent) {
+    return dumpJson(json, indent);
+}
+
+std::string jsonText(const nlohmann::ordered_json& json, int indent) {
+    return dumpJson(json, indent);
 }
 
 }  // namespace dlw

@@ -42,6 +42,8 @@ expect duplicate_key "twice.json: line 2: duplicate key 'train' \\(first at line
     "$dlw" run twice.json --out r1
 expect duplicate_key_in_set "duplicate key 'epochs'" \
     "$dlw" run small.json --set 'train={"epochs": 1, "epochs": 2}' --out r1
+expect lr_out_of_range 'train.lr=1e400: 1e400 is outside the range of a double' \
+    "$dlw" run small.json --set train.lr=1e400 --out r1
 expect too_many_classes 'sequence.*12.*10|12.*classes.*10' \
     "$dlw" run small.json --set "$setbb" --set sequence.tasks=6 --out r1
 expect backbone_not_a_vit "small.json.*(not|unknown|missing|header)" \

@@ -88,6 +88,22 @@ TEST(QueueModel, ReordersQueuedRowsAndDescribesStates) {
     EXPECT_EQ(model.rowCount(), 2);
 }
 
+// #14: a run of one training step drew nothing in the loss plot (a line needs two points).
+TEST(Plots, ALossOfOneStepIsADotAndOfTwoStepsALine) {
+    LossPlot plot;
+    RunData data;
+    data.steps.push_back({0, 0, 0, 1.25, 0.01});
+    data.taskFirstStep.push_back(0);
+    plot.refresh(&data, {});
+    ASSERT_EQ(plot.graph(1)->dataCount(), 1);
+    EXPECT_FALSE(plot.graph(1)->scatterStyle().isNone());
+    EXPECT_TRUE(plot.xAxis->range().contains(0));
+    EXPECT_TRUE(plot.yAxis->range().contains(1.25));
+    data.steps.push_back({1, 0, 0, 1.0, 0.01});
+    plot.refresh(&data, {});
+    EXPECT_TRUE(plot.graph(1)->scatterStyle().isNone());
+}
+
 TEST(ExperimentForm, SaveAndOpenRoundTripAndErrorsNameTheKey) {
     ExperimentForm form;
     Experiment e = small();

@@ -77,6 +77,47 @@ TEST(RunFaults, ResumeWithoutACheckpointStartsFromTheBeginning) {
               1);
 }
 
+// #14: checkpoints/latest.json deleted by hand made --resume start the run over although the
+// task checkpoints were there; it now takes the newest whole pair. And numbers in a checkpoint's
+// state that do not fit their type are a named error, not a silent wrap.
+TEST(RunFaults, ResumeWithoutLatestJsonTakesTheNewestCheckpointPair) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("faults");
+    auto e = smallExperiment(MethodKind::DualLora);
+    RunControl whole;
+    const auto uninterrupted = run(e, dir / "whole", whole);
+    RunControl first;
+    test::runWith(e, dir / "stopped", first, false, [&](const Event& ev) {
+        if (std::holds_alternative<TaskFinished>(ev)) {
+            first.stop = true;
+        }
+    });
+    const auto checkpoints = dir / "stopped" / run_files::kCheckpoints;
+    ASSERT_TRUE(fs::exists(checkpoints / "task-001.safetensors"));
+    fs::copy(dir / "stopped", dir / "bad-step", fs::copy_options::recursive);
+    fs::remove(checkpoints / run_files::kLatest);
+    // A pair missing its tensors does not count.
+    writeFileAtomically(checkpoints / "task-002.json", "{}");
+    std::vector<Event> events;
+    RunControl again;
+    const auto resumed = run(e, dir / "stopped", again, /*resume=*/true, &events);
+    EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
+    EXPECT_EQ(std::get<RunStarted>(events.front()).resumedFromTask, 1);  // inside task 2
+
+    const auto latest = nlohmann::json::parse(
+        readWholeFile(dir / "bad-step" / run_files::kCheckpoints / run_files::kLatest));
+    const auto statePath = dir / "bad-step" / run_files::kCheckpoints /
+                           (latest.at("checkpoint").get<std::string>() + ".json");
+    auto state = nlohmann::json::parse(readWholeFile(statePath));
+    state["step"] = 1e300;
+    writeFileAtomically(statePath, state.dump());
+    RunControl bad;
+    DLW_EXPECT_ERROR(run(e, dir / "bad-step", bad, /*resume=*/true), "task-002-step-",
+                     "'step' must be an integer");
+}
+
 TEST(RunFaults, ResumeNamesWhatIsMissingAndOutReusesAnUnstartedFolder) {
     if (!haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";

@@ -1,0 +1,18 @@
+#pragma once
+// JSON text for what the CLI prints: names on disk need not be UTF-8, JSON must be.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace dlw {
+
+// `json` dumped with `indent` (-1: one line), every string and key made valid UTF-8 first: valid
+// sequences stay, each other byte becomes the four characters "\xHH" (as in events.jsonl and
+// summary.json), so a Latin-1 file name "caf\xE9.png" prints as "caf\\xE9.png" and two names never
+// become one (nlohmann's own replace mode would write U+FFFD for both). Never throws on bytes.
+std::string jsonText(const nlohmann::json& json, int indent = -1);
+// The same for a JSON value that keeps its keys in insertion order.
+std::string jsonText(const nlohmann::ordered_json& json, int indent = -1);
+
+}  // namespace dlw
