@@ -3,7 +3,25 @@
 # in a folder made by scripts/carry-deps.sh and named by DLW_HEADER_DEPS (scripts/build-gpu.sh).
 set(DLW_HEADER_DEPS "" CACHE PATH
     "Folder holding nlohmann/, CLI/, fmt/ (and zlib.h) headers; empty = Debian's CMake packages")
+# Two LibTorches on one machine (Debian's in /usr/lib and a pip wheel named by CMAKE_PREFIX_PATH,
+# as scripts/build-torch2.sh does): TorchConfig's find_library searches the system folders before
+# its own, and linked the wheel's headers against Debian's libtorch.so and libc10.so. Take them
+# from beside the TorchConfig.cmake that find_package picks (<prefix>/share/cmake/Torch).
+foreach(_prefix IN LISTS CMAKE_PREFIX_PATH)
+    foreach(_config ${_prefix}/Torch ${_prefix}/share/cmake/Torch)
+        get_filename_component(_lib ${_config}/../../../lib ABSOLUTE)
+        if(NOT DLW_TORCH_LIB_DIR AND EXISTS ${_config}/TorchConfig.cmake
+           AND EXISTS ${_lib}/libtorch.so)
+            set(DLW_TORCH_LIB_DIR ${_lib})
+        endif()
+    endforeach()
+endforeach()
+if(DLW_TORCH_LIB_DIR)
+    find_library(TORCH_LIBRARY torch PATHS ${DLW_TORCH_LIB_DIR} NO_DEFAULT_PATH)
+    find_library(c10_LIBRARY c10 PATHS ${DLW_TORCH_LIB_DIR} NO_DEFAULT_PATH)
+endif()
 find_package(Torch REQUIRED)
+message(STATUS "LibTorch ${Torch_VERSION}: ${TORCH_LIBRARY}")
 find_package(Threads REQUIRED)
 # LibTorch 1.13 has no fused attention: core/model/cpu_attention.cpp spreads it over ATen's
 # threads with at::parallel_for (a header template, serial unless its file is compiled with

@@ -5,5 +5,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${DLW_BUILD_DIR:-$root/build}
 jobs=${DLW_JOBS:-$(nproc)}
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+# The timm reference tests (#15) need the project's virtual environment, made by
+# scripts/build-torch2.sh; without it they skip.
+python=""
+[[ -x $root/.venv-torch2/bin/python ]] && python=$root/.venv-torch2/bin/python
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLW_PYTHON="$python" "$@" \
+    >/dev/null
 cmake --build "$build" -j "$jobs"

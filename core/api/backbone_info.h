@@ -21,7 +21,11 @@ struct BackboneArch {
     int numClasses = 0;            // rows of `head`, 0 when the file has no head
     bool classToken = true;        // a cls_token is prepended
     bool posEmbedHasClass = true;  // pos_embed covers the class token position (timm default)
-    std::vector<float> mean;       // per-channel input normalisation; empty = pixels in [0, 1]
+    bool qkvBias = true;      // attn.qkv has a bias (timm's qkv_bias, True but in a few models)
+    bool layerScale = false;  // blocks scale each branch by a learned [D] gamma (ls1, ls2): timm's
+                              // init_values (Touvron et al., "Going deeper with image
+                              // transformers", 2021, eq. 1); DINOv2, DeiT III
+    std::vector<float> mean;  // per-channel input normalisation; empty = pixels in [0, 1]
     std::vector<float> std;
 
     int tokens() const {

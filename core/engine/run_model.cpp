@@ -54,9 +54,10 @@ nlohmann::json modelSignature(const Experiment& experiment, const BackboneArch& 
             {"residual_rank", experiment.method.residualRank},
             {"task_id", toString(effectiveTaskIdMode(experiment))},
             {"backbone",
-             fmt::format("ViT {}x{} px, patch {}, {} channel(s), width {}, depth {}, {} heads",
+             fmt::format("ViT {}x{} px, patch {}, {} channel(s), width {}, depth {}, {} heads{}{}",
                          arch.imgSize, arch.imgSize, arch.patchSize, arch.inChans, arch.width,
-                         arch.depth, arch.heads)}};
+                         arch.depth, arch.heads, arch.layerScale ? ", LayerScale" : "",
+                         arch.qkvBias ? "" : ", no qkv bias")}};
 }
 
 void checkModelSignature(const nlohmann::json& state, const nlohmann::json& expected) {

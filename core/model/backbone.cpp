@@ -123,11 +123,45 @@ int timmHeadsForWidth(int width) {
     }
 }
 
+// The tokens and layers timm adds to its plain ViT in other families, each recognised by the
+// tensor that carries it (#15): a file with any of them is refused naming them all, before a
+// confusing message about a grid or a missing tensor could.
+void refuseUnsupportedVariants(const TensorShapes& shapes, const std::string& file) {
+    struct Variant {
+        const char* tensor;  // present in the file = the feature is used
+        const char* what;
+    };
+    static const Variant kVariants[] = {
+        {"reg_token", "register tokens (timm's *_reg* models, e.g. DINOv2 with registers)"},
+        {"dist_token", "a distillation token (DeiT distilled)"},
+        {"norm_pre.weight", "a norm before the blocks (CLIP-style pre-norm)"},
+        {"fc_norm.weight", "average pooling with fc_norm (global_pool='avg'; MAE, BEiT)"},
+        {"attn_pool.latent", "attention pooling (a MAP head; SigLIP)"},
+        {"blocks.0.attn.q_norm.weight", "QK normalisation (qk_norm=True)"},
+        {"blocks.0.mlp.fc1_g.weight", "a gated (SwiGLU) MLP"},
+        {"blocks.0.mlp.w12.weight", "a gated (SwiGLU) MLP"},
+        {"blocks.0.attn.q_bias", "BEiT-style q/v biases and relative positions"},
+    };
+    std::vector<std::string> found;
+    for (const auto& v : kVariants) {
+        if (shapes.count(v.tensor) != 0) {
+            found.push_back(fmt::format("{} ('{}')", v.what, v.tensor));
+        }
+    }
+    if (!found.empty()) {
+        throw Error(fmt::format(
+            "{}: unsupported ViT variant: {}; dlw loads timm's plain VisionTransformer (class "
+            "token, pos_embed, pre-norm blocks, final norm, class-token pooling)",
+            file, fmt::join(found, "; ")));
+    }
+}
+
 }  // namespace
 
 BackboneArch inferBackboneArch(const TensorShapes& shapes,
                                const std::map<std::string, std::string>& metadata,
                                const std::string& file) {
+    refuseUnsupportedVariants(shapes, file);
     BackboneArch arch;
     const auto& patch = requireShape(shapes, "patch_embed.proj.weight", 4, file);  // [D,C,p,p]
     arch.width = static_cast<int>(patch[0]);
@@ -148,6 +182,8 @@ BackboneArch inferBackboneArch(const TensorShapes& shapes,
         throw Error(fmt::format("{}: missing tensor 'blocks.0.norm1.weight' (no blocks)", file));
     }
     arch.mlpHidden = static_cast<int>(requireShape(shapes, "blocks.0.mlp.fc1.weight", 2, file)[0]);
+    arch.layerScale = shapes.count("blocks.0.ls1.gamma") != 0;
+    arch.qkvBias = shapes.count("blocks.0.attn.qkv.bias") != 0;
     if (metadata.count("num_heads") != 0) {
         arch.heads = metadataInt(metadata, "num_heads", file);
     } else if (const int heads = timmHeadsForWidth(arch.width); heads > 0) {
@@ -210,9 +246,15 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expectedBackboneShapes
         out.push_back({b + "norm1.weight", {d}});
         out.push_back({b + "norm1.bias", {d}});
         out.push_back({b + "attn.qkv.weight", {3 * d, d}});
-        out.push_back({b + "attn.qkv.bias", {3 * d}});
+        if (a.qkvBias) {
+            out.push_back({b + "attn.qkv.bias", {3 * d}});
+        }
         out.push_back({b + "attn.proj.weight", {d, d}});
         out.push_back({b + "attn.proj.bias", {d}});
+        if (a.layerScale) {
+            out.push_back({b + "ls1.gamma", {d}});
+            out.push_back({b + "ls2.gamma", {d}});
+        }
         out.push_back({b + "norm2.weight", {d}});
         out.push_back({b + "norm2.bias", {d}});
         out.push_back({b + "mlp.fc1.weight", {a.mlpHidden, d}});

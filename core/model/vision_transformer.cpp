@@ -98,8 +98,9 @@ torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& images) {
     return x.flatten(2).transpose(1, 2);  // [B, N, D]
 }
 
-AttentionImpl::AttentionImpl(int width, int numHeads) : heads(numHeads) {
-    qkv = register_module("qkv", torch::nn::Linear(width, 3 * width));
+AttentionImpl::AttentionImpl(int width, int numHeads, bool qkvBias) : heads(numHeads) {
+    qkv = register_module(
+        "qkv", torch::nn::Linear(torch::nn::LinearOptions(width, 3 * width).bias(qkvBias)));
     proj = register_module("proj", torch::nn::Linear(width, width));
 }
 
@@ -139,11 +140,19 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x, int block, const ForwardO
     return withDelta(fc2->forward(h), options, block, AdaptedMap::Fc2, h);
 }
 
-BlockImpl::BlockImpl(int width, int heads, int mlpHidden) {
+LayerScaleImpl::LayerScaleImpl(int width) {
+    gamma = register_parameter("gamma", torch::ones({width}));
+}
+
+BlockImpl::BlockImpl(int width, int heads, int mlpHidden, bool layerScale, bool qkvBias) {
     norm1 = register_module("norm1", makeNorm(width));
-    attn = register_module("attn", Attention(width, heads));
+    attn = register_module("attn", Attention(width, heads, qkvBias));
     norm2 = register_module("norm2", makeNorm(width));
     mlp = register_module("mlp", Mlp(width, mlpHidden));
+    if (layerScale) {
+        ls1 = register_module("ls1", LayerScale(width));
+        ls2 = register_module("ls2", LayerScale(width));
+    }
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, int block, const ForwardOptions& options) {
@@ -157,7 +166,8 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, int block, const Forwar
     if (block == options.stopBlock && options.stopAfter == MapInput::Norm1) {
         return x;
     }
-    auto y = x + attn->forward(h, block, options);
+    auto a = attn->forward(h, block, options);
+    auto y = x + (ls1 ? ls1->forward(a) : a);
     auto h2 = norm2->forward(y);
     if (options.observer != nullptr) {
         options.observer->mapInput(block, MapInput::Norm2, h2);
@@ -165,7 +175,8 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, int block, const Forwar
     if (block == options.stopBlock && options.stopAfter == MapInput::Norm2) {
         return y;
     }
-    return y + mlp->forward(h2, block, options);
+    auto m = mlp->forward(h2, block, options);
+    return y + (ls2 ? ls2->forward(m) : m);
 }
 
 VisionTransformerImpl::VisionTransformerImpl(BackboneArch arch) : arch_(std::move(arch)) {
@@ -187,7 +198,8 @@ VisionTransformerImpl::VisionTransformerImpl(BackboneArch arch) : arch_(std::mov
     pos_embed = register_parameter("pos_embed", torch::zeros({1, posTokens, arch_.width}));
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (int i = 0; i < arch_.depth; ++i) {
-        blocks->push_back(Block(arch_.width, arch_.heads, arch_.mlpHidden));
+        blocks->push_back(
+            Block(arch_.width, arch_.heads, arch_.mlpHidden, arch_.layerScale, arch_.qkvBias));
     }
     norm = register_module("norm", makeNorm(arch_.width));
     if (arch_.numClasses > 0) {

@@ -61,7 +61,7 @@ TORCH_MODULE(PatchEmbed);
 
 class AttentionImpl : public torch::nn::Module {
 public:
-    AttentionImpl(int width, int numHeads);
+    AttentionImpl(int width, int numHeads, bool qkvBias = true);
     torch::Tensor forward(const torch::Tensor& x, int block, const ForwardOptions& options);
 
     torch::nn::Linear qkv{nullptr};  // rows q, k, v: [3D, D]
@@ -80,15 +80,27 @@ public:
 };
 TORCH_MODULE(Mlp);
 
+// LayerScale: x · gamma per channel, gamma [D] (timm's `ls1` / `ls2`, parameter `gamma`).
+class LayerScaleImpl : public torch::nn::Module {
+public:
+    explicit LayerScaleImpl(int width);
+    torch::Tensor forward(const torch::Tensor& x) { return x * gamma; }
+    torch::Tensor gamma;
+};
+TORCH_MODULE(LayerScale);
+
 class BlockImpl : public torch::nn::Module {
 public:
-    BlockImpl(int width, int heads, int mlpHidden);
+    // layerScale: x + ls1(attn(norm1 x)), then + ls2(mlp(norm2 ·)), as timm's Block.
+    BlockImpl(int width, int heads, int mlpHidden, bool layerScale = false, bool qkvBias = true);
     torch::Tensor forward(const torch::Tensor& x, int block, const ForwardOptions& options);
 
     torch::nn::LayerNorm norm1{nullptr};
     Attention attn{nullptr};
+    LayerScale ls1{nullptr};  // null without LayerScale
     torch::nn::LayerNorm norm2{nullptr};
     Mlp mlp{nullptr};
+    LayerScale ls2{nullptr};
 };
 TORCH_MODULE(Block);
 

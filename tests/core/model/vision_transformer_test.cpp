@@ -175,9 +175,9 @@ std::filesystem::path alteredFixture(const std::function<void(SafetensorsFile&)>
 
 TEST(Backbone, UnknownTensorIsNamed) {
     const auto path =
-        alteredFixture([](auto& f) { f.tensors["blocks.0.attn.q_norm.weight"] = torch::ones(16); });
+        alteredFixture([](auto& f) { f.tensors["blocks.0.attn.extra.weight"] = torch::ones(16); });
     DLW_EXPECT_ERROR(loadBackbone(path), path.string(),
-                     "unknown tensor 'blocks.0.attn.q_norm.weight'");
+                     "unknown tensor 'blocks.0.attn.extra.weight'");
 }
 
 TEST(Backbone, MissingTensorIsNamed) {
