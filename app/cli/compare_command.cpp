@@ -1,5 +1,5 @@
 #include "api/error.h"
-#include "api/json_text.h"
+#include "api/output_text.h"
 #include "api/run_folder.h"
 #include "cli/commands.h"
 #include "cli/run_support.h"
@@ -32,7 +32,7 @@ void addCompareCommand(CLI::App& app, const GlobalOptions& /*global*/) {
             try {
                 runs.push_back(readRunRecord(d));
             } catch (const Error& e) {
-                fmt::print(stderr, "dlw compare: {}\n", e.what());
+                printErr("dlw compare: {}\n", e.what());
                 ++failed;
             }
         }

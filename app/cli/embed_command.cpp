@@ -1,5 +1,5 @@
 #include "api/backbone_info.h"
-#include "api/json_text.h"
+#include "api/output_text.h"
 #include "api/runtime.h"
 #include "cli/commands.h"
 
@@ -37,17 +37,16 @@ void addEmbedCommand(CLI::App& app, const GlobalOptions& global) {
                                   ? nlohmann::ordered_json{{"file", e.file}, {"feature", e.feature}}
                                   : nlohmann::ordered_json{{"file", e.file}, {"error", e.error}});
             } else if (e.error.empty()) {
-                fmt::print("{}: [{:.6g}]\n", e.file, fmt::join(e.feature, ", "));
+                printOut("{}: [{:.6g}]\n", e.file, fmt::join(e.feature, ", "));
             } else {
-                fmt::print(stderr, "error: {}\n", e.error);
+                printErr("error: {}\n", e.error);
             }
         }
         if (opt->json) {
             std::cout << jsonText(out, 2) << "\n";
         }
         if (failed > 0) {
-            fmt::print(stderr, "dlw embed: {} of {} image(s) could not be read\n", failed,
-                       embeddings.size());
+            printErr("dlw embed: {} of {} image(s) could not be read\n", failed, embeddings.size());
             throw ExitCode{1};
         }
     });

@@ -1,5 +1,5 @@
 #include "api/backbone_info.h"
-#include "api/json_text.h"
+#include "api/output_text.h"
 #include "cli/commands.h"
 
 #include <fmt/format.h>
@@ -21,26 +21,26 @@ std::string withThousands(int64_t n) {
 void printInfo(const BackboneInfo& info) {
     const BackboneArch& a = info.arch;
     const int side = a.imgSize / a.patchSize;
-    fmt::print("backbone      {}\n", info.path);
-    fmt::print("file          {:.2f} MiB, stored as {}\n",
-               static_cast<double>(info.fileBytes) / (1024.0 * 1024.0), info.dtype);
-    fmt::print("input         {}x{} px, {} channel{}, patch {} ({}x{} = {} patches{})\n", a.imgSize,
-               a.imgSize, a.inChans, a.inChans == 1 ? "" : "s", a.patchSize, side, side,
-               side * side, a.classToken ? " + class token" : ", no class token");
-    fmt::print("transformer   width {}, depth {}, heads {} (head dim {}), MLP {}\n", a.width,
-               a.depth, a.heads, a.width / a.heads, a.mlpHidden);
-    fmt::print("head          {}\n",
-               a.numClasses > 0 ? fmt::format("{} classes", a.numClasses) : "none");
-    fmt::print("parameters    {} ({} without the head)\n", withThousands(info.parameters),
-               withThousands(info.parameters - info.headParameters));
+    printOut("backbone      {}\n", info.path);
+    printOut("file          {:.2f} MiB, stored as {}\n",
+             static_cast<double>(info.fileBytes) / (1024.0 * 1024.0), info.dtype);
+    printOut("input         {}x{} px, {} channel{}, patch {} ({}x{} = {} patches{})\n", a.imgSize,
+             a.imgSize, a.inChans, a.inChans == 1 ? "" : "s", a.patchSize, side, side, side * side,
+             a.classToken ? " + class token" : ", no class token");
+    printOut("transformer   width {}, depth {}, heads {} (head dim {}), MLP {}\n", a.width, a.depth,
+             a.heads, a.width / a.heads, a.mlpHidden);
+    printOut("head          {}\n",
+             a.numClasses > 0 ? fmt::format("{} classes", a.numClasses) : "none");
+    printOut("parameters    {} ({} without the head)\n", withThousands(info.parameters),
+             withThousands(info.parameters - info.headParameters));
     if (a.mean.empty()) {
-        fmt::print("pixels        [0, 1], no normalisation\n");
+        printOut("pixels        [0, 1], no normalisation\n");
     } else {
-        fmt::print("pixels        [0, 1], then (x - mean) / std, mean {} std {}\n",
-                   fmt::join(a.mean, ","), fmt::join(a.std, ","));
+        printOut("pixels        [0, 1], then (x - mean) / std, mean {} std {}\n",
+                 fmt::join(a.mean, ","), fmt::join(a.std, ","));
     }
     for (const auto& [k, v] : info.metadata) {
-        fmt::print("metadata      {} = {}\n", k, v);
+        printOut("metadata      {} = {}\n", k, v);
     }
 }
 

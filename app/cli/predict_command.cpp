@@ -1,4 +1,4 @@
-#include "api/json_text.h"
+#include "api/output_text.h"
 #include "api/predictor.h"
 #include "api/runtime.h"
 #include "cli/commands.h"
@@ -33,17 +33,17 @@ nlohmann::ordered_json toJson(const ImagePrediction& p) {
 }
 
 void printText(const ImagePrediction& p) {
-    fmt::print("{}\n", p.file);
+    printOut("{}\n", p.file);
     std::string posterior;
     for (std::size_t t = 0; t < p.taskPosterior.size(); ++t) {
         posterior += fmt::format("{}t{} {:.3f}", t == 0 ? "" : "  ", t + 1, p.taskPosterior[t]);
     }
-    fmt::print("  task {} (p = {:.3f}{})   posterior: {}\n", p.predictedTask + 1, p.taskConfidence,
-               p.hasTaskIdentity ? "" : ", from class scores", posterior);
-    fmt::print("  {:<24} {:>5} {:>9} {:>11}\n", "class", "task", "raw", "calibrated");
+    printOut("  task {} (p = {:.3f}{})   posterior: {}\n", p.predictedTask + 1, p.taskConfidence,
+             p.hasTaskIdentity ? "" : ", from class scores", posterior);
+    printOut("  {:<24} {:>5} {:>9} {:>11}\n", "class", "task", "raw", "calibrated");
     for (const auto& c : p.top) {
-        fmt::print("  {:<24} {:>5} {:>8.2f}% {:>11}\n", c.name, c.task + 1, 100 * c.raw,
-                   c.calibrated ? fmt::format("{:.2f}%", 100 * *c.calibrated) : "-");
+        printOut("  {:<24} {:>5} {:>8.2f}% {:>11}\n", c.name, c.task + 1, 100 * c.raw,
+                 c.calibrated ? fmt::format("{:.2f}%", 100 * *c.calibrated) : "-");
     }
 }
 
@@ -64,7 +64,7 @@ void addPredictCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--after-task", opt->afterTask,
                     "Use the model as it was after task K (1-based; default: the last finished)")
         ->check(CLI::Range(1, 1'000'000));
-    cmd->add_option("--top", opt->top, "How many classes to list")->check(CLI::PositiveNumber);
+    cmd->add_option("--top", opt->top, "How many classes to list")->check(CLI::Range(1, 1000));
     cmd->add_flag("--json", opt->json, "Print a JSON array, one object per image");
     cmd->add_option("images", opt->images, "Image files (PNG, JPEG, ...)")->required();
     cmd->callback([opt, &global] {
@@ -75,8 +75,8 @@ void addPredictCommand(CLI::App& app, const GlobalOptions& global) {
         int failed = 0;
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         if (!opt->json) {
-            fmt::print("{} after task {} of {} ({})\n\n", predictor.method(), predictor.afterTask(),
-                       predictor.tasks(), opt->run);
+            printOut("{} after task {} of {} ({})\n\n", predictor.method(), predictor.afterTask(),
+                     predictor.tasks(), opt->run);
         }
         for (const auto& p : predictions) {
             failed += p.error.empty() ? 0 : 1;
@@ -85,15 +85,15 @@ void addPredictCommand(CLI::App& app, const GlobalOptions& global) {
             } else if (p.error.empty()) {
                 printText(p);
             } else {
-                fmt::print(stderr, "error: {}\n", p.error);
+                printErr("error: {}\n", p.error);
             }
         }
         if (opt->json) {
             std::cout << jsonText(out, 2) << "\n";
         }
         if (failed > 0) {
-            fmt::print(stderr, "dlw predict: {} of {} image(s) could not be read\n", failed,
-                       predictions.size());
+            printErr("dlw predict: {} of {} image(s) could not be read\n", failed,
+                     predictions.size());
             throw ExitCode{1};
         }
     });

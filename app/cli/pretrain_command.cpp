@@ -38,16 +38,16 @@ void addPretrainCommand(CLI::App& app, const GlobalOptions& global) {
         ->capture_default_str();
     cmd->callback([c, &global] {
         const int threads = applyThreads(global.threads);
-        fmt::print("pretrain: {}x{} ViT, width {}, depth {}, heads {}, {} epochs, {} threads\n",
-                   c->imgSize, c->imgSize, c->width, c->depth, c->heads, c->epochs, threads);
+        printOut("pretrain: {}x{} ViT, width {}, depth {}, heads {}, {} epochs, {} threads\n",
+                 c->imgSize, c->imgSize, c->width, c->depth, c->heads, c->epochs, threads);
         const auto report = pretrainBackbone(*c, [](const PretrainProgress& p) {
-            fmt::print("epoch {:>3}/{}  loss {:.4f}  held-out {:.2f} %  {:.0f} img/s  {:.0f} s\n",
-                       p.epoch, p.epochs, p.trainLoss, p.heldoutAccuracy, p.imagesPerSecond,
-                       p.seconds);
+            printOut("epoch {:>3}/{}  loss {:.4f}  held-out {:.2f} %  {:.0f} img/s  {:.0f} s\n",
+                     p.epoch, p.epochs, p.trainLoss, p.heldoutAccuracy, p.imagesPerSecond,
+                     p.seconds);
             std::fflush(stdout);
             return true;
         });
-        fmt::print(
+        printOut(
             "wrote {}: {} parameters, held-out accuracy {:.2f} % (digits {:.2f} %), "
             "{} training images, {:.0f} s\n",
             report.output, report.parameters, report.heldoutAccuracy, report.digitsHeldoutAccuracy,

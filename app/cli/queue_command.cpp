@@ -31,11 +31,11 @@ std::vector<Experiment> readAll(const std::vector<std::string>& files,
     }
     if (!bad.empty()) {
         for (const auto& b : bad) {
-            fmt::print(stderr, "dlw queue: {}\n", b);
+            printErr("dlw queue: {}\n", b);
         }
         if (bad.size() > 1) {
-            fmt::print(stderr, "dlw queue: nothing run ({} of {} files are not valid)\n",
-                       bad.size(), files.size());
+            printErr("dlw queue: nothing run ({} of {} files are not valid)\n", bad.size(),
+                     files.size());
         }
         throw ExitCode{2};
     }
@@ -70,7 +70,7 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
             request.experiment = experiments[i];
             const std::string dir = newRunFolder(experiments[i], opt->outRoot).string();
             request.runDir = dir;
-            fmt::print("\n[{}/{}] {}\n", i + 1, experiments.size(), opt->files[i]);
+            printOut("\n[{}/{}] {}\n", i + 1, experiments.size(), opt->files[i]);
             try {
                 const RunOutcome outcome = runWithProgress(request);
                 printSummary(outcome.summary);
@@ -78,27 +78,27 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
                 done.push_back(readRunRecord(dir));
             } catch (const Error& err) {  // a missing dataset, a backbone that does not fit...
                 std::fflush(stdout);
-                fmt::print(stderr, "dlw queue: {}: {}\n", opt->files[i], err.what());
+                printErr("dlw queue: {}: {}\n", opt->files[i], err.what());
                 failed.push_back(opt->files[i]);
             }
         }
-        fmt::print("\n");
+        printOut("\n");
         printRunTable(done, false);
         std::fflush(stdout);
         if (stopped) {
-            fmt::print("stopped; continue the stopped run with: dlw run --resume {}\n",
-                       done.back().dir);
+            printOut("stopped; continue the stopped run with: dlw run --resume {}\n",
+                     done.back().dir);
             if (done.size() + failed.size() < experiments.size()) {
-                fmt::print("not started: {}\n",
-                           fmt::join(opt->files.begin() +
-                                         static_cast<std::ptrdiff_t>(done.size() + failed.size()),
-                                     opt->files.end(), " "));
+                printOut("not started: {}\n",
+                         fmt::join(opt->files.begin() +
+                                       static_cast<std::ptrdiff_t>(done.size() + failed.size()),
+                                   opt->files.end(), " "));
             }
             throw ExitCode{130};
         }
         if (!failed.empty()) {
-            fmt::print(stderr, "dlw queue: {} of {} experiment(s) failed: {}\n", failed.size(),
-                       experiments.size(), fmt::join(failed, " "));
+            printErr("dlw queue: {} of {} experiment(s) failed: {}\n", failed.size(),
+                     experiments.size(), fmt::join(failed, " "));
             throw ExitCode{1};
         }
     });

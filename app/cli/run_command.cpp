@@ -82,7 +82,7 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
         const bool stopped = outcome.stopped;
         printSummary(summary);
         if (stopped) {
-            fmt::print("stopped; continue with: dlw run --resume {}\n", summary.runDir);
+            printOut("stopped; continue with: dlw run --resume {}\n", summary.runDir);
             throw ExitCode{130};
         }
     });

@@ -1,6 +1,7 @@
 #include "cli/run_support.h"
 
 #include "api/error.h"
+#include "cli/commands.h"
 
 #include <chrono>
 #include <cmath>
@@ -60,8 +61,8 @@ public:
     void operator()(const Event& event) {
         if (const auto* s = std::get_if<RunStarted>(&event)) {
             tasks_ = s->tasks;
-            fmt::print("run {}: {} on {} ({} thread(s)), {} tasks\n", s->runDir, s->method,
-                       s->device, s->threads, s->tasks);
+            printOut("run {}: {} on {} ({} thread(s)), {} tasks\n", s->runDir, s->method, s->device,
+                     s->threads, s->tasks);
             start_ = std::chrono::steady_clock::now();
         } else if (const auto* t = std::get_if<TaskStarted>(&event)) {
             task_ = t->task;
@@ -71,8 +72,8 @@ public:
             stepsAtStart_ = taskSteps_;
             taskStart_ = std::chrono::steady_clock::now();
             if (t->resumed) {
-                fmt::print("resuming task {}/{} at epoch {}/{}, batch {}/{}\n", task_ + 1, tasks_,
-                           t->epoch + 1, t->epochs, t->batch, t->stepsPerEpoch);
+                printOut("resuming task {}/{} at epoch {}/{}, batch {}/{}\n", task_ + 1, tasks_,
+                         t->epoch + 1, t->epochs, t->batch, t->stepsPerEpoch);
             }
         } else if (const auto* st = std::get_if<StepFinished>(&event)) {
             ++taskSteps_;
@@ -81,24 +82,23 @@ public:
             }
         } else if (const auto* ep = std::get_if<EpochFinished>(&event)) {
             if (!terminal_) {
-                fmt::print("task {}/{} epoch {}/{}: loss {:.4f}, {:.0f} img/s\n", task_ + 1, tasks_,
-                           ep->epoch + 1, epochs_, ep->meanLoss, ep->imagesPerSecond);
+                printOut("task {}/{} epoch {}/{}: loss {:.4f}, {:.0f} img/s\n", task_ + 1, tasks_,
+                         ep->epoch + 1, epochs_, ep->meanLoss, ep->imagesPerSecond);
             }
         } else if (const auto* ev = std::get_if<Evaluation>(&event)) {
-            fmt::print("{}after task {}: accuracy [{:.1f}]  task-id {:.1f} %  ECE raw {} cal {}\n",
-                       terminal_ ? "\r\033[K" : "", ev->afterTask + 1,
-                       fmt::join(ev->accuracy, ", "),
-                       ev->taskIdAccuracy.empty() ? 0.0 : mean(ev->taskIdAccuracy),
-                       fmtOpt(ev->eceRaw, " %"), fmtOpt(ev->eceCalibrated, " %"));
+            printOut("{}after task {}: accuracy [{:.1f}]  task-id {:.1f} %  ECE raw {} cal {}\n",
+                     terminal_ ? "\r\033[K" : "", ev->afterTask + 1, fmt::join(ev->accuracy, ", "),
+                     ev->taskIdAccuracy.empty() ? 0.0 : mean(ev->taskIdAccuracy),
+                     fmtOpt(ev->eceRaw, " %"), fmtOpt(ev->eceCalibrated, " %"));
         } else if (const auto* w = std::get_if<Warning>(&event)) {
-            fmt::print(stderr, "{}warning: {}\n", terminal_ ? "\r\033[K" : "", w->message);
+            printErr("{}warning: {}\n", terminal_ ? "\r\033[K" : "", w->message);
         } else if (const auto* sk = std::get_if<FilesSkipped>(&event)) {
             for (const auto& f : sk->files) {  // every one: the user must be able to find them
-                fmt::print(stderr, "skipped: {}{}: {}\n", f.file,
-                           f.index >= 0 ? fmt::format(" record {}", f.index) : "", f.reason);
+                printErr("skipped: {}{}: {}\n", f.file,
+                         f.index >= 0 ? fmt::format(" record {}", f.index) : "", f.reason);
             }
-            fmt::print(stderr, "{} dataset file(s) skipped (listed above and in events.jsonl)\n",
-                       sk->files.size());
+            printErr("{} dataset file(s) skipped (listed above and in events.jsonl)\n",
+                     sk->files.size());
         }
         std::fflush(stdout);
     }
@@ -123,7 +123,7 @@ private:
             done > 0 ? elapsed / done * static_cast<double>(totalSteps_ - taskSteps_) : 0;
         const int width = 30;
         const int filled = static_cast<int>(frac * width);
-        fmt::print(
+        printOut(
             "\r\033[Ktask {}/{} epoch {}/{} [{}{}] {:3.0f} %  loss {:.4f}  ETA {:.0f}:{:02.0f}",
             task_ + 1, tasks_, st.epoch + 1, epochs_,
             std::string(static_cast<std::size_t>(filled), '#'),
@@ -145,15 +145,14 @@ private:
 }  // namespace
 
 void printSummary(const RunSummary& s) {
-    fmt::print("\nsummary ({}):\n", s.runDir);
-    fmt::print("  A_T {:.2f} %   Ā {:.2f} %   BWT {}   mean forgetting {}\n",
-               s.metrics.finalAccuracy, s.metrics.averageIncrementalAccuracy, fmtOpt(s.metrics.bwt),
-               fmtOpt(s.metrics.meanForgetting));
-    fmt::print("  task-id accuracy {}   ECE raw {}   calibrated {}\n",
-               fmtOpt(s.taskIdAccuracy, " %"), fmtOpt(s.eceRaw, " %"),
-               fmtOpt(s.eceCalibrated, " %"));
-    fmt::print("  training {:.1f} s, {:.0f} img/s, {} trainable parameters\n", s.trainSeconds,
-               s.imagesPerSecond, s.trainableParameters);
+    printOut("\nsummary ({}):\n", s.runDir);
+    printOut("  A_T {:.2f} %   Ā {:.2f} %   BWT {}   mean forgetting {}\n", s.metrics.finalAccuracy,
+             s.metrics.averageIncrementalAccuracy, fmtOpt(s.metrics.bwt),
+             fmtOpt(s.metrics.meanForgetting));
+    printOut("  task-id accuracy {}   ECE raw {}   calibrated {}\n", fmtOpt(s.taskIdAccuracy, " %"),
+             fmtOpt(s.eceRaw, " %"), fmtOpt(s.eceCalibrated, " %"));
+    printOut("  training {:.1f} s, {:.0f} img/s, {} trainable parameters\n", s.trainSeconds,
+             s.imagesPerSecond, s.trainableParameters);
 }
 
 RunOutcome runWithProgress(const RunRequest& request) {
@@ -207,26 +206,26 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     const std::string format = csv ? "{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}\n"
                                    : "{:<22}{}{:>4}{}{:>6}{}{:>6}{}{:>7}{}{:>6}{}{:>6}{}{:>7}"
                                      "{}{:>7}{}{:>7}{}{:>7}{}{:>8}{} {}\n";
-    fmt::print(fmt::runtime(format), "method", sep, "seed", sep, "A_T", sep, "A_avg", sep, "BWT",
-               sep, "forget", sep, "TA_A_T", sep, "task-id", sep, "ECE_raw", sep, "ECE_cal", sep,
-               "seconds", sep, "params", sep, "run");
+    printOut(fmt::runtime(format), "method", sep, "seed", sep, "A_T", sep, "A_avg", sep, "BWT", sep,
+             "forget", sep, "TA_A_T", sep, "task-id", sep, "ECE_raw", sep, "ECE_cal", sep,
+             "seconds", sep, "params", sep, "run");
     // CSV leaves a missing value empty; the table shows "-".
     const auto cell = [&](const std::optional<double>& v) {
         return v ? fmt::format("{:.2f}", *v) : std::string(csv ? "" : "-");
     };
     for (const auto& r : runs) {
         const auto& s = r.summary;
-        fmt::print(fmt::runtime(format),
-                   (csv ? csvCell(r.variant) : tableCell(r.variant) + (r.completed ? "" : "*")),
-                   sep, r.seed, sep, cell(s.metrics.finalAccuracy), sep,
-                   cell(s.metrics.averageIncrementalAccuracy), sep, cell(s.metrics.bwt), sep,
-                   cell(s.metrics.meanForgetting), sep, cell(r.taskAwareFinal), sep,
-                   cell(s.taskIdAccuracy), sep, cell(s.eceRaw), sep, cell(s.eceCalibrated), sep,
-                   fmt::format("{:.1f}", s.trainSeconds), sep, s.trainableParameters, sep,
-                   csv ? csvCell(r.dir) : tableCell(r.dir));
+        printOut(fmt::runtime(format),
+                 (csv ? csvCell(r.variant) : tableCell(r.variant) + (r.completed ? "" : "*")), sep,
+                 r.seed, sep, cell(s.metrics.finalAccuracy), sep,
+                 cell(s.metrics.averageIncrementalAccuracy), sep, cell(s.metrics.bwt), sep,
+                 cell(s.metrics.meanForgetting), sep, cell(r.taskAwareFinal), sep,
+                 cell(s.taskIdAccuracy), sep, cell(s.eceRaw), sep, cell(s.eceCalibrated), sep,
+                 fmt::format("{:.1f}", s.trainSeconds), sep, s.trainableParameters, sep,
+                 csv ? csvCell(r.dir) : tableCell(r.dir));
     }
     if (!csv && std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.completed; })) {
-        fmt::print("* stopped before its last task: metrics after the last trained task\n");
+        printOut("* stopped before its last task: metrics after the last trained task\n");
     }
 }
 
@@ -283,17 +282,17 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
         }
     }
     if (csv) {
-        fmt::print("experiment,method,runs");
+        printOut("experiment,method,runs");
         for (const auto& c : columns) {
-            fmt::print(",{0}_mean,{0}_sd", c.header);
+            printOut(",{0}_mean,{0}_sd", c.header);
         }
-        fmt::print("\n");
+        printOut("\n");
     } else {
-        fmt::print("{:<16} {:<22} {:>4}", "experiment", "method", "runs");
+        printOut("{:<16} {:<22} {:>4}", "experiment", "method", "runs");
         for (const auto& c : columns) {
-            fmt::print(" {:>12}", c.header);
+            printOut(" {:>12}", c.header);
         }
-        fmt::print("\n");
+        printOut("\n");
     }
     for (const auto& key : keys) {
         std::vector<const RunRecord*> group;
@@ -303,10 +302,10 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
             }
         }
         if (csv) {
-            fmt::print("{},{},{}", csvCell(key.first), csvCell(key.second), group.size());
+            printOut("{},{},{}", csvCell(key.first), csvCell(key.second), group.size());
         } else {
-            fmt::print("{:<16} {:<22} {:>4}", tableCell(key.first), tableCell(key.second),
-                       group.size());
+            printOut("{:<16} {:<22} {:>4}", tableCell(key.first), tableCell(key.second),
+                     group.size());
         }
         for (const auto& c : columns) {
             std::vector<double> v;
@@ -316,19 +315,19 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
                 }
             }
             if (v.empty()) {
-                fmt::print(csv ? ",," : " {:>12}", "-");
+                printOut(csv ? ",," : " {:>12}", "-");
                 continue;
             }
             const auto [mean, sd] = meanSd(v);
             const bool whole = std::string(c.header) == "params";
             if (csv) {
-                fmt::print(",{:.4f},{:.4f}", mean, sd);
+                printOut(",{:.4f},{:.4f}", mean, sd);
             } else {
-                fmt::print(" {:>12}", whole ? fmt::format("{:.0f}", mean)
-                                            : fmt::format("{:.1f} ± {:.1f}", mean, sd));
+                printOut(" {:>12}", whole ? fmt::format("{:.0f}", mean)
+                                          : fmt::format("{:.1f} ± {:.1f}", mean, sd));
             }
         }
-        fmt::print("\n");
+        printOut("\n");
     }
 }
 

@@ -20,7 +20,8 @@ struct ContinualMetrics {
 };
 
 // Computes the metrics from the rows present so far (a partial matrix gives the metrics "after
-// the last trained task"). Rows must be filled up to the diagonal. Any thread.
+// the last trained task"). The matrix must be T×T and its rows filled up to the diagonal;
+// throws dlw::Error otherwise. Any thread.
 ContinualMetrics computeContinualMetrics(const AccuracyMatrix& matrix);
 
 // Expected calibration error (percent) with `bins` equal-width confidence bins:

@@ -130,9 +130,11 @@ void validateExperiment(const Experiment& experiment, const std::string& sourceN
         const auto value = key.write(experiment);
         if (value.is_string() && !isValidUtf8(value.get_ref<const std::string&>())) {
             fail(sourceName, key.key,
-                 fmt::format("'{}' is not valid UTF-8 (experiment files are JSON); rename it or "
-                             "give a link to it with a UTF-8 name",
-                             escapeInvalidUtf8(value.get_ref<const std::string&>())));
+                 fmt::format("'{}' is not valid UTF-8 (experiment files are JSON); {}",
+                             escapeInvalidUtf8(value.get_ref<const std::string&>()),
+                             key.key == "name" ? "choose a UTF-8 name"
+                                               : "rename it or give a link to it with a UTF-8 "
+                                                 "name"));
         }
     }
     validateAcrossKeys(experiment, sourceName);

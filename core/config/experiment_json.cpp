@@ -38,8 +38,20 @@ std::string suggestKey(const std::string& dotted) {
     return detail::nearestName(dotted, candidates);
 }
 
-[[noreturn]] void throwUnknownKey(const std::string& dotted, const std::string& sourceName) {
-    const std::string suggestion = suggestKey(dotted);
+// A key as the message shows it: control characters (a NUL cut the message short, #14) and
+// bytes that are not UTF-8 written as \xHH.
+std::string printableKey(const std::string& key) {
+    std::string out;
+    for (const char c : escapeInvalidUtf8(key)) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += byte < 0x20 || byte == 0x7f ? fmt::format("\\x{:02X}", byte) : std::string(1, c);
+    }
+    return out;
+}
+
+[[noreturn]] void throwUnknownKey(const std::string& rawDotted, const std::string& sourceName) {
+    const std::string dotted = printableKey(rawDotted);
+    const std::string suggestion = suggestKey(rawDotted);
     if (!suggestion.empty()) {
         throw Error(fmt::format("{}: unknown key '{}' (did you mean '{}'?)", sourceName, dotted,
                                 suggestion));

@@ -30,10 +30,12 @@ ExperimentKey seedKey() {
     ExperimentKey k =
         makeKey("seed", "int", ">= 0", "seeds the class shuffle, sampling, inits and augmentation");
     k.read = [](const Json& v, Experiment& e) {
-        if (!v.is_number_unsigned()) {
+        // -0 is an integer >= 0 too (nlohmann keeps it signed).
+        const bool zero = v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() == 0;
+        if (!v.is_number_unsigned() && !zero) {
             throw ValueError("must be an integer >= 0, found " + describeJson(v));
         }
-        e.seed = v.get<uint64_t>();
+        e.seed = zero ? 0 : v.get<uint64_t>();
     };
     k.write = [](const Experiment& e) { return Json(e.seed); };
     k.check = [](const Experiment&) { return std::string(); };

@@ -492,9 +492,13 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     }
     auto optimizer = makeOptimizer(e_, model_->trainableParameters());
     if (resumed) {  // where the checkpoint left the optimizer and the generator
-        loadOptimizerState(*optimizer, resumeTensors_.at(kOptimizerStateTensor), device_);
-        if (resumeTensors_.count(kRngStateTensor) != 0) {
-            setCpuRngState(resumeTensors_.at(kRngStateTensor));
+        try {
+            loadOptimizerState(*optimizer, resumeTensors_.at(kOptimizerStateTensor), device_);
+            if (resumeTensors_.count(kRngStateTensor) != 0) {
+                setCpuRngState(resumeTensors_.at(kRngStateTensor));
+            }
+        } catch (const Error& err) {  // name the file (#14)
+            throw Error(fmt::format("{}: {}", store_->latestCheckpointPath().string(), err.what()));
         }
         resumeTensors_.clear();
     }

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,28 @@ Predictor::Predictor(const std::filesystem::path& runDir, int afterTask, const s
     }
     if (afterTask == 0) {
         afterTask = checkpoints.rbegin()->first;
+        // #14: a later task's tensors without their state file made prediction fall back to an
+        // older model without a word.
+        std::error_code ec;
+        for (const auto& entry :
+             std::filesystem::directory_iterator(runDir / run_files::kCheckpoints, ec)) {
+            const std::string name = entry.path().filename().string();
+            static const std::regex pattern(R"(task-(\d{3,6})\.safetensors)");
+            std::smatch m;
+            if (!std::regex_match(name, m, pattern)) {
+                continue;
+            }
+            const int task = std::stoi(m[1].str());
+            if (task > afterTask &&
+                !std::filesystem::exists(entry.path().parent_path() /
+                                         (taskCheckpointStem(task - 1) + ".json"))) {
+                throw Error(fmt::format(
+                    "{}: the checkpoint after task {} has no {} beside it (a damaged run "
+                    "folder); --after-task {} predicts with the model after task {}",
+                    entry.path().string(), task, (taskCheckpointStem(task - 1) + ".json"),
+                    afterTask, afterTask));
+            }
+        }
     }
     if (checkpoints.count(afterTask) == 0) {
         std::vector<int> have;

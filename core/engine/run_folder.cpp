@@ -139,10 +139,23 @@ nlohmann::json accuracyMatrixToJson(const AccuracyMatrix& m) {
 }
 
 AccuracyMatrix accuracyMatrixFromJson(const nlohmann::json& j) {
+    // #14: a matrix that was not T×T made the metrics read past a row's end.
+    if (!j.is_array() || j.empty()) {
+        throw Error("the accuracy matrix must be a non-empty list of rows");
+    }
     AccuracyMatrix m;
     for (const auto& row : j) {
+        if (!row.is_array() || row.size() != j.size()) {
+            throw Error(fmt::format(
+                "the accuracy matrix must be T×T with T = {} rows, but row {} has {}", j.size(),
+                m.size() + 1, row.is_array() ? fmt::format("{} entries", row.size()) : "no list"));
+        }
         std::vector<std::optional<double>> r;
         for (const auto& v : row) {
+            if (!v.is_null() && !v.is_number()) {
+                throw Error(fmt::format("the accuracy matrix's row {} holds {} (not a number)",
+                                        m.size() + 1, dumpJson(v)));
+            }
             r.push_back(v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()));
         }
         m.push_back(std::move(r));
@@ -193,6 +206,9 @@ nlohmann::json readJson(const std::filesystem::path& path) {
             fmt::format("{}: missing (not a run directory, or a run that never finished "
                         "a task)",
                         path.string()));
+    }
+    if (std::filesystem::is_directory(path)) {
+        throw Error(fmt::format("{}: is a folder, not a file", path.string()));
     }
     return parseOutsideJson(readWholeFile(path), path.string());
 }
@@ -500,6 +516,13 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
         r.completed = s.value("completed", false);
         r.summary = summaryFromJson(s);
         RunSummary& out = r.summary;
+        if (out.accuracyMatrix.size() != static_cast<std::size_t>(r.tasks) ||
+            out.taskAwareMatrix.size() != out.accuracyMatrix.size()) {
+            throw Error(
+                fmt::format("the accuracy matrices have {} and {} rows, but {} says {} tasks",
+                            out.accuracyMatrix.size(), out.taskAwareMatrix.size(),
+                            run_files::kExperiment, r.tasks));
+        }
         out.runDir = r.dir;
         if (!out.taskAwareMatrix.empty()) {
             double sum = 0;

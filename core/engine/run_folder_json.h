@@ -22,7 +22,8 @@ std::optional<Event> eventFromJson(const nlohmann::json& json);
 // runDir left empty; throws nlohmann::json::exception for missing or mistyped fields).
 nlohmann::json toJson(const RunSummary& summary);
 RunSummary summaryFromJson(const nlohmann::json& json);
-// An accuracy matrix as rows of numbers with null above the diagonal, and back.
+// An accuracy matrix as rows of numbers with null above the diagonal, and back. The reader
+// throws dlw::Error unless it is a T×T list of lists of numbers or null.
 nlohmann::json accuracyMatrixToJson(const AccuracyMatrix& matrix);
 AccuracyMatrix accuracyMatrixFromJson(const nlohmann::json& json);
 

@@ -3,8 +3,12 @@
 #include "api/error.h"
 #include "model/backbone.h"
 #include "torch_compat.h"
+#include "util/strict_json.h"
 
 #include <fmt/format.h>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace dlw {
 
@@ -60,17 +64,43 @@ nlohmann::json modelSignature(const Experiment& experiment, const BackboneArch& 
                          arch.qkvBias ? "" : ", no qkv bias")}};
 }
 
+std::string signatureDifferences(const nlohmann::json& first, const nlohmann::json& second) {
+    std::set<std::string> keys;
+    for (const auto* j : {&first, &second}) {
+        if (j->is_object()) {
+            for (const auto& item : j->items()) {
+                keys.insert(item.key());
+            }
+        }
+    }
+    const auto valueOf = [](const nlohmann::json& j, const std::string& key) {
+        return j.is_object() && j.contains(key) ? dumpJson(j[key]) : std::string("(none)");
+    };
+    std::vector<std::string> out;
+    for (const auto& key : keys) {
+        const std::string a = valueOf(first, key);
+        const std::string b = valueOf(second, key);
+        if (a != b) {
+            out.push_back(fmt::format("{}: {} vs {}", key, a, b));
+        }
+    }
+    return fmt::format("{}", fmt::join(out, "; "));
+}
+
 void checkModelSignature(const nlohmann::json& state, const nlohmann::json& expected) {
     if (!state.contains("model") || !state["model"].is_object()) {
         return;
     }
-    const auto& found = state["model"];
-    for (const auto& [key, value] : expected.items()) {
-        if (!found.contains(key) || found[key] != value) {
-            throw Error(fmt::format("checkpoint was made for {} {}; this run needs {} {}", key,
-                                    found.contains(key) ? found[key].dump() : "(none)", key,
-                                    value.dump()));
+    nlohmann::json found = nlohmann::json::object();  // the keys this version signs
+    for (const auto& item : expected.items()) {
+        if (state["model"].contains(item.key())) {
+            found[item.key()] = state["model"][item.key()];
         }
+    }
+    const std::string differences = signatureDifferences(found, expected);
+    if (!differences.empty()) {
+        throw Error(fmt::format(
+            "checkpoint was made for another model (checkpoint vs this run: {})", differences));
     }
 }
 
@@ -94,6 +124,17 @@ void restoreModel(ContinualModel& model,
         std::string what = err.what();
         what = what.substr(0, what.find('\n'));  // LibTorch appends a backtrace
         throw Error(fmt::format("checkpoint tensors do not fit the model ({})", what));
+    }
+    // restore() converts what it copies: a tensor stored with another dtype than the model
+    // keeps it in (statistics.total as F64, say) is a damaged or foreign file (#14), not data.
+    for (const auto& [name, kept] : model.state()) {
+        const auto it = tensors.find(name);
+        if (it != tensors.end() && it->second.scalar_type() != kept.scalar_type()) {
+            throw Error(fmt::format(
+                "checkpoint tensor '{}' is stored as {}, the model keeps it as "
+                "{}: the file is damaged or from another program",
+                name, c10::toString(it->second.scalar_type()), c10::toString(kept.scalar_type())));
+        }
     }
 }
 

@@ -54,6 +54,9 @@ nlohmann::json modelSignature(const Experiment& experiment, const BackboneArch& 
 // `expected` that the checkpoint state's "model" differs in. A state without "model" (written
 // before this check existed) passes; the tensor names and shapes are checked on restore.
 void checkModelSignature(const nlohmann::json& state, const nlohmann::json& expected);
+// "method: \"seq-lora\" vs \"duallora\"; rank: 2 vs 4": each key of either signature whose
+// values differ, in key order ("(none)" for a missing key); empty when they are equal.
+std::string signatureDifferences(const nlohmann::json& first, const nlohmann::json& second);
 
 // ContinualModel::restore with every failure a dlw::Error (a tensor of the wrong dtype, ...).
 void restoreModel(ContinualModel& model,

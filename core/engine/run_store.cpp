@@ -4,6 +4,7 @@
 #include "api/error.h"
 #include "api/run_folder.h"
 #include "engine/run_folder_json.h"
+#include "engine/run_model.h"
 #include "io/safetensors.h"
 #include "util/strict_json.h"
 #include "util/write_faults.h"
@@ -221,13 +222,25 @@ RunStore::~RunStore() {
 void RunStore::append(const Event& event) {
     const std::string line = dumpJson(toJson(event)) + "\n";  // names not UTF-8: \\xHH
     const auto path = dir_ / run_files::kEvents;
+    const long before = std::ftell(events_);  // every append ends flushed: the file's size
     const int fault = detail::injectedWriteFault(path, detail::WriteStage::Append);
     errno = fault;
-    if (fault != 0 || std::fwrite(line.data(), 1, line.size(), events_) != line.size() ||
-        std::fflush(events_) != 0) {
-        // A partial line is ignored on read and cut on resume; the run stops here, resumable.
+    bool written = fault == 0 && std::fwrite(line.data(), 1, line.size(), events_) == line.size();
+    if (written) {
+        written = std::fflush(events_) == 0;
+    } else if (fault != 0) {  // as a full disk does: part of the line reaches the file
+        std::fwrite(line.data(), 1, line.size() / 2, events_);
+        std::fflush(events_);
+        errno = fault;
+    }
+    if (!written) {
+        // The run stops here, resumable; events.jsonl keeps whole lines only (#14: a full disk
+        // left half a line, so the file did not parse until a resume cut it).
         const int saved = errno;
         std::clearerr(events_);
+        if (before >= 0 && ::ftruncate(::fileno(events_), before) == 0) {
+            std::fseek(events_, before, SEEK_SET);
+        }
         throw Error(fmt::format("{}: write failed ({})", path.string(),
                                 saved != 0 ? std::strerror(saved) : "unknown error"));
     }
@@ -303,10 +316,22 @@ std::pair<std::string, nlohmann::json> RunStore::latestState() const {
         }
         return {stem, readCheckpointState(dir_ / run_files::kCheckpoints / stem)};
     }
-    auto latest = parseOutsideJsonOrDiscarded(readWholeFile(latestPath));
-    if (latest.is_discarded() || !latest.contains("checkpoint") ||
+    nlohmann::json latest;
+    try {
+        latest = parseOutsideJson(readWholeFile(latestPath), latestPath.string());
+    } catch (const Error&) {
+        // Damaged by hand (the program writes it atomically): as if deleted, when a whole pair
+        // is there; else the reason.
+        const std::string stem = newestCheckpointPair(dir_ / run_files::kCheckpoints);
+        if (stem.empty()) {
+            throw;
+        }
+        return {stem, readCheckpointState(dir_ / run_files::kCheckpoints / stem)};
+    }
+    if (!latest.is_object() || !latest.contains("checkpoint") ||
         !latest["checkpoint"].is_string()) {
-        throw Error(fmt::format("{}: malformed checkpoint pointer", latestPath.string()));
+        throw Error(fmt::format("{}: malformed checkpoint pointer (no \"checkpoint\" name)",
+                                latestPath.string()));
     }
     const std::string stem = latest["checkpoint"].get<std::string>();
     if (!isCheckpointStem(stem)) {
@@ -324,9 +349,9 @@ std::pair<nlohmann::json, std::map<std::string, torch::Tensor>> RunStore::latest
 
 nlohmann::json readCheckpointState(const std::filesystem::path& stem) {
     const std::string path = stem.string() + ".json";
-    auto state = parseOutsideJsonOrDiscarded(readWholeFile(path));
-    if (state.is_discarded() || !state.is_object()) {
-        throw Error(fmt::format("{}: malformed checkpoint state", path));
+    auto state = parseOutsideJson(readWholeFile(path), path);  // errors name the line
+    if (!state.is_object()) {
+        throw Error(fmt::format("{}: malformed checkpoint state (not a JSON object)", path));
     }
     return state;
 }
@@ -338,10 +363,13 @@ std::map<std::string, torch::Tensor> readCheckpointTensors(const std::filesystem
     const auto it = file.metadata.find("model");
     if (it != file.metadata.end() && state.contains("model") &&
         it->second != dumpJson(state["model"])) {  // (no signature: written before it existed)
+        const auto saved = parseOutsideJsonOrDiscarded(it->second);
         throw Error(fmt::format(
-            "{}: these tensors were saved for {} but the checkpoint's state file says {} (a "
-            "file copied in from another run?)",
-            path, it->second, dumpJson(state["model"])));
+            "{}: these tensors were saved for another model than the checkpoint's state file "
+            "says ({}; tensors vs state): a file copied in from another run?",
+            path,
+            saved.is_discarded() ? it->second + " vs " + dumpJson(state["model"])
+                                 : signatureDifferences(saved, state["model"])));
     }
     return std::move(file.tensors);
 }

@@ -3,6 +3,7 @@
 #include "api/error.h"
 #include "util/json_numbers.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <mutex>
 #include <sstream>
@@ -58,7 +59,7 @@ void loadOptimizerState(torch::optim::Optimizer& optimizer,
                         const torch::Tensor& bytes,
                         const torch::Device& device) {
     if (bytes.scalar_type() != torch::kUInt8 || bytes.dim() != 1) {
-        throw Error("checkpoint: the optimizer state is not a byte vector");
+        throw Error("the checkpoint's optimizer state is not a byte vector");
     }
     const auto cpu = bytes.contiguous().cpu();
     std::istringstream in(std::string(reinterpret_cast<const char*>(cpu.data_ptr<uint8_t>()),
@@ -68,8 +69,9 @@ void loadOptimizerState(torch::optim::Optimizer& optimizer,
         archive.load_from(in, device);
         optimizer.load(archive);
     } catch (const c10::Error& err) {
-        throw Error(fmt::format("checkpoint: unreadable optimizer state ({})",
-                                err.what_without_backtrace()));
+        std::string what = err.what_without_backtrace();
+        std::replace(what.begin(), what.end(), '\n', ' ');
+        throw Error(fmt::format("unreadable optimizer state in the checkpoint ({})", what));
     }
 }
 
@@ -85,8 +87,9 @@ void setCpuRngState(const torch::Tensor& state) {
     try {
         generator.set_state(state);
     } catch (const c10::Error& err) {
-        throw Error(fmt::format("checkpoint: unreadable generator state ({})",
-                                err.what_without_backtrace()));
+        std::string what = err.what_without_backtrace();
+        std::replace(what.begin(), what.end(), '\n', ' ');
+        throw Error(fmt::format("unreadable generator state in the checkpoint ({})", what));
     }
 }
 

@@ -32,6 +32,12 @@ std::vector<double> filledRow(const AccuracyMatrix& m, std::size_t i) {
 }  // namespace
 
 ContinualMetrics computeContinualMetrics(const AccuracyMatrix& matrix) {
+    for (std::size_t i = 0; i < matrix.size(); ++i) {
+        if (matrix[i].size() != matrix.size()) {
+            throw Error(fmt::format("the accuracy matrix is not T×T: {} rows, row {} has {}",
+                                    matrix.size(), i + 1, matrix[i].size()));
+        }
+    }
     ContinualMetrics out;
     // Rows present: those with any value (joint has only the last one).
     std::vector<std::size_t> rows;

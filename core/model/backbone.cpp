@@ -283,6 +283,11 @@ void verifyShapes(const BackboneArch& arch, const TensorShapes& shapes, const st
             throw Error(
                 fmt::format("{}: missing tensor '{}' for a {}-block ViT", file, name, arch.depth));
         }
+        if (it->second != shape && name == "head.weight") {  // its rows were taken as the classes
+            throw Error(
+                fmt::format("{}: tensor 'head.weight' has shape [{}], expected [classes, {}]", file,
+                            fmt::join(it->second, ", "), arch.width));
+        }
         if (it->second != shape) {
             throw Error(
                 fmt::format("{}: tensor '{}' has shape [{}], expected [{}] for this "
@@ -355,6 +360,13 @@ VisionTransformer loadBackbone(const std::filesystem::path& path, BackboneInfo* 
     for (auto& param : model->named_parameters()) {
         const torch::Tensor& src = file.tensors.at(param.key());
         param.value().copy_(src.to(torch::kFloat32));
+        if (!torch::isfinite(param.value()).all().item<bool>()) {  // #14: was blamed on train.lr
+            throw Error(fmt::format("{}: tensor '{}' holds NaN or Inf{}", path.string(),
+                                    param.key(),
+                                    torch::isfinite(src).all().item<bool>()
+                                        ? " once converted to float32 (a value beyond its range)"
+                                        : ""));
+        }
         param.value().set_requires_grad(false);
     }
     model->eval();

@@ -1,7 +1,7 @@
 #include "util/strict_json.h"
 
 #include "api/error.h"
-#include "api/json_text.h"
+#include "api/output_text.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -247,6 +247,10 @@ std::string jsonText(const nlohmann::json& json, int indent) {
 
 std::string jsonText(const nlohmann::ordered_json& json, int indent) {
     return dumpJson(json, indent);
+}
+
+std::string displayText(std::string_view text) {
+    return isValidUtf8(text) ? std::string(text) : escapeInvalidUtf8(text);
 }
 
 }  // namespace dlw

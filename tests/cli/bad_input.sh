@@ -90,6 +90,17 @@ expect predict_corrupt_checkpoint 'task-002.safetensors' \
     "$dlw" predict --run stopped --after-task 2 "$work/small.json"
 expect predict_no_such_task 'no checkpoint after task 5' \
     "$dlw" predict --run done --after-task 5 "$work/small.json"
+# #14: the last task's tensors without their state file: an error, not the older model.
+cp -r done halfdone
+rm halfdone/checkpoints/task-002.json
+expect predict_latest_damaged 'task-002.safetensors: the checkpoint after task 2 has no task-002.json.*--after-task 1' \
+    "$dlw" predict --run halfdone "$work/small.json"
+# Usage errors are one "dlw: error:" line too, with readable ranges.
+expect usage_top_zero 'dlw: error: --top: Value 0 not in range 1 to 1000' \
+    "$dlw" predict --run done --top 0 "$work/small.json"
+expect usage_missing_runs 'dlw: error: .*runs is required' "$dlw" compare
+printf '{"a\\u0000b": 1}' > nul_key.json
+expect nul_in_key "nul_key.json: unknown key 'a[\\]x00b'" "$dlw" run nul_key.json --out r3
 expect queue_one_bad_file 'wrong_type.json|train.epochs' "$dlw" queue small.json wrong_type.json
 
 if [ $failures -eq 0 ]; then echo "ALL PASS"; else echo "$failures FAILED"; exit 1; fi

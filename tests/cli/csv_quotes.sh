@@ -1,7 +1,8 @@
 #!/bin/sh
 # #14: names that hold commas, quotes or line breaks keep `dlw compare --csv` parseable (RFC 4180
 # quoting) and the text table one row per run; a file name that is not UTF-8 prints in
-# `dlw predict --json` with its odd byte as \xHH (as in events.jsonl), not as U+FFFD.
+# `dlw predict --json` and in the text of `dlw predict` (errors too) with its odd byte as \xHH
+# (as in events.jsonl), not as U+FFFD nor as the raw byte.
 # Usage: csv_quotes.sh DLW EXPERIMENT.json BACKBONE WORKDIR
 set -eu
 dlw=$1 experiment=$2 backbone=$3 work=$4
@@ -15,6 +16,8 @@ c'
 "$dlw" compare --group 'run,"1"' > group.txt
 cp "$(dirname "$experiment")/../images/shirt_like.png" "$(printf 'caf\351.png')"
 "$dlw" predict --json --run 'run,"1"' "$(printf 'caf\351.png')" > predict.json
+"$dlw" predict --run 'run,"1"' "$(printf 'caf\351.png')" "$(printf 'gone\351.png')" \
+    > predict.txt 2>&1 || true
 /usr/bin/python3 - << 'PY'
 import csv
 import json
@@ -27,5 +30,8 @@ text = open("group.txt").read().splitlines()
 assert len(text) == 2, text  # header and one row: the newline in the name is not a row break
 predicted = json.load(open("predict.json", encoding="utf-8"))
 assert predicted[0]["file"].endswith("caf\\xE9.png"), predicted[0]["file"]
+text = open("predict.txt", "rb").read()
+assert b"\xe9" not in text and text.count(b"caf\\xE9.png") == 1, text
+assert b"gone\\xE9.png: image file does not exist" in text, text
 print("PASS: CSV quoted, table one row per run, non-UTF-8 name escaped")
 PY

@@ -7,6 +7,7 @@
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
 #include "engine/run_store.h"
+#include "io/safetensors.h"
 #include "method/statistics_memory.h"
 #include "method/subspace_memory.h"
 #include "test_support.h"
@@ -118,6 +119,50 @@ TEST(RunFaults, ResumeWithoutLatestJsonTakesTheNewestCheckpointPair) {
                      "'step' must be an integer");
 }
 
+// #14 (break-it pass): a checkpoint tensor of another dtype was converted silently (statistics
+// total as F64 surfaced later as a "divergence"), and a damaged generator state was reported
+// without the file's name.
+TEST(RunFaults, DamagedCheckpointTensorsAreRefusedNamingTheFile) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("faults");
+    auto e = smallExperiment(MethodKind::DualLora);
+    RunControl first;
+    test::runWith(e, dir / "stopped", first, false, [&](const Event& ev) {
+        if (std::holds_alternative<TaskFinished>(ev)) {
+            first.stop = true;  // inside task 2: statistics, optimizer and generator saved
+        }
+    });
+    const auto latest = nlohmann::json::parse(
+        readWholeFile(dir / "stopped" / run_files::kCheckpoints / run_files::kLatest));
+    const std::string stem = latest.at("checkpoint");
+    for (const std::string& damage : {"dtype", "rng"}) {
+        const auto runDir = dir / damage;
+        fs::copy(dir / "stopped", runDir, fs::copy_options::recursive);
+        const auto path = runDir / run_files::kCheckpoints / (stem + ".safetensors");
+        auto file = loadSafetensors(path);
+        if (damage == "dtype") {
+            file.tensors["statistics.total"] = file.tensors["statistics.total"].to(torch::kFloat64);
+        } else {
+            file.tensors["training.cpu_rng"] = torch::zeros({10}, torch::kUInt8);
+        }
+        saveSafetensors(path,
+                        std::vector<std::pair<std::string, torch::Tensor>>(file.tensors.begin(),
+                                                                           file.tensors.end()),
+                        file.metadata);
+        RunControl again;
+        if (damage == "dtype") {
+            DLW_EXPECT_ERROR(run(e, runDir, again, true), path.string(),
+                             "checkpoint tensor 'statistics.total' is stored as Double, the model "
+                             "keeps it as Long");
+        } else {
+            DLW_EXPECT_ERROR(run(e, runDir, again, true), path.string(),
+                             "unreadable generator state in the checkpoint");
+        }
+    }
+}
+
 TEST(RunFaults, ResumeNamesWhatIsMissingAndOutReusesAnUnstartedFolder) {
     if (!haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
@@ -226,6 +271,15 @@ TEST(RunFaults, AFailedWriteKeepsTheLastCheckpointAndTheRunResumes) {
         RunControl control;
         DLW_EXPECT_ERROR(run(e, runDir, control), c.file, std::strerror(c.code));
         detail::setWriteFaultHook(previous);
+        // Whole lines only, even when the failing append had written part of its line.
+        const std::string events = readWholeFile(runDir / run_files::kEvents);
+        ASSERT_FALSE(events.empty());
+        EXPECT_EQ(events.back(), '\n') << c.file;
+        std::istringstream lines(events);
+        for (std::string line; std::getline(lines, line);) {
+            EXPECT_NO_THROW(static_cast<void>(nlohmann::json::parse(line)))
+                << c.file << ": " << line;
+        }
         const auto latest = nlohmann::json::parse(
             readWholeFile(runDir / run_files::kCheckpoints / run_files::kLatest));
         // Still task 1's checkpoint; when summary.json failed, the last task's.
@@ -263,14 +317,15 @@ TEST(RunFaults, AForeignCheckpointIsRefusedSayingWhichAndTheFolderHasOneWriter) 
     auto other = e;
     other.method.name = MethodKind::InfLora;
     DLW_EXPECT_ERROR(run(other, dir / "run", again, true), "task-001.safetensors",
-                     "checkpoint was made for method \"duallora\"",
-                     "this run needs method \"inflora\"");
-    DLW_EXPECT_ERROR(Predictor(dir / "run"), "checkpoint was made for method \"duallora\"");
+                     "checkpoint was made for another model (checkpoint vs this run: ",
+                     "method: \"duallora\" vs \"inflora\"");
+    DLW_EXPECT_ERROR(Predictor(dir / "run"), "method: \"duallora\" vs \"inflora\"");
     edited = nlohmann::json::parse(original);
     edited["backbone"]["path"] =
         (test::fixturesDir() / "vit_reference" / "tiny.safetensors").string();
     writeFileAtomically(experimentPath, edited.dump(2));
-    DLW_EXPECT_ERROR(Predictor(dir / "run"), "checkpoint was made for backbone", "width 48");
+    DLW_EXPECT_ERROR(Predictor(dir / "run"), "checkpoint was made for another model",
+                     "backbone: ", "width 48");
     writeFileAtomically(experimentPath, original);
     {
         const RunStore writer(dir / "run", original, /*resume=*/true);
@@ -287,8 +342,9 @@ TEST(RunFaults, AForeignCheckpointIsRefusedSayingWhichAndTheFolderHasOneWriter) 
     fs::copy_file(dir / "inflora" / run_files::kCheckpoints / "task-002.safetensors",
                   dir / "run" / run_files::kCheckpoints / "task-002.safetensors",
                   fs::copy_options::overwrite_existing);
-    DLW_EXPECT_ERROR(Predictor(dir / "run"), "task-002.safetensors", "these tensors were saved for",
-                     "inflora", "duallora");
+    DLW_EXPECT_ERROR(Predictor(dir / "run"), "task-002.safetensors",
+                     "these tensors were saved for another model",
+                     "method: \"inflora\" vs \"duallora\"");
 }
 
 // A non-finite covariance reaching the memory (eq. 2-4, eq. 6) is a DivergedError, not

@@ -119,6 +119,30 @@ Evaluation sampleEvaluation() {
 }
 
 // Every event type written and read back gives the same JSON: writer and reader cannot drift.
+// #14 (break-it pass): a summary.json whose accuracy_matrix was 1000 rows of one value made
+// `dlw compare` print numbers read past a row's end (BWT 7e+255, different each time).
+TEST(RunFolder, AnAccuracyMatrixThatIsNotSquareIsRefused) {
+    RunSummary summary;
+    summary.method = "duallora";
+    summary.accuracyMatrix = {{90.0, std::nullopt}, {85.0, 80.0}};
+    summary.taskAwareMatrix = summary.accuracyMatrix;
+    const auto good = toJson(summary);
+    EXPECT_EQ(summaryFromJson(good).accuracyMatrix, summary.accuracyMatrix);
+    const std::vector<std::pair<nlohmann::json, std::string>> bad = {
+        {nlohmann::json::array({{50.0}, {50.0}, {50.0}}), "T×T with T = 3 rows, but row 1 has 1"},
+        {nlohmann::json::array({{50.0, nullptr}, {42.5, 25.0, 1.0}}), "row 2 has 3"},
+        {nlohmann::json::array(), "non-empty list of rows"},
+        {50.0, "non-empty list of rows"},
+        {nlohmann::json::array({{"x"}}), "row 1 holds \"x\""},
+        {nlohmann::json::array({50.0}), "row 1 has no list"}};
+    for (const auto& [matrix, message] : bad) {
+        auto j = good;
+        j["accuracy_matrix"] = matrix;
+        DLW_EXPECT_ERROR(summaryFromJson(j), message);
+    }
+    DLW_EXPECT_ERROR(computeContinualMetrics({{50.0}, {50.0}}), "not T×T");
+}
+
 TEST(RunFolder, EveryEventTypeRoundTripsThroughItsJson) {
     RunSummary summary;
     summary.method = "duallora";

@@ -5,6 +5,8 @@
 #include "model/backbone.h"
 #include "test_support.h"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 namespace dlw {
@@ -178,6 +180,15 @@ TEST(Backbone, UnknownTensorIsNamed) {
         alteredFixture([](auto& f) { f.tensors["blocks.0.attn.extra.weight"] = torch::ones(16); });
     DLW_EXPECT_ERROR(loadBackbone(path), path.string(),
                      "unknown tensor 'blocks.0.attn.extra.weight'");
+}
+
+// #14: a NaN weight in the backbone was first noticed as a "divergence, lower train.lr".
+TEST(Backbone, ANonFiniteWeightIsNamed) {
+    const auto path = alteredFixture([](auto& f) {
+        f.tensors["cls_token"] = f.tensors["cls_token"].clone();
+        f.tensors["cls_token"].view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
+    });
+    DLW_EXPECT_ERROR(loadBackbone(path), path.string(), "tensor 'cls_token' holds NaN or Inf");
 }
 
 TEST(Backbone, MissingTensorIsNamed) {

@@ -1,7 +1,9 @@
 #pragma once
-// JSON text for what the CLI prints: names on disk need not be UTF-8, JSON must be.
+// Text for what the CLI prints: names on disk need not be UTF-8, terminals, CSV readers and JSON
+// expect it.
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -14,5 +16,10 @@ namespace dlw {
 std::string jsonText(const nlohmann::json& json, int indent = -1);
 // The same for a JSON value that keeps its keys in insertion order.
 std::string jsonText(const nlohmann::ordered_json& json, int indent = -1);
+
+// `text` with every byte that is not part of valid UTF-8 written as the four characters "\xHH"
+// (valid sequences, control characters included, are kept): a file name in Latin-1 prints as
+// caf\xE9.png, as in events.jsonl and summary.json.
+std::string displayText(std::string_view text);
 
 }  // namespace dlw
