@@ -67,7 +67,18 @@ if(DLW_BUILD_GUI)
     find_package(QCustomPlotQt6 REQUIRED)
 endif()
 if(DLW_BUILD_TESTS)
-    find_package(GTest REQUIRED)
+    if(DLW_HEADER_DEPS AND EXISTS ${DLW_HEADER_DEPS}/googletest/CMakeLists.txt)
+        # The GPU machine has no Debian packages: GoogleTest's sources, carried by
+        # scripts/carry-deps.sh, built here.
+        set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+        set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+        add_subdirectory(${DLW_HEADER_DEPS}/googletest ${CMAKE_BINARY_DIR}/googletest
+            EXCLUDE_FROM_ALL SYSTEM)
+        add_library(GTest::gtest ALIAS gtest)
+        add_library(GTest::gtest_main ALIAS gtest_main)
+    else()
+        find_package(GTest REQUIRED)
+    endif()
     include(GoogleTest)
 endif()
 # Torch's imported target adds its compile flags through TORCH_CXX_FLAGS (the C++11 ABI switch).

@@ -32,6 +32,15 @@ inline torch::Tensor attention(const torch::Tensor& q,
 #endif
 }
 
+// Which kernel attention() runs, for logs and benchmarks.
+inline const char* attentionKernel() {
+#if DLW_TORCH_2
+    return "at::scaled_dot_product_attention (fused)";
+#else
+    return "dlw cpuAttention on the CPU, the explicit formula elsewhere";
+#endif
+}
+
 // bf16 autocast on `device` for the guard's lifetime (matmuls and attention in bf16, reductions
 // and losses in fp32), as Python's `with torch.autocast(device, torch.bfloat16)`. Disabled = a
 // no-op. One thread: autocast state is thread-local.

@@ -24,7 +24,8 @@ enum class DataKind { FashionMnist, Digits, Cifar100, ImageFolder };
 std::string toString(DataKind kind);
 DataKind parseDataKind(const std::string& text);
 
-// Default location of each dataset on a Debian machine (package paths), or "" if none.
+// Default location of each dataset on a Debian machine (package paths; Fashion-MNIST under
+// $DLW_DATASETS/fashion-mnist when that is set), or "" if none.
 std::filesystem::path defaultDataRoot(DataKind kind);
 
 // What a scan found: class names and per-class counts for the train and test parts.

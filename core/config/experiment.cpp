@@ -148,7 +148,8 @@ std::string methodVariant(const Experiment& e) {
         label += taskId ? " +task-id" : " -task-id";
     }
     if (e.method.gate != GateMode::None) {
-        label += " " + toString(e.method.gate) + "-gate";
+        // (fmt: GCC 12's -Wstringop-overflow misfires on " " + std::string&& in C++20)
+        label += fmt::format(" {}-gate", toString(e.method.gate));
     }
     if (e.method.name == MethodKind::DualLora && !e.method.orthogonal) {
         label += " -orthogonal";

@@ -4,6 +4,7 @@
 #include "api/error.h"
 #include "data/dataset.h"
 
+#include <cstdlib>
 #include <system_error>
 
 namespace dlw {
@@ -65,7 +66,12 @@ DataKind parseDataKind(const std::string& text) {
 std::filesystem::path defaultDataRoot(DataKind kind) {
     switch (kind) {
         case DataKind::FashionMnist:
-            return "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
+            // Debian's dataset-fashion-mnist; DLW_DATASETS names another folder holding
+            // fashion-mnist/ (a machine without Debian packages: scripts/carry-deps.sh).
+            if (const char* env = std::getenv("DLW_DATASETS"); env != nullptr && *env != '\0') {
+                return std::filesystem::path(env) / "fashion-mnist";
+            }
+            return "/usr/share/datasets/fashion-mnist";
         case DataKind::Digits:
             return "/usr/share/doc/opencv-doc/examples/data/digits.png";  // Debian opencv-doc
         case DataKind::Cifar100:

@@ -137,7 +137,7 @@ TEST(RunFaults, DamagedCheckpointTensorsAreRefusedNamingTheFile) {
     const auto latest = nlohmann::json::parse(
         readWholeFile(dir / "stopped" / run_files::kCheckpoints / run_files::kLatest));
     const std::string stem = latest.at("checkpoint");
-    for (const std::string& damage : {"dtype", "rng"}) {
+    for (const std::string damage : {"dtype", "rng"}) {
         const auto runDir = dir / damage;
         fs::copy(dir / "stopped", runDir, fs::copy_options::recursive);
         const auto path = runDir / run_files::kCheckpoints / (stem + ".safetensors");
@@ -277,7 +277,7 @@ TEST(RunFaults, AFailedWriteKeepsTheLastCheckpointAndTheRunResumes) {
         EXPECT_EQ(events.back(), '\n') << c.file;
         std::istringstream lines(events);
         for (std::string line; std::getline(lines, line);) {
-            EXPECT_NO_THROW(static_cast<void>(nlohmann::json::parse(line)))
+            EXPECT_FALSE(nlohmann::json::parse(line, nullptr, false).is_discarded())
                 << c.file << ": " << line;
         }
         const auto latest = nlohmann::json::parse(

@@ -1,6 +1,9 @@
 #include "model/cpu_attention.h"
 
+#include "torch_compat.h"
+
 #include <cmath>
+#include <iostream>
 
 #include <gtest/gtest.h>
 
@@ -55,6 +58,43 @@ TEST(CpuAttention, MatchesTheUnfusedFormulaAndItsGradients) {
                          /*dim=*/4);  // one slice per thread
     expectMatchesUnfused(/*batch=*/3, /*heads=*/4, /*tokens=*/130, /*dim=*/8);  // one image a slice
     expectMatchesUnfused(/*batch=*/1, /*heads=*/2, /*tokens=*/1, /*dim=*/3);    // a lone token
+}
+
+// The attention the backbone uses (compat::attention: LibTorch 2.x's fused
+// scaled_dot_product_attention; 1.13's cpuAttention on the CPU) against the explicit formula in
+// float32 at a ViT-B/16 head's shape, values and gradients, to 1e-5 (#15).
+void expectBackboneAttentionMatches(const torch::Device& device) {
+    torch::manual_seed(15);
+    const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+    auto qkv = torch::randn({2, 197, 3, 4, 64}, options).requires_grad_();
+    std::vector<torch::Tensor> views;
+    for (int64_t i = 0; i < 3; ++i) {
+        views.push_back(qkv.select(2, i).transpose(1, 2));  // [B, H, N, hd], strided
+    }
+    const auto fused = compat::attention(views[0], views[1], views[2]);
+    const auto explicitOut = unfusedAttention(views[0], views[1], views[2]);
+    EXPECT_LT((fused - explicitOut).abs().max().item<double>(), 1e-5);
+    const auto upstream = torch::randn_like(explicitOut);
+    const auto gFused = torch::autograd::grad({fused}, {qkv}, {upstream})[0];
+    const auto gExplicit = torch::autograd::grad({explicitOut}, {qkv}, {upstream})[0];
+    EXPECT_LT((gFused - gExplicit).abs().max().item<double>(), 1e-5);
+    EXPECT_GT(gExplicit.abs().max().item<double>(), 1e-2);
+    torch::NoGradGuard noGrad;  // prediction's path
+    EXPECT_LT(
+        (compat::attention(views[0], views[1], views[2]) - explicitOut).abs().max().item<double>(),
+        1e-5);
+}
+
+TEST(BackboneAttention, MatchesTheExplicitFormulaInFloat32OnTheCpu) {
+    std::cout << "attention kernel: " << compat::attentionKernel() << "\n";
+    expectBackboneAttentionMatches(torch::kCPU);
+}
+
+TEST(BackboneAttention, MatchesTheExplicitFormulaInFloat32OnCuda) {
+    if (!torch::cuda::is_available()) {
+        GTEST_SKIP() << "no CUDA device: runs where LibTorch sees a GPU";
+    }
+    expectBackboneAttentionMatches(torch::Device(torch::kCUDA, 0));
 }
 
 }  // namespace
