@@ -38,7 +38,8 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
     std::ofstream(root / dog / "notes.png") << "this is a text file, not a PNG\n";
     std::ofstream(root / "cat" / "labels.txt") << "cat\n";
     std::ofstream(root / "README.md") << "# my data\n";
-    // A PNG cut in half: its header reads, its pixels do not. Only decoding finds it.
+    // A PNG cut in half: its header reads, its pixels do not. Its chunk headers say so: the
+    // scan's probe finds it before anything is decoded.
     {
         std::vector<uchar> bytes;
         cv::Mat noise(64, 64, CV_8UC3);  // noise: no compression, so half the file is missing
@@ -56,7 +57,7 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
         {(root / dog / "notes.png").string(), "not a decodable image"},
         {(root / "cat" / "labels.txt").string(), "not an image file"},
         {(root / "README.md").string(), "not inside a class folder"},
-        {(root / "cat" / "truncated.png").string(), ""},  // the decoder's own words
+        {(root / "cat" / "truncated.png").string(), "corrupt PNG: chunk 'IDAT' declares"},
     };
     const auto shown = [](const fs::path& p) { return escapeInvalidUtf8(p.string()); };
 

@@ -1,0 +1,31 @@
+#pragma once
+// What an image file's own structure says, read without decoding a pixel (internal). The files
+// of the formats checked here (PNG, JPEG) are refused before OpenCV sees them when their
+// declared size is above the pixel limit or their structure would make a library inside OpenCV
+// allocate what the file cannot hold (image_decode_cv.cpp).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace dlw::detail {
+
+// #14: a 234-byte JPEG can declare 8488×10270 pixels; decoding it takes a second, and the
+// transform then needs a float copy (1 GB). Every image is shrunk to the backbone's input
+// (28-224 px), so anything above 64 Mi pixels (8192×8192) is refused. OpenCV's own cap on what
+// it decodes at all is 2^30 pixels (OPENCV_IO_MAX_IMAGE_PIXELS, read when the library loads).
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
+// "" when width × height is at most kMaxImagePixels, else the reason ("image of W×H pixels,
+// more than the 67108864 this program decodes"). Sides are at least 1. Any thread.
+std::string pixelCountFault(int64_t width, int64_t height);
+
+// Checks the structure of a PNG or JPEG file: the size its header declares (sides of at
+// least 1, at most kMaxImagePixels pixels) and, for PNG, that every chunk fits in the file
+// and the file reaches its IEND chunk. Returns "" when nothing is wrong, when the file is of
+// another format or cannot be opened (the decoder then says why), else the fault as one line
+// without the file's name ("corrupt PNG: chunk 'tEXt' declares N bytes but M remain").
+// Throws nothing but std::bad_alloc. Any thread.
+std::string imageStructureFault(const std::filesystem::path& file);
+
+}  // namespace dlw::detail
