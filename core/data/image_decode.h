@@ -22,9 +22,9 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file);
 
 // A cheap readability check for folder scans: the file is non-empty, its first bytes are a
 // signature of a format OpenCV can decode, and its headers pass imageStructureFault (no pixel
-// is decoded, so a file with valid headers but corrupt data passes here and fails later in
-// decodeImageFile). Returns "" when readable, else the reason. Throws dlw::Error when the build
-// has no decoder. Any thread.
+// is decoded and a JPEG's data is not read, so a file with valid headers but corrupt or cut
+// data passes here and fails later in decodeImageFile). Returns "" when readable, else the
+// reason. Throws dlw::Error when the build has no decoder. Any thread.
 std::string probeImageFile(const std::filesystem::path& file);
 
 }  // namespace dlw::detail

@@ -83,8 +83,9 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file) {
     }
     // #14: a 224-byte JPEG declaring 180 megapixels made OpenCV allocate and fill 540 MB
     // before the pixel limit could refuse it; a PNG chunk declaring 1.6 GB made libpng allocate
-    // them. Such files are refused from what they declare, before OpenCV sees them.
-    if (const auto fault = imageStructureFault(file); !fault.empty()) {
+    // them; a cut JPEG decoded, grey where its data was missing. Such files are refused from
+    // their structure, before OpenCV sees them.
+    if (const auto fault = imageStructureFault(file, StructureCheck::Whole); !fault.empty()) {
         throw Error(file.string() + ": " + fault);
     }
     cv::Mat image;
@@ -131,7 +132,7 @@ std::string probeImageFile(const std::filesystem::path& file) {
     } catch (const cv::Exception& e) {
         return std::string("not a decodable image (") + e.what() + ")";
     }
-    return imageStructureFault(file);
+    return imageStructureFault(file, StructureCheck::Headers);
 }
 
 }  // namespace dlw::detail

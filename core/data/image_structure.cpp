@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <system_error>
 #include <vector>
@@ -36,6 +37,24 @@ public:
         }
         ++offset_;
         return buffer_[pos_++];
+    }
+
+    // Moves past the next byte equal to `value`; false when the file ends first.
+    bool skipPast(unsigned char value) {
+        for (;;) {
+            if (pos_ == end_ && !refill()) {
+                return false;
+            }
+            const auto* start = buffer_.data() + pos_;
+            const auto* found =
+                static_cast<const unsigned char*>(std::memchr(start, value, end_ - pos_));
+            const std::size_t moved = found == nullptr ? end_ - pos_ : found - start + 1;
+            pos_ += moved;
+            offset_ += moved;
+            if (found != nullptr) {
+                return true;
+            }
+        }
     }
 
     // Fills `out` with the next `count` bytes; false when the file ends first.
@@ -162,50 +181,61 @@ std::string pngFault(ByteReader& in) {
 }
 
 // JPEG: SOI (already read), then segments FF code [length (2, big-endian, counting itself),
-// payload] up to the first scan. The size is the frame header's (SOF); segments are skipped
-// by their length, so a thumbnail inside an APP segment is never mistaken for the image.
-std::string jpegFault(ByteReader& in) {
-    for (;;) {
-        int b = in.get();
-        if (b < 0) {
-            return "truncated JPEG (it ends before its image data)";
-        }
-        if (b != 0xFF) {  // libjpeg skips garbage before a marker (with a warning)
-            continue;
-        }
+// payload]; each scan (SOS) is followed by entropy-coded data, in which FF is followed by 00
+// (a stuffed byte) or a restart marker, and the image ends with EOI. Segments are skipped by
+// their length, so a thumbnail inside an APP segment (EXIF) is never taken for the image.
+// A truncated file: libjpeg decodes what is there, fills the rest grey and only warns on
+// stderr, so a missing EOI after the scans is refused here (Whole).
+std::string jpegFault(ByteReader& in, StructureCheck depth) {
+    bool sawFrame = false;
+    bool sawScan = false;
+    while (in.skipPast(0xFF)) {  // libjpeg skips garbage before a marker (with a warning)
         int code = in.get();
         while (code == 0xFF) {  // fill bytes
             code = in.get();
         }
         if (code < 0) {
-            return "truncated JPEG (it ends before its image data)";
+            break;
         }
         if (code <= 0x01 || (code >= 0xD0 && code <= 0xD8)) {
-            continue;  // FF 00 garbage, TEM, RSTn, SOI: markers without a length
+            continue;  // a stuffed 00, TEM, RSTn, SOI: no length, no payload
         }
         if (code == 0xD9) {
-            return "corrupt JPEG: its end-of-image marker comes before any image data";
+            return sawScan ? ""
+                           : "corrupt JPEG: its end-of-image marker comes before any image data";
         }
         std::array<unsigned char, 7> segment{};  // length (2) [, precision, height (2), width (2)]
         if (!in.read(segment.data(), 2)) {
-            return "truncated JPEG (it ends inside a segment header)";
+            break;
         }
-        const uint32_t length = std::max<uint32_t>(bigEndian(segment.data(), 2), 2);
-        const bool sof = code >= 0xC0 && code <= 0xCF && code != 0xC4 && code != 0xC8 &&
-                         code != 0xCC;  // C4 DHT, C8 JPG, CC DAC are not frames
-        if (sof) {
-            if (length < 8 || !in.read(&segment[2], 5)) {
+        uint32_t left = std::max<uint32_t>(bigEndian(segment.data(), 2), 2) - 2;  // libjpeg: >= 2
+        const bool frame = code >= 0xC0 && code <= 0xCF && code != 0xC4 && code != 0xC8 &&
+                           code != 0xCC;  // C4 DHT, C8 JPG, CC DAC are no frames
+        if (frame && !sawFrame) {
+            if (left < 6 || !in.read(&segment[2], 5)) {
                 return "corrupt JPEG: its frame header (SOF) is cut short";
             }
-            return sizeFault("JPEG", bigEndian(&segment[5], 2), bigEndian(&segment[3], 2));
+            left -= 5;
+            sawFrame = true;
+            auto fault = sizeFault("JPEG", bigEndian(&segment[5], 2), bigEndian(&segment[3], 2));
+            if (!fault.empty()) {
+                return fault;
+            }
+        } else if (code == 0xDA) {
+            if (!sawFrame) {
+                return "corrupt JPEG: its image data starts before the frame header (SOF)";
+            }
+            if (depth == StructureCheck::Headers) {
+                return {};
+            }
+            sawScan = true;
         }
-        if (code == 0xDA) {
-            return "corrupt JPEG: its image data starts before the frame header (SOF)";
-        }
-        if (!in.skip(length - 2)) {
-            return "truncated JPEG (it ends inside a segment before its image data)";
+        if (!in.skip(left)) {
+            break;
         }
     }
+    return sawScan ? "truncated JPEG (no end-of-image marker after the image data)"
+                   : "truncated JPEG (it ends before its image data)";
 }
 
 }  // namespace
@@ -221,14 +251,14 @@ std::string pixelCountFault(int64_t width, int64_t height) {
            " pixels, more than the " + std::to_string(kMaxImagePixels) + " this program decodes";
 }
 
-std::string imageStructureFault(const fs::path& file) {
+std::string imageStructureFault(const fs::path& file, StructureCheck depth) {
     ByteReader in(file);
     std::array<unsigned char, 8> magic{};
     if (!in.read(magic.data(), 2)) {
         return {};
     }
     if (magic[0] == 0xFF && magic[1] == 0xD8) {
-        return jpegFault(in);
+        return jpegFault(in, depth);
     }
     static constexpr std::array<unsigned char, 8> kPngSignature = {0x89, 'P',  'N',  'G',
                                                                    '\r', '\n', 0x1A, '\n'};

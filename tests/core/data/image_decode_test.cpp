@@ -3,6 +3,8 @@
 #include "data/image_decode.h"
 
 #include "api/error.h"
+#include "core/data/data_test_support.h"
+#include "data/batch_loader.h"
 #include "test_support.h"
 
 #include <fstream>
@@ -74,6 +76,52 @@ TEST(ImageDecode, RefusesPngChunkLongerThanTheRestOfTheFile) {
     DLW_EXPECT_ERROR(
         detail::decodeImageFile(writeFile(dir / "no-crc.png", png.substr(0, png.size() - 2))),
         "no-crc.png: truncated PNG: chunk 'IEND' ends without its 4-byte CRC");
+}
+
+// A JPEG cut short (the user's break-it pass: `head -c $((N/3)) colour.jpg`): libjpeg decoded
+// what was there, filled the rest grey and only printed "Premature end of JPEG file"; the
+// image was trained on and predicted without a word. A JPEG must now end its image data with
+// the end-of-image marker.
+TEST(ImageDecode, RefusesJpegWithoutEndOfImageAfterItsImageData) {
+    const auto dir = test::tempDir("jpeg-eoi");
+    const cv::Mat image = noise(48, 64);
+    const std::vector<std::pair<std::string, std::vector<int>>> layouts = {
+        {"baseline", {}},
+        {"progressive", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}},  // several scans
+        {"restarts", {cv::IMWRITE_JPEG_RST_INTERVAL, 1}},    // RSTn markers in the data
+    };
+    for (const auto& [name, params] : layouts) {
+        const std::string jpeg = encode(".jpg", image, params);
+        EXPECT_EQ(detail::decodeImageFile(writeFile(dir / (name + ".jpg"), jpeg)).size(1), 64);
+        EXPECT_EQ(
+            detail::decodeImageFile(writeFile(dir / (name + "-trailer.jpg"), jpeg + "trailer"))
+                .size(0),
+            48);
+        for (const std::size_t keep : {jpeg.size() / 3, jpeg.size() - 2}) {
+            const fs::path cut =
+                writeFile(dir / (name + "-" + std::to_string(keep) + ".jpg"), jpeg.substr(0, keep));
+            DLW_EXPECT_ERROR(
+                detail::decodeImageFile(cut),
+                cut.string() + ": truncated JPEG (no end-of-image marker after the image data)");
+        }
+    }
+    // A thumbnail inside an EXIF segment brings its own end-of-image marker, earlier in the
+    // file than the image's data: it does not make a cut file whole.
+    const std::string jpeg = encode(".jpg", image);
+    const std::string exif = std::string("Exif\0\0", 6) + encode(".jpg", noise(8, 8));
+    const std::string app1 = std::string("\xFF\xE1") + static_cast<char>((exif.size() + 2) >> 8U) +
+                             static_cast<char>((exif.size() + 2) & 0xFFU) + exif;
+    const std::string withThumbnail = jpeg.substr(0, 2) + app1 + jpeg.substr(2);
+    EXPECT_EQ(detail::decodeImageFile(writeFile(dir / "thumbnail.jpg", withThumbnail)).size(1), 64);
+    const fs::path cut =
+        writeFile(dir / "thumbnail-cut.jpg", withThumbnail.substr(0, withThumbnail.size() / 2));
+    DLW_EXPECT_ERROR(detail::decodeImageFile(cut), "thumbnail-cut.jpg: truncated JPEG");
+    // Predict and embed read files through loadImageFiles: the same one line, and the
+    // other files still load.
+    const auto loaded = loadImageFiles({cut, dir / "baseline.jpg"}, 0, 2, test::sized(28, 1));
+    EXPECT_EQ(loaded.indices, std::vector<std::size_t>{1});
+    EXPECT_EQ(loaded.errors[0],
+              cut.string() + ": truncated JPEG (no end-of-image marker after the image data)");
 }
 
 }  // namespace

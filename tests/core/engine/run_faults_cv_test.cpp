@@ -1,7 +1,7 @@
 // #14: an image folder as users have them (macOS and Jupyter leftovers, an empty .jpg, a text
-// file named .png, a truncated PNG, a class folder named in Latin-1, not UTF-8): the classes
-// come out right, the run completes, every file it left out is reported with its reason in its
-// events and counted in summary.json, and every file of the run parses as JSON.
+// file named .png, a truncated PNG and JPEG, a class folder named in Latin-1, not UTF-8): the
+// classes come out right, the run completes, every file it left out is reported with its reason in
+// its events and counted in summary.json, and every file of the run parses as JSON.
 #include "api/engine.h"
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
@@ -49,6 +49,17 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
             .write(reinterpret_cast<const char*>(bytes.data()),
                    static_cast<std::streamsize>(bytes.size() / 2));
     }
+    // A JPEG cut to a third: libjpeg would decode it, grey where data is missing, and only
+    // warn on stderr. Decoding before the run finds it (the scan reads headers only).
+    {
+        std::vector<uchar> bytes;
+        cv::Mat noise(64, 64, CV_8UC3);
+        cv::randu(noise, 0, 255);
+        cv::imencode(".jpg", noise, bytes);
+        std::ofstream(root / dog / "truncated.jpg", std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size() / 3));
+    }
     const std::map<std::string, std::string> expected = {
         {(root / "cat" / ".DS_Store").string(), "hidden file"},
         {(root / "cat" / "._0.png").string(), "hidden file"},
@@ -58,6 +69,8 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
         {(root / "cat" / "labels.txt").string(), "not an image file"},
         {(root / "README.md").string(), "not inside a class folder"},
         {(root / "cat" / "truncated.png").string(), "corrupt PNG: chunk 'IDAT' declares"},
+        {(root / dog / "truncated.jpg").string(),
+         "truncated JPEG (no end-of-image marker after the image data)"},
     };
     const auto shown = [](const fs::path& p) { return escapeInvalidUtf8(p.string()); };
 
