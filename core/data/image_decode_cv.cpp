@@ -3,12 +3,14 @@
 #include "data/image_decode.h"
 #include "data/image_structure.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
 #include <system_error>
 
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -24,6 +26,42 @@ bool isDicom(const std::filesystem::path& file) {
     in.read(head.data(), head.size());
     return in.gcount() == static_cast<std::streamsize>(head.size()) &&
            std::memcmp(head.data() + 128, "DICM", 4) == 0;
+}
+
+// OpenCV's own log lines (e.g. "imread_('FILE'): can't open/read file") would come on top of
+// the one line this program prints per bad file: silenced once, for the whole process, before
+// the first image is read. OpenCV 4.6 prints an exception inside imread ("can't read data")
+// with std::cerr, not through its log: imageStructureFault keeps such files from it.
+void silenceOpenCvLog() {
+    static const bool silenced = [] {
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+        return true;
+    }();
+    static_cast<void>(silenced);
+}
+
+// One line for a cv::Exception: its condition or message (err), without the version, source
+// file, line and function that what() spreads over two lines.
+std::string describe(const cv::Exception& e) {
+    std::string text = e.err.empty() ? "OpenCV error " + std::to_string(e.code) : e.err;
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    std::replace(text.begin(), text.end(), '\r', ' ');
+    if (e.func == "validateInputImageSize") {  // a header OpenCV reads, but no check here
+        return "its header declares a size OpenCV refuses (" + text + ")";
+    }
+    return text;
+}
+
+// The file through cv::imread; an empty image when OpenCV cannot decode it.
+cv::Mat readWithOpenCv(const std::filesystem::path& file) {
+    silenceOpenCvLog();
+    try {
+        // IMREAD_ANYCOLOR keeps grey files single-channel (cheaper, and luminance is then exact)
+        // and gives 3-channel BGR for everything else.
+        return cv::imread(file.string(), cv::IMREAD_ANYCOLOR);
+    } catch (const cv::Exception& e) {
+        throw Error(file.string() + ": cannot decode the image: " + describe(e));
+    }
 }
 
 // 8-bit depth: OpenCV already converts 16-bit data to 8 bits unless IMREAD_ANYDEPTH is given,
@@ -83,19 +121,13 @@ torch::Tensor decodeImageFile(const std::filesystem::path& file) {
     }
     // #14: a 224-byte JPEG declaring 180 megapixels made OpenCV allocate and fill 540 MB
     // before the pixel limit could refuse it; a PNG chunk declaring 1.6 GB made libpng allocate
-    // them; a cut JPEG decoded, grey where its data was missing. Such files are refused from
-    // their structure, before OpenCV sees them.
+    // them; a cut JPEG decoded, grey where its data was missing; a BMP or PNM header out of
+    // range or cut short raised OpenCV's text on stderr or in the message. Such files are
+    // refused from their structure, before OpenCV sees them.
     if (const auto fault = imageStructureFault(file, StructureCheck::Whole); !fault.empty()) {
         throw Error(file.string() + ": " + fault);
     }
-    cv::Mat image;
-    try {
-        // IMREAD_ANYCOLOR keeps grey files single-channel (cheaper, and luminance is then exact)
-        // and gives 3-channel BGR for everything else.
-        image = cv::imread(file.string(), cv::IMREAD_ANYCOLOR);
-    } catch (const cv::Exception& e) {
-        throw Error(file.string() + ": cannot decode the image (" + e.what() + ")");
-    }
+    cv::Mat image = readWithOpenCv(file);
     if (image.empty()) {
         throw Error(file.string() +
                     ": not a decodable image (OpenCV recognises no format or the data is corrupt)");
@@ -125,12 +157,13 @@ std::string probeImageFile(const std::filesystem::path& file) {
     if (bytes == 0) {
         return "empty file";
     }
+    silenceOpenCvLog();
     try {
         if (!cv::haveImageReader(file.string())) {
             return "not a decodable image (no image format recognised in its first bytes)";
         }
     } catch (const cv::Exception& e) {
-        return std::string("not a decodable image (") + e.what() + ")";
+        return "not a decodable image (" + describe(e) + ")";
     }
     return imageStructureFault(file, StructureCheck::Headers);
 }

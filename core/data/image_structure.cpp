@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -27,7 +28,8 @@ public:
         }
     }
 
-    // Bytes after the read position (by the size the file had when opened).
+    // The file's size when it was opened, and the bytes after the read position.
+    uint64_t size() const { return size_; }
     uint64_t remaining() const { return offset_ < size_ ? size_ - offset_ : 0; }
 
     // The next byte, or -1 at the end of the file.
@@ -115,19 +117,19 @@ uint32_t bigEndian(const unsigned char* p, int count) {
     return v;
 }
 
-// A PNG chunk type as text: letters as they are, any other byte as \xHH (one clean line).
-std::string chunkName(const unsigned char* type) {
-    std::string out;
-    for (int i = 0; i < 4; ++i) {
-        if ((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z')) {
-            out += static_cast<char>(type[i]);
-        } else {
-            std::array<char, 5> hex{};
-            std::snprintf(hex.data(), hex.size(), "\\x%02X", type[i]);
-            out += hex.data();
-        }
+// A byte of a file as text in a message: printable ASCII as it is, else \xHH.
+std::string shownByte(int byte) {
+    if (byte > 0x20 && byte < 0x7F) {
+        return {static_cast<char>(byte)};
     }
-    return out;
+    std::array<char, 5> hex{};
+    std::snprintf(hex.data(), hex.size(), "\\x%02X", static_cast<unsigned>(byte) & 0xFFU);
+    return hex.data();
+}
+
+// A PNG chunk type as text in a message.
+std::string chunkName(const unsigned char* type) {
+    return shownByte(type[0]) + shownByte(type[1]) + shownByte(type[2]) + shownByte(type[3]);
 }
 
 // The fault of a declared size: a side below 1, or more pixels than the limit.
@@ -178,6 +180,14 @@ std::string pngFault(ByteReader& in) {
             return {};
         }
     }
+}
+
+uint32_t littleEndian(const unsigned char* p, int count) {
+    uint32_t v = 0;
+    for (int i = count - 1; i >= 0; --i) {
+        v = (v << 8U) | p[i];
+    }
+    return v;
 }
 
 // JPEG: SOI (already read), then segments FF code [length (2, big-endian, counting itself),
@@ -238,6 +248,192 @@ std::string jpegFault(ByteReader& in, StructureCheck depth) {
                    : "truncated JPEG (it ends before its image data)";
 }
 
+// BMP: a 14-byte file header ("BM", file size, reserved, offset of the pixel data), then an
+// info header whose first field is its size: 12 (OS/2: 16-bit sides, bits per pixel) or 36
+// and more (Windows: signed 32-bit sides, a negative height meaning top-down rows, bits per
+// pixel, compression), as OpenCV reads them. Uncompressed rows are read whole, each padded to
+// 4 bytes: a file too short for them made OpenCV throw inside imread, which prints the
+// exception to stderr and returns an empty image.
+std::string bmpFault(ByteReader& in) {
+    std::array<unsigned char, 34> head{'B', 'M'};  // bytes 0-33 of the file
+    if (!in.read(&head[2], 24)) {
+        return "truncated BMP (it ends inside its header)";
+    }
+    const uint32_t infoSize = littleEndian(&head[14], 4);
+    int64_t width = 0;
+    int64_t height = 0;
+    uint32_t bits = 0;
+    uint32_t compression = 0;
+    if (infoSize == 12) {
+        width = littleEndian(&head[18], 2);
+        height = littleEndian(&head[20], 2);
+        bits = littleEndian(&head[24], 2);
+    } else if (infoSize >= 36) {
+        if (!in.read(&head[26], 8)) {
+            return "truncated BMP (it ends inside its header)";
+        }
+        width = static_cast<int32_t>(littleEndian(&head[18], 4));
+        height = static_cast<int32_t>(littleEndian(&head[22], 4));
+        bits = littleEndian(&head[28], 2);
+        compression = littleEndian(&head[30], 4);
+    } else {
+        return {};  // a header OpenCV does not read: it refuses the file itself
+    }
+    if (width < 1 || height == 0) {
+        return "corrupt BMP: its header declares " + std::to_string(width) + "×" +
+               std::to_string(height) + " pixels";
+    }
+    const int64_t rows = height < 0 ? -height : height;
+    if (auto fault = pixelCountFault(width, rows); !fault.empty()) {
+        return fault;
+    }
+    const bool plain = (compression == 0 && (bits == 1 || bits == 4 || bits == 8 || bits == 16 ||
+                                             bits == 24 || bits == 32)) ||
+                       (compression == 3 && (bits == 16 || bits == 32));  // 3: bit fields
+    if (!plain) {
+        return {};  // run-length encoded, or a layout OpenCV refuses by itself
+    }
+    const uint64_t pixelStart = littleEndian(&head[10], 4);
+    const uint64_t rowBytes = (static_cast<uint64_t>(width) * bits + 31) / 32 * 4;
+    const uint64_t needed = pixelStart + rowBytes * static_cast<uint64_t>(rows);
+    if (needed > in.size()) {
+        return "truncated BMP: its " + std::to_string(width) + "×" + std::to_string(rows) +
+               " pixels of " + std::to_string(bits) + " bits need " + std::to_string(needed) +
+               " bytes, the file has " + std::to_string(in.size());
+    }
+    return {};
+}
+
+// How reading a number of a PNM file ended.
+enum class PnmNumber { Read, End, EndAfterDigits, NotADigit, TooLarge };
+
+// One decimal number of a PNM file as OpenCV's ReadNumber reads it: whitespace and '#' comments
+// to the end of the line are skipped, then up to `maxDigits` digits (0: any number) are read;
+// without a digit limit the byte after the digits is consumed too, so it must exist. The value
+// must fit an int. `bad` receives the byte that is not a digit.
+PnmNumber readPnmNumber(ByteReader& in, int maxDigits, int64_t& value, int& bad) {
+    int c = in.get();
+    while (c == '#' || (c >= 0 && std::isspace(c) != 0)) {
+        if (c == '#') {
+            while (c >= 0 && c != '\n' && c != '\r') {
+                c = in.get();
+            }
+        }
+        c = in.get();
+    }
+    if (c < 0) {
+        return PnmNumber::End;
+    }
+    if (std::isdigit(c) == 0) {
+        bad = c;
+        return PnmNumber::NotADigit;
+    }
+    value = 0;
+    for (int digits = 1;; ++digits) {
+        value = value * 10 + (c - '0');
+        if (value > 0x7FFFFFFF) {
+            return PnmNumber::TooLarge;
+        }
+        if (digits == maxDigits) {
+            return PnmNumber::Read;
+        }
+        c = in.get();
+        if (c < 0) {
+            return PnmNumber::EndAfterDigits;
+        }
+        if (std::isdigit(c) == 0) {
+            return PnmNumber::Read;
+        }
+    }
+}
+
+// The message for a PNM header number that could not be read.
+std::string pnmHeaderFault(const std::string& format, const char* what, PnmNumber result, int bad) {
+    switch (result) {
+        case PnmNumber::NotADigit:
+            return "corrupt " + format + " header: its " + what + " starts with '" +
+                   shownByte(bad) + "', not a digit";
+        case PnmNumber::TooLarge:
+            return "corrupt " + format + " header: its " + what + " is larger than 2147483647";
+        default:
+            return "truncated " + format + " (it ends inside its header)";
+    }
+}
+
+// The text pixel values of a PNM file (P1-P3): `count` numbers, one digit each for PBM.
+std::string pnmTextFault(ByteReader& in, const std::string& format, uint64_t count) {
+    const int maxDigits = format == "PBM" ? 1 : 0;
+    for (uint64_t k = 0; k < count; ++k) {
+        int64_t value = 0;
+        int bad = 0;
+        switch (readPnmNumber(in, maxDigits, value, bad)) {
+            case PnmNumber::Read:
+                break;
+            case PnmNumber::NotADigit:
+                return "corrupt " + format + ": its pixel data holds '" + shownByte(bad) +
+                       "' where a number belongs";
+            case PnmNumber::TooLarge:
+                return "corrupt " + format + ": a pixel value is larger than 2147483647";
+            case PnmNumber::EndAfterDigits:
+                return "truncated " + format + ": its last pixel value ends the file (a " +
+                       "whitespace byte must follow it)";
+            case PnmNumber::End:
+                return "truncated " + format + ": its pixel data holds " + std::to_string(k) +
+                       " of the " + std::to_string(count) + " values its header declares";
+        }
+    }
+    return {};
+}
+
+// PNM: "P1"-"P6" and a whitespace byte (already read), then width, height and, but for PBM,
+// the maximum value as decimal text; then the pixel values as text (P1-P3) or binary (P4-P6,
+// after one whitespace byte): one bit (PBM, rows padded to bytes), one (PGM) or three (PPM)
+// samples per pixel, of two bytes when the maximum value is above 255. OpenCV throws inside
+// imread on a short or malformed file, which prints the exception to stderr.
+std::string pnmFault(ByteReader& in, char kind, StructureCheck depth) {
+    const std::string format = kind == '1' || kind == '4'   ? "PBM"
+                               : kind == '2' || kind == '5' ? "PGM"
+                                                            : "PPM";
+    const int64_t channels = format == "PPM" ? 3 : 1;
+    int64_t width = 0;
+    int64_t height = 0;
+    int64_t maxValue = 1;
+    int bad = 0;
+    for (const auto& [what, value] : {std::pair<const char*, int64_t*>{"width", &width},
+                                      {"height", &height},
+                                      {"maximum value", &maxValue}}) {
+        if (format == "PBM" && value == &maxValue) {
+            break;
+        }
+        const PnmNumber result = readPnmNumber(in, /*maxDigits=*/0, *value, bad);
+        if (result != PnmNumber::Read) {
+            return pnmHeaderFault(format, what, result, bad);
+        }
+    }
+    if (auto fault = sizeFault(format, width, height); !fault.empty()) {
+        return fault;
+    }
+    if (maxValue < 1 || maxValue > 65535) {
+        return "corrupt " + format + " header: its maximum value " + std::to_string(maxValue) +
+               " is outside 1-65535";
+    }
+    const auto pixels = static_cast<uint64_t>(width * height);
+    if (kind <= '3') {
+        return depth == StructureCheck::Whole
+                   ? pnmTextFault(in, format, pixels * static_cast<uint64_t>(channels))
+                   : "";
+    }
+    const uint64_t needed =
+        format == "PBM" ? static_cast<uint64_t>((width + 7) / 8 * height)
+                        : pixels * static_cast<uint64_t>(channels) * (maxValue > 255 ? 2 : 1);
+    if (needed > in.remaining()) {
+        return "truncated " + format + ": its " + std::to_string(width) + "×" +
+               std::to_string(height) + " pixels need " + std::to_string(needed) +
+               " bytes of pixel data, " + std::to_string(in.remaining()) + " remain";
+    }
+    return {};
+}
+
 }  // namespace
 
 std::string pixelCountFault(int64_t width, int64_t height) {
@@ -259,6 +455,15 @@ std::string imageStructureFault(const fs::path& file, StructureCheck depth) {
     }
     if (magic[0] == 0xFF && magic[1] == 0xD8) {
         return jpegFault(in, depth);
+    }
+    if (magic[0] == 'B' && magic[1] == 'M') {
+        return bmpFault(in);
+    }
+    if (magic[0] == 'P' && magic[1] >= '1' && magic[1] <= '6') {
+        const int space = in.get();  // OpenCV's signature: "P1"-"P6" and whitespace
+        return space >= 0 && std::isspace(space) != 0
+                   ? pnmFault(in, static_cast<char>(magic[1]), depth)
+                   : "";
     }
     static constexpr std::array<unsigned char, 8> kPngSignature = {0x89, 'P',  'N',  'G',
                                                                    '\r', '\n', 0x1A, '\n'};

@@ -1,9 +1,9 @@
 #pragma once
 // What an image file's own structure says, read without decoding a pixel (internal). Files of
-// the formats checked here (PNG, JPEG) are refused before OpenCV sees them when their declared
-// size is out of range or their structure is broken in a way that makes a library inside
-// OpenCV allocate what the file cannot hold or decode a partial image without an error
-// (image_decode_cv.cpp).
+// the formats checked here (PNG, JPEG, BMP, PNM) are refused before OpenCV sees them when their
+// declared size is out of range or their structure is broken in a way that makes a library
+// inside OpenCV allocate what the file cannot hold, decode a partial image without an error,
+// or print to stderr instead of failing (image_decode_cv.cpp).
 
 #include <cstdint>
 #include <filesystem>
@@ -23,18 +23,19 @@ std::string pixelCountFault(int64_t width, int64_t height);
 
 // How much of a file imageStructureFault reads.
 enum class StructureCheck {
-    Headers,  // headers and PNG chunk headers: cheap, for folder scans
-    Whole,    // also a JPEG's image data up to its end: before decoding
+    Headers,  // headers, PNG chunk headers and the file's length: cheap, for folder scans
+    Whole,    // also a JPEG's image data up to its end and a text PNM's values: before decoding
 };
 
-// Checks the structure of a PNG or JPEG file: the size its header declares (sides of at least
-// 1, at most kMaxImagePixels pixels); for PNG, that every chunk fits in the file and the file
-// reaches its IEND chunk; with StructureCheck::Whole also that a JPEG has its end-of-image
-// marker after its image data. Returns "" when nothing is wrong, when the file is of another
-// format or cannot be opened (the decoder then says why), else the fault as one line without
-// the file's name ("corrupt PNG: chunk 'tEXt' declares N bytes but M remain", "truncated JPEG
-// (no end-of-image marker after the image data)"). Throws nothing but std::bad_alloc. Any
-// thread.
+// Checks the structure of a PNG, JPEG, BMP or PNM (PBM, PGM, PPM) file: the size its header
+// declares (sides of at least 1, at most kMaxImagePixels pixels); for PNG, that every chunk
+// fits in the file and the file reaches its IEND chunk; for uncompressed BMP and binary PNM,
+// that the file holds the pixel data its header declares; with StructureCheck::Whole also
+// that a JPEG has its end-of-image marker after its image data and that a text PNM holds all
+// its values. Returns "" when nothing is wrong, when the file is of another format or cannot
+// be opened (the decoder then says why), else the fault as one line without the file's name
+// ("corrupt PNG: chunk 'tEXt' declares N bytes but M remain", "truncated JPEG (no end-of-image
+// marker after the image data)"). Throws nothing but std::bad_alloc. Any thread.
 std::string imageStructureFault(const std::filesystem::path& file, StructureCheck depth);
 
 }  // namespace dlw::detail

@@ -7,9 +7,11 @@
 #include "data/batch_loader.h"
 #include "test_support.h"
 
+#include <cstdint>
 #include <fstream>
 
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 namespace dlw {
@@ -122,6 +124,130 @@ TEST(ImageDecode, RefusesJpegWithoutEndOfImageAfterItsImageData) {
     EXPECT_EQ(loaded.indices, std::vector<std::size_t>{1});
     EXPECT_EQ(loaded.errors[0],
               cut.string() + ": truncated JPEG (no end-of-image marker after the image data)");
+}
+
+std::string littleEndian(uint32_t value, int bytes) {
+    std::string out;
+    for (int i = 0; i < bytes; ++i) {
+        out += static_cast<char>((value >> (8U * static_cast<unsigned>(i))) & 0xFFU);
+    }
+    return out;
+}
+
+// A BMP with a 40-byte info header: 24 bits per pixel, no compression, `data` as pixel data.
+std::string bmp(int32_t width, int32_t height, const std::string& data) {
+    const std::string info = littleEndian(40, 4) + littleEndian(static_cast<uint32_t>(width), 4) +
+                             littleEndian(static_cast<uint32_t>(height), 4) + littleEndian(1, 2) +
+                             littleEndian(24, 2) + std::string(24, '\0');
+    return "BM" + littleEndian(static_cast<uint32_t>(54 + data.size()), 4) + std::string(4, '\0') +
+           littleEndian(54, 4) + info + data;
+}
+
+// A broken file and what the one line about it must say.
+struct BrokenFile {
+    std::string name;
+    std::string bytes;
+    std::string fault;
+};
+
+// The user's break-it pass and its neighbours: BMP and PNM headers that OpenCV refused with an
+// assertion (its source text over two lines) or with an exception that imread printed to
+// stderr before it returned an empty image.
+std::vector<BrokenFile> brokenBmpAndPnmFiles() {
+    return {
+        {"huge.bmp", bmp(40000, 40000, std::string(16, '\0')),
+         "image of 40000×40000 pixels, more than the 67108864 this program decodes"},
+        {"most-negative-height.bmp", bmp(8, INT32_MIN, std::string(16, '\0')),
+         "image of 8×2147483648 pixels, more than"},
+        {"negative-width.bmp", bmp(-4, 4, std::string(48, '\0')),
+         "corrupt BMP: its header declares -4×4 pixels"},
+        {"short.bmp", bmp(4, -4, std::string(16, '\0')),
+         "truncated BMP: its 4×4 pixels of 24 bits need 102 bytes, the file has 70"},
+        {"header.bmp", "BM\x10", "truncated BMP (it ends inside its header)"},
+        {"huge.pgm", "P5\n100000 100000\n255\n",
+         "image of 100000×100000 pixels, more than the 67108864 this program decodes"},
+        {"negative.pgm", "P5\n-5 -5\n255\n",
+         "corrupt PGM header: its width starts with '-', not a digit"},
+        {"zero.ppm", "P6\n0 4\n255\n", "corrupt PPM: its header declares 0×4 pixels"},
+        {"maximum.pgm", "P5\n2 2\n70000\n12345678",
+         "corrupt PGM header: its maximum value 70000 is outside 1-65535"},
+        {"header.pgm", "P5\n2 2\n255", "truncated PGM (it ends inside its header)"},
+        {"short.pgm", "P5\n4 4\n255\n0123456789",
+         "truncated PGM: its 4×4 pixels need 16 bytes of pixel data, 10 remain"},
+        {"short16.pgm", "P5\n2 2\n1000\n1234567",
+         "truncated PGM: its 2×2 pixels need 8 bytes of pixel data, 7 remain"},
+        {"short.pbm", "P4\n9 2\n\xFF\xFF\xFF", "truncated PBM: its 9×2 pixels need 4 bytes"},
+        {"few-values.pgm", "P2\n4 4\n255\n1 2 3\n",
+         "truncated PGM: its pixel data holds 3 of the 16 values its header declares"},
+        {"letter.ppm", "P3\n1 1\n255\n1 x 3\n", "corrupt PPM: its pixel data holds 'x' where"},
+        {"too-large.pgm", "P2\n1 1\n255\n99999999999\n",
+         "corrupt PGM: a pixel value is larger than 2147483647"},
+        {"no-newline.pgm", "P2\n1 1\n255\n7", "truncated PGM: its last pixel value ends the file"},
+    };
+}
+
+TEST(ImageDecode, RefusesBmpAndPnmHeadersOutOfRangeOrCutShort) {
+    const auto dir = test::tempDir("bmp-pnm");
+    for (const auto& broken : brokenBmpAndPnmFiles()) {
+        const fs::path file = writeFile(dir / broken.name, broken.bytes);
+        DLW_EXPECT_ERROR(detail::decodeImageFile(file), file.string() + ": " + broken.fault);
+        // The scan's probe reads headers and the file's length, not text pixel values.
+        if (broken.bytes.rfind("P2", 0) != 0 && broken.bytes.rfind("P3", 0) != 0) {
+            EXPECT_NE(detail::probeImageFile(file).find(broken.fault), std::string::npos)
+                << broken.name << ": " << detail::probeImageFile(file);
+        }
+    }
+    // Whole files of the same kinds still decode: a top-down BMP (negative height), binary
+    // and text PNM, 16-bit samples, comments, one-digit PBM values without spaces.
+    const std::vector<std::pair<std::string, std::string>> whole = {
+        {"top-down.bmp", bmp(4, -4, std::string(48, '\x80'))},
+        {"grey.pgm", "P5\n# a comment\n4 2\n255\n01234567"},
+        {"deep.pgm", "P5 2 2 1000 12345678"},
+        {"text.ppm", "P3\n2 1\n255\n1 2 3 # comment\n 4 5 6\n"},
+        {"packed.pbm", "P1\n4 2\n01011010"},
+    };
+    for (const auto& [name, bytes] : whole) {
+        const auto image = detail::decodeImageFile(writeFile(dir / name, bytes));
+        EXPECT_EQ(image.size(1), name == "deep.pgm" || name == "text.ppm" ? 2 : 4) << name;
+    }
+}
+
+// Every decode failure is one line that names the file, without OpenCV's version, source file
+// and line, and nothing reaches stderr (OpenCV's logging is silenced; its decoders are not
+// given the files they would complain about).
+TEST(ImageDecode, EveryFailureIsOneLineAndStderrStaysQuiet) {
+    const auto dir = test::tempDir("one-line");
+    std::vector<fs::path> files;
+    for (const auto& broken : brokenBmpAndPnmFiles()) {
+        files.push_back(writeFile(dir / broken.name, broken.bytes));
+    }
+    const std::string jpeg = encode(".jpg", noise(32, 32));
+    files.push_back(writeFile(dir / "cut.jpg", jpeg.substr(0, jpeg.size() / 3)));
+    const std::string png = encode(".png", noise(32, 32));
+    files.push_back(writeFile(dir / "cut.png", png.substr(0, png.size() / 2)));
+    files.push_back(test::fixturesDir() / "fuzz/image/oom-png-chunk-length-past-end");
+    // A format not checked here, whose size OpenCV refuses with an assertion of its own.
+    files.push_back(writeFile(dir / "huge.hdr",
+                              "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n"
+                              "-Y 100000 +X 100000\n"));
+    files.push_back(writeFile(dir / "text.png", "not an image"));
+    testing::internal::CaptureStderr();
+    for (const auto& file : files) {
+        try {
+            detail::decodeImageFile(file);
+            ADD_FAILURE() << file << " decoded";
+        } catch (const Error& err) {
+            const std::string message = err.what();
+            EXPECT_EQ(message.rfind(file.string() + ": ", 0), 0U) << message;
+            EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+            EXPECT_EQ(message.find("OpenCV("), std::string::npos) << message;
+            EXPECT_EQ(message.find(".cpp:"), std::string::npos) << message;
+        }
+    }
+    const auto loaded = loadImageFiles(files, 0, files.size(), test::sized(28, 1));
+    EXPECT_TRUE(loaded.images.empty());
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    EXPECT_EQ(cv::utils::logging::getLogLevel(), cv::utils::logging::LOG_LEVEL_SILENT);
 }
 
 }  // namespace

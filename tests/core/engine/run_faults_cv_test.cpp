@@ -1,7 +1,8 @@
 // #14: an image folder as users have them (macOS and Jupyter leftovers, an empty .jpg, a text
-// file named .png, a truncated PNG and JPEG, a class folder named in Latin-1, not UTF-8): the
-// classes come out right, the run completes, every file it left out is reported with its reason in
-// its events and counted in summary.json, and every file of the run parses as JSON.
+// file named .png, a truncated PNG and JPEG, a BMP of 40000×40000 pixels, a class folder named
+// in Latin-1, not UTF-8): the classes come out right, the run completes, every file it left out
+// is reported with its reason in its events and counted in summary.json, and every file of the
+// run parses as JSON.
 #include "api/engine.h"
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
@@ -60,6 +61,12 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
             .write(reinterpret_cast<const char*>(bytes.data()),
                    static_cast<std::streamsize>(bytes.size() / 3));
     }
+    // A BMP header declaring 40000×40000 pixels (0x9C40, 24 bits): OpenCV refused it with two
+    // lines of its source text; the scan refuses it from its header, in one line.
+    std::ofstream(root / "cat" / "huge.bmp", std::ios::binary)
+        << std::string(
+               "BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x40\x9c\0\0\x40\x9c\0\0\x01\0\x18\0", 30)
+        << std::string(40, '\0');
     const std::map<std::string, std::string> expected = {
         {(root / "cat" / ".DS_Store").string(), "hidden file"},
         {(root / "cat" / "._0.png").string(), "hidden file"},
@@ -71,6 +78,7 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
         {(root / "cat" / "truncated.png").string(), "corrupt PNG: chunk 'IDAT' declares"},
         {(root / dog / "truncated.jpg").string(),
          "truncated JPEG (no end-of-image marker after the image data)"},
+        {(root / "cat" / "huge.bmp").string(), "image of 40000×40000 pixels, more than"},
     };
     const auto shown = [](const fs::path& p) { return escapeInvalidUtf8(p.string()); };
 
