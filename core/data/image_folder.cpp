@@ -34,13 +34,58 @@ bool isHidden(const fs::path& path) {
     return !name.empty() && name.front() == '.';
 }
 
+// Whether `entry` is a symbolic link to `canonicalDir` (the folder that holds it) or to a folder
+// above it. Followed, such a class folder would hold every class's images: `ln -s . loop` made
+// a class "loop" of the whole dataset.
+bool linksToAnEnclosingFolder(const fs::directory_entry& entry, const fs::path& canonicalDir) {
+    std::error_code ec;
+    if (!entry.is_symlink(ec)) {
+        return false;
+    }
+    const fs::path target = fs::canonical(entry.path(), ec);
+    if (ec) {
+        return false;
+    }
+    // target encloses canonicalDir when its components are a prefix of canonicalDir's.
+    return std::mismatch(target.begin(), target.end(), canonicalDir.begin(), canonicalDir.end())
+               .first == target.end();
+}
+
+// Why an entry directly in a dataset folder (canonically `canonicalDir`) is no class folder, or
+// "" when it is one: class folders are the folders there, hidden ones and links to the dataset
+// itself or above it excepted.
+std::string notAClassFolder(const fs::directory_entry& entry, const fs::path& canonicalDir) {
+    std::error_code ec;
+    const bool folder = entry.is_directory(ec);
+    if (ec) {
+        return "broken or looping symbolic link (" + ec.message() + ")";
+    }
+    if (!folder) {
+        return "not inside a class folder, not data";
+    }
+    if (isHidden(entry.path())) {
+        return "hidden folder, not read";
+    }
+    if (linksToAnEnclosingFolder(entry, canonicalDir)) {
+        return "symbolic link to a folder that contains the dataset (a loop)";
+    }
+    return {};
+}
+
+// The folder's canonical path (links resolved), or the path itself when that fails.
+fs::path canonicalOrSelf(const fs::path& dir) {
+    std::error_code ec;
+    fs::path canonical = fs::canonical(dir, ec);
+    return ec ? dir : canonical;
+}
+
 // Class folder names directly under `dir`, sorted by name.
 std::vector<std::string> classNamesIn(const fs::path& dir) {
+    const fs::path canonicalDir = canonicalOrSelf(dir);
     std::vector<std::string> names;
     try {
         for (const auto& entry : fs::directory_iterator(dir)) {
-            std::error_code ec;  // a looping link is no class folder, not a failed scan
-            if (entry.is_directory(ec) && !isHidden(entry.path())) {
+            if (notAClassFolder(entry, canonicalDir).empty()) {
                 names.push_back(entry.path().filename().string());
             }
         }
@@ -106,20 +151,16 @@ std::vector<fs::path> imageFilesIn(const fs::path& dir, std::vector<LoadWarning>
     return files;
 }
 
-// Entries directly in `dir` that are not class folders (files, hidden folders): not data.
+// Entries directly in `dir` that are not class folders (files, hidden folders, loops): not data.
 std::vector<LoadWarning> nonClassEntriesIn(const fs::path& dir) {
+    const fs::path canonicalDir = canonicalOrSelf(dir);
     std::vector<LoadWarning> out;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        std::error_code statError;
-        const bool folder = entry.is_directory(statError);
-        if (folder && !isHidden(entry.path())) {
-            continue;
+        auto reason = notAClassFolder(entry, canonicalDir);
+        if (!reason.empty()) {
+            out.push_back({entry.path().string(), -1, std::move(reason)});
         }
-        out.push_back({entry.path().string(), -1,
-                       statError ? "broken or looping symbolic link (" + statError.message() + ")"
-                       : folder  ? "hidden folder, not read"
-                                 : "not inside a class folder, not data"});
     }
     std::sort(out.begin(), out.end(),
               [](const LoadWarning& a, const LoadWarning& b) { return a.file < b.file; });

@@ -1,3 +1,4 @@
+#include "api/dataset_scan.h"
 #include "api/error.h"
 #include "data/dataset.h"
 #include "test_support.h"
@@ -111,6 +112,53 @@ TEST(ImageFolder, LinksAndSpecialFilesAreSkippedWithTheirReason) {
     EXPECT_NE(reasons["dangling.png"].find("broken or looping"), std::string::npos);
     EXPECT_NE(reasons["pipe.png"].find("not a regular file"), std::string::npos);
     EXPECT_NE(reasons["e"].find("looping symbolic link"), std::string::npos) << reasons["e"];
+}
+
+// The user's break-it pass: a class folder that links to the dataset (`ln -s . root/loop`) was
+// followed, and class "loop" held every image of every class. A link to the folder holding the
+// classes or to one above it is skipped and said so; links elsewhere are still followed.
+TEST(ImageFolder, ClassLinkToTheDatasetOrAboveIsSkippedAsALoop) {
+    const auto base = test::tempDir("folder-loop");
+    const auto root = base / "data";
+    writeClasses(root, {{"a", 3}, {"b", 2}});
+    writeClasses(base / "elsewhere", {{"c", 2}});
+    fs::create_symlink(".", root / "loop");
+    fs::create_symlink("..", root / "up");
+    fs::create_symlink(root, root / "absolute");
+    fs::create_symlink("a", root / "alias");           // another class folder: followed
+    fs::create_symlink("../elsewhere/c", root / "c");  // a folder outside: followed
+    fs::create_symlink("../dat", root / "similar");    // "dat" starts "data" but is no parent
+    writeClasses(base / "dat", {{"d", 1}});
+    const std::string loop = "symbolic link to a folder that contains the dataset (a loop)";
+    const auto data = readImageFolder(root, 0.0, /*seed=*/0);
+    EXPECT_EQ(data.train.classNames, (std::vector<std::string>{"a", "alias", "b", "c", "similar"}));
+    EXPECT_EQ(counts(data.train), (std::vector<int64_t>{3, 3, 2, 2, 1}));
+    std::map<std::string, std::string> reasons;
+    for (const auto& w : data.train.warnings) {
+        reasons[fs::path(w.file).filename().string()] = w.reason;
+    }
+    for (const std::string name : {"loop", "up", "absolute"}) {
+        EXPECT_EQ(reasons[name], loop) << name;
+    }
+    // The scan the window shows on a dropped folder says the same.
+    const auto summary = scanDataset(DataKind::ImageFolder, root);
+    EXPECT_EQ(summary.classNames, data.train.classNames);
+    EXPECT_EQ(std::count_if(summary.warnings.begin(), summary.warnings.end(),
+                            [&](const LoadWarning& w) { return w.reason == loop; }),
+              3);
+    // With train/ and test/, the classes' folder is root/train: a link to it is a loop too.
+    const auto split = test::tempDir("folder-loop-split");
+    writeClasses(split / "train", {{"a", 2}, {"b", 2}});
+    writeClasses(split / "test", {{"a", 1}, {"b", 1}});
+    fs::create_symlink(".", split / "train" / "loop");
+    fs::create_symlink("..", split / "test" / "loop");
+    const auto parts = readImageFolder(split, 0.0, /*seed=*/0);
+    EXPECT_EQ(parts.train.classNames, (std::vector<std::string>{"a", "b"}));
+    ASSERT_EQ(parts.train.warnings.size(), 1U);
+    EXPECT_EQ(parts.train.warnings[0].reason, loop);
+    ASSERT_EQ(parts.test.warnings.size(), 1U);
+    EXPECT_EQ(parts.test.warnings[0].file, (split / "test" / "loop").string());
+    EXPECT_EQ(parts.test.warnings[0].reason, loop);
 }
 
 TEST(ImageFolder, RejectsEmptyClassFolder) {

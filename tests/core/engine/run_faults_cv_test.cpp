@@ -1,7 +1,8 @@
 // #14: an image folder as users have them (macOS and Jupyter leftovers, an empty .jpg, a text
-// file named .png, a truncated PNG, a class folder named in Latin-1, not UTF-8): the classes
-// come out right, the run completes, every file it left out is reported with its reason in its
-// events and counted in summary.json, and every file of the run parses as JSON.
+// file named .png, a truncated PNG and JPEG, a BMP of 40000×40000 pixels, a class folder named
+// in Latin-1, not UTF-8): the classes come out right, the run completes, every file it left out
+// is reported with its reason in its events and counted in summary.json, and every file of the
+// run parses as JSON.
 #include "api/engine.h"
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
@@ -38,7 +39,8 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
     std::ofstream(root / dog / "notes.png") << "this is a text file, not a PNG\n";
     std::ofstream(root / "cat" / "labels.txt") << "cat\n";
     std::ofstream(root / "README.md") << "# my data\n";
-    // A PNG cut in half: its header reads, its pixels do not. Only decoding finds it.
+    // A PNG cut in half: its header reads, its pixels do not. Its chunk headers say so: the
+    // scan's probe finds it before anything is decoded.
     {
         std::vector<uchar> bytes;
         cv::Mat noise(64, 64, CV_8UC3);  // noise: no compression, so half the file is missing
@@ -48,6 +50,23 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
             .write(reinterpret_cast<const char*>(bytes.data()),
                    static_cast<std::streamsize>(bytes.size() / 2));
     }
+    // A JPEG cut to a third: libjpeg would decode it, grey where data is missing, and only
+    // warn on stderr. Decoding before the run finds it (the scan reads headers only).
+    {
+        std::vector<uchar> bytes;
+        cv::Mat noise(64, 64, CV_8UC3);
+        cv::randu(noise, 0, 255);
+        cv::imencode(".jpg", noise, bytes);
+        std::ofstream(root / dog / "truncated.jpg", std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size() / 3));
+    }
+    // A BMP header declaring 40000×40000 pixels (0x9C40, 24 bits): OpenCV refused it with two
+    // lines of its source text; the scan refuses it from its header, in one line.
+    std::ofstream(root / "cat" / "huge.bmp", std::ios::binary)
+        << std::string(
+               "BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x40\x9c\0\0\x40\x9c\0\0\x01\0\x18\0", 30)
+        << std::string(40, '\0');
     const std::map<std::string, std::string> expected = {
         {(root / "cat" / ".DS_Store").string(), "hidden file"},
         {(root / "cat" / "._0.png").string(), "hidden file"},
@@ -56,7 +75,10 @@ TEST(RunFaults, EverySkippedFileOfAnImageFolderIsReported) {
         {(root / dog / "notes.png").string(), "not a decodable image"},
         {(root / "cat" / "labels.txt").string(), "not an image file"},
         {(root / "README.md").string(), "not inside a class folder"},
-        {(root / "cat" / "truncated.png").string(), ""},  // the decoder's own words
+        {(root / "cat" / "truncated.png").string(), "corrupt PNG: chunk 'IDAT' declares"},
+        {(root / dog / "truncated.jpg").string(),
+         "truncated JPEG (no end-of-image marker after the image data)"},
+        {(root / "cat" / "huge.bmp").string(), "image of 40000×40000 pixels, more than"},
     };
     const auto shown = [](const fs::path& p) { return escapeInvalidUtf8(p.string()); };
 
