@@ -19,6 +19,14 @@ endforeach()
 if(DLW_TORCH_LIB_DIR)
     find_library(TORCH_LIBRARY torch PATHS ${DLW_TORCH_LIB_DIR} NO_DEFAULT_PATH)
     find_library(c10_LIBRARY c10 PATHS ${DLW_TORCH_LIB_DIR} NO_DEFAULT_PATH)
+    # A CUDA wheel's libtorch_cuda.so finds NCCL, cuDNN, ... in the NVIDIA wheels beside it
+    # ($ORIGIN/../../nvidia/*/lib) at run time; the linker ignores that and took the CUDA
+    # toolkit's older libnccl.so.2 (undefined ncclCommMemStats, ...). Point it at the same ones.
+    file(GLOB _nvidiaLibs LIST_DIRECTORIES true ${DLW_TORCH_LIB_DIR}/../../nvidia/*/lib)
+    if(_nvidiaLibs)
+        string(REPLACE ";" ":" _nvidiaPath "${_nvidiaLibs}")
+        add_link_options("LINKER:-rpath-link,${_nvidiaPath}")
+    endif()
 endif()
 find_package(Torch REQUIRED)
 message(STATUS "LibTorch ${Torch_VERSION}: ${TORCH_LIBRARY}")

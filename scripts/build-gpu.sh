@@ -30,13 +30,14 @@ if [ -f "$deps/googletest/CMakeLists.txt" ]; then
 fi
 # LibTorch's CMake config probes the GPUs with a CUDA program in C++20 when no list is given,
 # which CMake before 3.26 cannot compile; we build no kernels (the list only fills its flags).
-TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
-export TORCH_CUDA_ARCH_LIST
+# (A cache variable, so that CMake's own re-runs see it too.)
+arch=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
 start=$(date +%s)
 # shellcheck disable=SC2086
 cmake -S "$here" -B "$out" $generator -DCMAKE_BUILD_TYPE=Release -DDLW_BUILD_GUI=OFF \
     -DDLW_WITH_OPENCV=OFF -DDLW_BUILD_TESTS=$tests -DDLW_HEADER_DEPS="$deps" \
-    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_STANDARD="$std" >"$out.configure.log" 2>&1 || {
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_STANDARD="$std" -DTORCH_CUDA_ARCH_LIST="$arch" \
+    >"$out.configure.log" 2>&1 || {
     cat "$out.configure.log" >&2
     exit 1
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 2 (and CI): install what is missing, build, check formatting, run every test.
+# README command 2 (and CI): install what is missing, build, check formatting, run every test, in
+# both configurations (Debian's LibTorch 1.13 with the window; the pinned wheel's LibTorch 2.x).
 # Prints the time of each phase.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,9 +19,17 @@ format_check() {
     git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run -Werror
 }
 phase setup "$root/scripts/setup.sh"
+# #15: the pinned PyTorch wheel, timm and safetensors in .venv-torch2/ (pip; the first time
+# downloads several GiB): the second configuration's LibTorch, and the timm reference fixtures
+# of both builds.
+phase venv "$root/scripts/build-torch2.sh" --env-only
 phase build "$root/scripts/build.sh"
 phase format format_check
 phase test ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+# The same sources against the wheel's LibTorch 2.x (C++20, CUDA paths compiled, run on the CPU).
+phase build-torch2 "$root/scripts/build-torch2.sh"
+phase test-torch2 ctest --test-dir "${DLW_TORCH2_BUILD_DIR:-$root/build-torch2}" \
+    --output-on-failure -j "$(nproc)"
 # #14: the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang, build-asan/),
 # then every fuzz target for 10 s over its corpus and stored findings (clang, build-fuzz/).
 phase sanitize "$root/scripts/sanitize.sh"

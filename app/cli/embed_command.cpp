@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <iostream>
 
 #include <nlohmann/json.hpp>

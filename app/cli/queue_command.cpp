@@ -5,6 +5,7 @@
 #include "cli/run_support.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace dlw::cli {
 

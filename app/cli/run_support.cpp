@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <functional>
 #include <unistd.h>
 
@@ -315,7 +316,7 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
                 }
             }
             if (v.empty()) {
-                printOut(csv ? ",," : " {:>12}", "-");
+                printOut(fmt::runtime(csv ? ",," : " {:>12}"), "-");
                 continue;
             }
             const auto [mean, sd] = meanSd(v);

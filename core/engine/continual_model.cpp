@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace dlw {
 
@@ -410,7 +411,7 @@ std::vector<AdapterSpectrum> ContinualModel::spectra() {
     torch::NoGradGuard noGrad;
     std::vector<AdapterSpectrum> out;
     auto values = [](const torch::Tensor& w) {
-        auto s = torch::linalg::svdvals(w.to(torch::kCPU, torch::kFloat64), c10::nullopt);
+        auto s = at::linalg_svdvals(w.to(torch::kCPU, torch::kFloat64));
         return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
     };
     for (const auto& site : adapters_->sites()) {

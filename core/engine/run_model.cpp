@@ -6,6 +6,7 @@
 #include "util/strict_json.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <set>
 #include <string>
 #include <vector>

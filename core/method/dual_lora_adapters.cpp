@@ -200,7 +200,7 @@ void DualLoraAdaptersImpl::projectOrthogonalUpdate(
         s.a.copy_(aOld + memory.removeFromRows(s.a - aOld));  // ΔA_O (I − MMᵀ)
         if (projectB) {
             auto am = torch::matmul(aOld, memory.basis().to(aOld.device()));  // [r_O, k]
-            auto q = std::get<0>(torch::linalg::qr(am, "reduced"));           // [r_O, min(r_O, k)]
+            auto q = std::get<0>(at::linalg_qr(am, "reduced"));               // [r_O, min(r_O, k)]
             auto db = s.b - bOld;                                             // [d_out, r_O]
             s.b.copy_(bOld + db - torch::matmul(torch::matmul(db, q), q.t()));  // ΔB (I − QQᵀ)
         }

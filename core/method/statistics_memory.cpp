@@ -58,7 +58,7 @@ void StatisticsMemory::finalize() {
     }
     const double shrink = lambda_ * cov_.trace().item<double>() / static_cast<double>(dim_);
     auto shrunk = cov_ + torch::eye(dim_, torch::kFloat64) * std::max(shrink, 1e-12);
-    auto chol = torch::linalg::cholesky(shrunk);  // L, lower
+    auto chol = at::linalg_cholesky(shrunk);  // L, lower
     auto inv = at::linalg_solve_triangular(chol, torch::eye(dim_, torch::kFloat64),
                                            /*upper=*/false);  // L⁻¹
     whitener_ = inv.to(torch::kFloat32);

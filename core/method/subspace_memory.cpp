@@ -24,7 +24,7 @@ torch::Tensor residualCovariance(const torch::Tensor& cov, const torch::Tensor& 
 
 // Eigenpairs of a symmetric matrix, largest first.
 std::pair<torch::Tensor, torch::Tensor> eigenDescending(const torch::Tensor& sym) {
-    auto [values, vectors] = torch::linalg::eigh(sym, "L");  // ascending
+    auto [values, vectors] = at::linalg_eigh(sym, "L");  // ascending
     return {values.flip(0).clamp_min(0.0), vectors.flip(1)};
 }
 
@@ -35,7 +35,7 @@ torch::Tensor orthogonalise(const torch::Tensor& v, const torch::Tensor& m) {
     if (m.size(1) > 0) {
         u = u - torch::matmul(m, torch::matmul(m.t(), u));
     }
-    auto qr = torch::linalg::qr(u, "reduced");
+    auto qr = at::linalg_qr(u, "reduced");
     auto q = std::get<0>(qr);
     auto signs = torch::sign(torch::diagonal(std::get<1>(qr))).clamp_min(0.0) * 2 - 1;
     return q * signs;  // keep the eigenvectors' orientation

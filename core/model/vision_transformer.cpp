@@ -4,6 +4,7 @@
 #include "torch_compat.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace dlw {
 namespace {

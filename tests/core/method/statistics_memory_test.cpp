@@ -81,8 +81,8 @@ TEST(StatisticsMemory, ScoresAndPosteriorMatchEquationSeven) {
     const StatisticsMemory memory = memoryOf(tasks, 60, 6, 11);
     const auto [h, unused] = gaussianClasses({0, 1, 2, 3, 4, 5}, 5, 6, 12);
     const auto s = memory.covariance();
-    const auto l = torch::linalg::cholesky(s + torch::eye(6, torch::kFloat64) * 1e-3 *
-                                                   s.trace().item<double>() / 6.0);
+    const auto l = at::linalg_cholesky(s + torch::eye(6, torch::kFloat64) * 1e-3 *
+                                               s.trace().item<double>() / 6.0);
     const auto hd = h.to(torch::kFloat64);
     auto expected = torch::empty({h.size(0), 6}, torch::kFloat64);
     for (int64_t c = 0; c < 6; ++c) {
