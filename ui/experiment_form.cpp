@@ -1,6 +1,7 @@
 #include "ui/experiment_form.h"
 
 #include "api/error.h"
+#include "ui/shown_text.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -297,7 +298,7 @@ std::optional<Experiment> ExperimentForm::experiment() {
         }
         validateExperiment(e, "setup");
     } catch (const Error& err) {
-        error_ = QString::fromStdString(err.what());
+        error_ = shownText(err.what());
         return std::nullopt;
     }
     error_.clear();

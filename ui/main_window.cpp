@@ -7,6 +7,7 @@
 #include "ui/experiment_form.h"
 #include "ui/plots.h"
 #include "ui/predict_panel.h"
+#include "ui/shown_text.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -412,7 +413,7 @@ void MainWindow::onRunnerFinished() {
     }
     const auto& d = *runner_->data();
     if (d.state == RunState::Failed) {
-        statusBar()->showMessage(tr("Run failed: %1").arg(QString::fromStdString(d.error)), 15000);
+        statusBar()->showMessage(tr("Run failed: %1").arg(shownText(d.error)), 15000);
     }
     runningRow_ = -1;
     pauseButton_->setChecked(false);

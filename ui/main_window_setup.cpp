@@ -6,6 +6,7 @@
 #include "ui/experiment_form.h"
 #include "ui/main_window.h"
 #include "ui/plots.h"
+#include "ui/shown_text.h"
 
 #include <QtConcurrent/QtConcurrent>
 
@@ -160,14 +161,14 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
         const DatasetSummary s = scanDataset(experiment.data.kind, root, progress);
         int64_t train = 0;
         int64_t test = 0;
-        out.tooltip = QObject::tr("<b>%1</b><table>").arg(QString::fromStdString(s.root));
+        out.tooltip = QObject::tr("<b>%1</b><table>").arg(shownText(s.root));
         for (std::size_t c = 0; c < s.classNames.size(); ++c) {
             train += s.trainCounts[c];
             test += s.testCounts[c];
             out.tooltip += QStringLiteral(
                                "<tr><td>%1</td><td align=right>%2</td>"
                                "<td align=right>%3</td></tr>")
-                               .arg(QString::fromStdString(s.classNames[c]).toHtmlEscaped())
+                               .arg(shownText(s.classNames[c]).toHtmlEscaped())
                                .arg(s.trainCounts[c])
                                .arg(s.testCounts[c]);
         }
@@ -184,8 +185,8 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
             out.tooltip += QObject::tr("<b>Skipped</b><br>");
             for (const auto& w : s.warnings) {
                 out.tooltip += QStringLiteral("%1: %2<br>")
-                                   .arg(QString::fromStdString(w.file).toHtmlEscaped(),
-                                        QString::fromStdString(w.reason).toHtmlEscaped());
+                                   .arg(shownText(w.file).toHtmlEscaped(),
+                                        shownText(w.reason).toHtmlEscaped());
             }
         }
         const auto tasks = taskClassSequence(experiment, static_cast<int64_t>(s.classNames.size()));
@@ -193,7 +194,7 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
         for (std::size_t t = 0; t < tasks.size(); ++t) {
             QStringList names;
             for (auto c : tasks[t]) {
-                names << QString::fromStdString(s.classNames.at(static_cast<std::size_t>(c)));
+                names << shownText(s.classNames.at(static_cast<std::size_t>(c)));
             }
             out.html += QStringLiteral(
                             "<span style='background:%1;color:white'>&nbsp;T%2&nbsp;"

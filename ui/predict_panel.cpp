@@ -2,6 +2,7 @@
 
 #include "api/error.h"
 #include "ui/plots.h"
+#include "ui/shown_text.h"
 
 #include <QtConcurrent/QtConcurrent>
 
@@ -40,11 +41,11 @@ QString bar(double fraction, const QColor& colour) {
 QString cardText(const ImagePrediction& p) {
     if (!p.error.empty()) {
         return QObject::tr("<b>%1</b><br><span style='color:#D55E00'>%2</span>")
-            .arg(QFileInfo(QString::fromStdString(p.file)).fileName().toHtmlEscaped(),
-                 QString::fromStdString(p.error).toHtmlEscaped());
+            .arg(QFileInfo(shownText(p.file)).fileName().toHtmlEscaped(),
+                 shownText(p.error).toHtmlEscaped());
     }
     QString html = QStringLiteral("<b>%1</b><br>")
-                       .arg(QFileInfo(QString::fromStdString(p.file)).fileName().toHtmlEscaped());
+                       .arg(QFileInfo(shownText(p.file)).fileName().toHtmlEscaped());
     html += QObject::tr("Task %1 · confidence %2 %3<br>")
                 .arg(p.predictedTask + 1)
                 .arg(100 * p.taskConfidence, 0, 'f', 1)
@@ -65,7 +66,7 @@ QString cardText(const ImagePrediction& p) {
         html += QStringLiteral(
                     "<tr><td>%1 <small>(T%2)</small></td><td>%3</td><td align=right>"
                     "%4</td><td>%5</td><td align=right>%6</td></tr>")
-                    .arg(QString::fromStdString(c.name).toHtmlEscaped())
+                    .arg(shownText(c.name).toHtmlEscaped())
                     .arg(c.task + 1)
                     .arg(c.calibrated ? bar(cal, okabeIto(0)) : QString())
                     .arg(c.calibrated ? QStringLiteral("%1 %").arg(100 * cal, 0, 'f', 1)

@@ -1,5 +1,7 @@
 #include "ui/queue_model.h"
 
+#include "ui/shown_text.h"
+
 #include <QFileInfo>
 #include <QIODevice>
 #include <QMimeData>
@@ -19,7 +21,7 @@ QString QueueModel::describe(const QueueEntry& e) {
     const RunData& d = *e.data;
     QString text = QString::fromStdString(d.label.empty() ? methodVariant(e.experiment) : d.label);
     if (e.experiment.name != "default") {
-        text = QString::fromStdString(e.experiment.name) + QStringLiteral(" · ") + text;
+        text = shownText(e.experiment.name) + QStringLiteral(" · ") + text;
     }
     text += QStringLiteral(" · seed %1").arg(e.experiment.seed);
     if (!d.skipped.empty()) {  // the tooltip lists them
@@ -50,7 +52,7 @@ QString QueueModel::describe(const QueueEntry& e) {
                               .arg(d.evaluations.size())
                               .arg(d.tasks);
         case RunState::Failed:
-            return text + QObject::tr(" · failed: %1").arg(QString::fromStdString(d.error));
+            return text + QObject::tr(" · failed: %1").arg(shownText(d.error));
     }
     return text;
 }
@@ -64,26 +66,23 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
         case Qt::DisplayRole:
             return describe(e);
         case Qt::ToolTipRole: {
-            QString tip = e.runDir.empty() ? QObject::tr("not started yet")
-                                           : QString::fromStdString(e.runDir);
+            QString tip = e.runDir.empty() ? QObject::tr("not started yet") : shownText(e.runDir);
             constexpr std::size_t kShown = 20;  // the rest are in the run's events.jsonl
             for (std::size_t i = 0; i < e.data->skipped.size() && i < kShown; ++i) {
                 const auto& w = e.data->skipped[i];
                 tip += QStringLiteral("\n") +
-                       QObject::tr("skipped %1: %2")
-                           .arg(QString::fromStdString(w.file), QString::fromStdString(w.reason));
+                       QObject::tr("skipped %1: %2").arg(shownText(w.file), shownText(w.reason));
             }
             if (e.data->skipped.size() > kShown) {
                 tip += QStringLiteral("\n") + QObject::tr("… and %1 more (events.jsonl)")
                                                   .arg(e.data->skipped.size() - kShown);
             }
             if (!e.data->error.empty()) {
-                tip += QStringLiteral("\n") +
-                       QObject::tr("failed: %1").arg(QString::fromStdString(e.data->error));
+                tip +=
+                    QStringLiteral("\n") + QObject::tr("failed: %1").arg(shownText(e.data->error));
             }
             for (const auto& w : e.data->warnings) {
-                tip += QStringLiteral("\n") +
-                       QObject::tr("warning: %1").arg(QString::fromStdString(w));
+                tip += QStringLiteral("\n") + QObject::tr("warning: %1").arg(shownText(w));
             }
             return tip;
         }

@@ -82,6 +82,10 @@ TEST(QueueModel, ReordersQueuedRowsAndDescribesStates) {
     model.entry(1).data->state = RunState::Failed;
     model.entry(1).data->error = "data.root: no such folder";
     EXPECT_TRUE(QueueModel::describe(model.entry(1)).contains("failed: data.root: no such folder"));
+    // #14: a name that is not UTF-8 reads caf\xE9 in the window too (was U+FFFD).
+    model.entry(1).data->error = "/data/caf\xe9: no such folder";
+    EXPECT_TRUE(QueueModel::describe(model.entry(1)).contains("failed: /data/caf\\xE9: no such"))
+        << QueueModel::describe(model.entry(1)).toStdString();
     EXPECT_TRUE(QueueModel::describe(model.entry(2)).endsWith("queued"));
     EXPECT_EQ(model.nextQueued(), 2);
     EXPECT_TRUE(model.remove(1));
