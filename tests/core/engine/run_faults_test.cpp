@@ -78,6 +78,25 @@ TEST(RunFaults, ResumeWithoutACheckpointStartsFromTheBeginning) {
               1);
 }
 
+// Runs `e` into `dir` and stops it right after task 1: the run is left inside task 2, with an
+// in-task checkpoint holding the statistics, the optimizer and the generator.
+void runStoppedInsideTask2(const Experiment& e, const fs::path& dir) {
+    RunControl control;
+    test::runWith(e, dir, control, false, [&](const Event& ev) {
+        if (std::holds_alternative<TaskFinished>(ev)) {
+            control.stop = true;
+        }
+    });
+}
+
+// The stem checkpoints/latest.json names.
+std::string latestStem(const fs::path& runDir) {
+    return nlohmann::json::parse(
+               readWholeFile(runDir / run_files::kCheckpoints / run_files::kLatest))
+        .at("checkpoint")
+        .get<std::string>();
+}
+
 // #14: checkpoints/latest.json deleted by hand made --resume start the run over although the
 // task checkpoints were there; it now takes the newest whole pair. And numbers in a checkpoint's
 // state that do not fit their type are a named error, not a silent wrap.
@@ -89,12 +108,7 @@ TEST(RunFaults, ResumeWithoutLatestJsonTakesTheNewestCheckpointPair) {
     auto e = smallExperiment(MethodKind::DualLora);
     RunControl whole;
     const auto uninterrupted = run(e, dir / "whole", whole);
-    RunControl first;
-    test::runWith(e, dir / "stopped", first, false, [&](const Event& ev) {
-        if (std::holds_alternative<TaskFinished>(ev)) {
-            first.stop = true;
-        }
-    });
+    runStoppedInsideTask2(e, dir / "stopped");
     const auto checkpoints = dir / "stopped" / run_files::kCheckpoints;
     ASSERT_TRUE(fs::exists(checkpoints / "task-001.safetensors"));
     fs::copy(dir / "stopped", dir / "bad-step", fs::copy_options::recursive);
@@ -107,10 +121,8 @@ TEST(RunFaults, ResumeWithoutLatestJsonTakesTheNewestCheckpointPair) {
     EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
     EXPECT_EQ(std::get<RunStarted>(events.front()).resumedFromTask, 1);  // inside task 2
 
-    const auto latest = nlohmann::json::parse(
-        readWholeFile(dir / "bad-step" / run_files::kCheckpoints / run_files::kLatest));
-    const auto statePath = dir / "bad-step" / run_files::kCheckpoints /
-                           (latest.at("checkpoint").get<std::string>() + ".json");
+    const auto statePath =
+        dir / "bad-step" / run_files::kCheckpoints / (latestStem(dir / "bad-step") + ".json");
     auto state = nlohmann::json::parse(readWholeFile(statePath));
     state["step"] = 1e300;
     writeFileAtomically(statePath, state.dump());
@@ -128,15 +140,8 @@ TEST(RunFaults, DamagedCheckpointTensorsAreRefusedNamingTheFile) {
     }
     const auto dir = test::tempDir("faults");
     auto e = smallExperiment(MethodKind::DualLora);
-    RunControl first;
-    test::runWith(e, dir / "stopped", first, false, [&](const Event& ev) {
-        if (std::holds_alternative<TaskFinished>(ev)) {
-            first.stop = true;  // inside task 2: statistics, optimizer and generator saved
-        }
-    });
-    const auto latest = nlohmann::json::parse(
-        readWholeFile(dir / "stopped" / run_files::kCheckpoints / run_files::kLatest));
-    const std::string stem = latest.at("checkpoint");
+    runStoppedInsideTask2(e, dir / "stopped");
+    const std::string stem = latestStem(dir / "stopped");
     for (const std::string damage : {"dtype", "rng"}) {
         const auto runDir = dir / damage;
         fs::copy(dir / "stopped", runDir, fs::copy_options::recursive);
