@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside data (issue #14): scripts/fuzz.sh SECONDS [TARGET...]
-#   Installs clang and libFuzzer when missing (Debian's clang, libclang-rt-14-dev), configures and
-#   builds the fuzz/ targets into build-fuzz/ (clang, RelWithDebInfo, ASan + UBSan + libFuzzer),
+#   Builds the fuzz/ targets in the clang build that scripts/sanitize.sh shares (build-asan/,
+#   scripts/clang-build.sh: RelWithDebInfo, ASan + UBSan + libFuzzer; installs clang if missing),
 #   makes the seed corpora (fuzz/make_seeds.py, with one smoke run of dlw), runs each target for
 #   SECONDS, two at a time, and prints per target: executions, exec/s, findings, corpus size.
-#   Exits non-zero when any target found something; the inputs are in build-fuzz/findings/NAME/.
+#   Exits non-zero when any target found something; the inputs are in build-asan/findings/NAME/.
 # Targets: safetensors idx cifar experiment checkpoint run_events image image_folder (default all).
-# Environment: DLW_FUZZ_BUILD_DIR (build-fuzz), DLW_FUZZ_JOBS (targets at once, 2),
+# Environment: DLW_FUZZ_BUILD_DIR (build-asan), DLW_FUZZ_JOBS (targets at once, 2),
 #   DLW_FUZZ_MAX_RUNS (stop a target after this many executions; -1 = only the time limit),
 #   DLW_JOBS (compile jobs, 2).
 set -euo pipefail
@@ -20,38 +20,14 @@ shift
 all=(safetensors idx cifar experiment checkpoint run_events image image_folder)
 targets=("$@")
 [[ $# -gt 0 ]] || targets=("${all[@]}")
-build=${DLW_FUZZ_BUILD_DIR:-$root/build-fuzz}
+build=${DLW_FUZZ_BUILD_DIR:-$root/build-asan}
 jobs=${DLW_FUZZ_JOBS:-2}
 maxRuns=${DLW_FUZZ_MAX_RUNS:--1}
 start=$(date +%s)
 
-# clang with libFuzzer: probe a one-line target, install only what is missing.
-haveLibFuzzer() {
-    local dir
-    dir=$(mktemp -d)
-    echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' \
-        >"$dir/t.cpp"
-    clang++ -fsanitize=fuzzer,address,undefined "$dir/t.cpp" -o "$dir/t" >/dev/null 2>&1
-    local ok=$?
-    rm -rf "$dir"
-    return $ok
-}
-if ! command -v clang++ >/dev/null || ! command -v ninja >/dev/null || ! haveLibFuzzer; then
-    sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -q
-    $sudo apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev ninja-build
-    haveLibFuzzer || { echo "fuzz.sh: clang++ -fsanitize=fuzzer still fails" >&2; exit 1; }
-fi
-
 echo "== build ($build)"
 t0=$(date +%s)
-if [[ ! -f $build/build.ninja ]]; then
-    CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DDLW_BUILD_FUZZERS=ON -DDLW_BUILD_TESTS=OFF -DDLW_BUILD_GUI=OFF -DDLW_BUILD_BENCH=OFF
-fi
-ninja -C "$build" -j "${DLW_JOBS:-2}" dlw "${targets[@]/#/fuzz_}"
+"$root/scripts/clang-build.sh" "$build" dlw "${targets[@]/#/fuzz_}"
 echo "== build: $(($(date +%s) - t0)) s"
 
 set -a

@@ -31,7 +31,7 @@ phase build-torch2 "$root/scripts/build-torch2.sh"
 phase test-torch2 ctest --test-dir "${DLW_TORCH2_BUILD_DIR:-$root/build-torch2}" \
     --output-on-failure -j "$(nproc)"
 # #14: the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang, build-asan/),
-# then every fuzz target for 10 s over its corpus and stored findings (clang, build-fuzz/).
+# then every fuzz target for 10 s over its corpus and stored findings (clang, the same build-asan/).
 phase sanitize "$root/scripts/sanitize.sh"
 phase fuzz "$root/scripts/fuzz.sh" 10
 echo "== total: $(($(date +%s) - start)) s"
