@@ -16,6 +16,9 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <fmt/format.h>
+#include <optional>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 namespace {
 
@@ -31,6 +34,7 @@ struct Options {
     int threads = 0;
     bool predict = false;
     bool gemmPeak = false;
+    std::string profile;  // a Chrome trace of the timed steps (LibTorch's profiler), when set
 };
 
 dlw::BackboneArch shape(const std::string& name) {
@@ -148,6 +152,8 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads);
     app.add_flag("--predict", o.predict, "Also time prediction at batch 1 and 64");
     app.add_flag("--gemm-peak", o.gemmPeak, "Only time a large matrix product");
+    app.add_option("--profile", o.profile,
+                   "Write a Chrome trace of the timed steps (bench/profile_ops.py compares two)");
     CLI11_PARSE(app, argc, argv);
     o.threads = dlw::applyThreads(o.threads);
     const torch::Device device(dlw::resolveDevice(o.device));
@@ -185,7 +191,19 @@ int main(int argc, char** argv) {
         model.afterStep(snapshot);
         return loss.item<double>();  // as the reference does
     };
-    const auto t = timings(device, 2, o.steps, step);
+    std::vector<double> t;
+    {
+        // The legacy autograd profiler: the same op-level events in LibTorch 1.13 and 2.x, and
+        // what bench/reference/train_step.py --profile records on the Python side.
+        std::optional<torch::autograd::profiler::RecordProfile> profiler;
+        if (!o.profile.empty()) {
+            for (int i = 0; i < 2; ++i) {  // the warm-up outside the trace
+                step();
+            }
+            profiler.emplace(o.profile);
+        }
+        t = timings(device, o.profile.empty() ? 2 : 0, o.steps, step);
+    }
     const double median = percentile(t, 0.5);
     std::string sizes;  // memory size k per adapted input, as the reference prints it
     for (const auto& m : memory) {

@@ -3,6 +3,8 @@
 
 #include "model/cpu_attention.h"
 
+#include <cmath>
+
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -14,30 +16,46 @@
 
 namespace dlw::compat {
 
-// Attention softmax(q kᵀ / √d) v over [B, H, N, hd] tensors. LibTorch 2.x has a fused kernel
-// (flash / memory-efficient on CUDA, a blocked kernel on CPU); 1.13 has none, so on the CPU it
-// gets ours (model/cpu_attention.h) and elsewhere the unfused formula.
+// softmax(q kᵀ / √d) v written out: two matmuls and a softmax over [B, H, N, N] scores.
+inline torch::Tensor explicitAttention(const torch::Tensor& q,
+                                       const torch::Tensor& k,
+                                       const torch::Tensor& v) {
+    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+    auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, N, N]
+    return torch::matmul(scores.softmax(-1), v);                  // [B, H, N, hd]
+}
+
+// Attention softmax(q kᵀ / √d) v (Vaswani et al. 2017, eq. 1) over [B, H, N, hd] tensors.
+// LibTorch 2.x has a fused kernel (flash / memory-efficient on CUDA, a blocked kernel on the
+// CPU); 1.13 has none, so on the CPU it gets ours (model/cpu_attention.h) and elsewhere the
+// explicit formula. bfloat16 on the CPU (bf16 autocast) takes the explicit formula in both:
+// 2.15's fused CPU kernel in bf16 took 3.5x (bundled, 64 images) and 1.9x (ViT-B/16, 8 images)
+// as long, forward and backward, at about half the rounding error (bench/README.md, #15). The
+// softmax keeps float accumulation inside; the scores are rounded to bf16, as in any bf16
+// matmul.
 inline torch::Tensor attention(const torch::Tensor& q,
                                const torch::Tensor& k,
                                const torch::Tensor& v) {
+    if (q.device().is_cpu() && q.scalar_type() == at::kBFloat16) {
+        return explicitAttention(q, k, v);
+    }
 #if DLW_TORCH_2
     return at::scaled_dot_product_attention(q, k, v);
 #else
     if (q.device().is_cpu()) {
         return cpuAttention(q, k, v);
     }
-    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-    auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, N, N]
-    return torch::matmul(scores.softmax(-1), v);                  // [B, H, N, hd]
+    return explicitAttention(q, k, v);
 #endif
 }
 
 // Which kernel attention() runs, for logs and benchmarks.
 inline const char* attentionKernel() {
 #if DLW_TORCH_2
-    return "at::scaled_dot_product_attention (fused)";
+    return "at::scaled_dot_product_attention (fused); the explicit formula for bf16 on the CPU";
 #else
-    return "dlw cpuAttention on the CPU, the explicit formula elsewhere";
+    return "dlw cpuAttention on the CPU (the explicit formula for bf16), the explicit formula "
+           "elsewhere";
 #endif
 }
 

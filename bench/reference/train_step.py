@@ -28,6 +28,9 @@ SHAPES = {
 }
 
 
+ATTENTION = "auto"  # --attention
+
+
 class Block(torch.nn.Module):
     def __init__(self, d, heads, mlp):
         super().__init__()
@@ -52,7 +55,12 @@ class Block(torch.nn.Module):
         q = q.view(b, n, self.heads, hd).transpose(1, 2)  # [B, H, N, hd]
         k = k.view(b, n, self.heads, hd).transpose(1, 2)
         v = v.view(b, n, self.heads, hd).transpose(1, 2)
-        if hasattr(F, "scaled_dot_product_attention"):  # PyTorch 2.x: the fused kernel
+        # As the engine's compat::attention: the fused kernel (PyTorch 2.x), but the explicit
+        # formula for bf16 on the CPU, where it is faster; --attention forces one.
+        fused = hasattr(F, "scaled_dot_product_attention") and ATTENTION != "math"
+        if ATTENTION == "auto" and q.device.type == "cpu" and q.dtype == torch.bfloat16:
+            fused = False
+        if fused:
             o = F.scaled_dot_product_attention(q, k, v)
         else:
             o = ((q @ k.transpose(-2, -1)) * (hd ** -0.5)).softmax(-1) @ v
@@ -165,7 +173,14 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
                    help="tf32: CUDA fp32 matmuls on TF32 cores; bf16: autocast")
+    p.add_argument("--attention", choices=["auto", "sdpa", "math"], default="auto",
+                   help="auto: the engine's choice (the explicit formula for bf16 on the CPU, "
+                   "else F.scaled_dot_product_attention); sdpa or math force one")
+    p.add_argument("--profile", metavar="FILE",
+                   help="write a Chrome trace of the timed steps (bench/profile_ops.py)")
     args = p.parse_args()
+    global ATTENTION
+    ATTENTION = args.attention
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.set_float32_matmul_precision("high" if args.precision == "tf32" else "highest")
@@ -208,11 +223,15 @@ def main():
         step()
     sync()
     times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        sync()
-        times.append(time.perf_counter() - t0)
+    # The legacy autograd profiler, as dlw_bench_step --profile uses LibTorch's.
+    with torch.autograd.profiler.profile(enabled=bool(args.profile)) as prof:
+        for _ in range(args.steps):
+            t0 = time.perf_counter()
+            step()
+            sync()
+            times.append(time.perf_counter() - t0)
+    if args.profile:
+        prof.export_chrome_trace(args.profile)
     times.sort()
     median = times[len(times) // 2]
     print(json.dumps({"implementation": "python-eager", "method": args.method,
@@ -222,7 +241,7 @@ def main():
                       "step_seconds_median": median,
                       "memory_size": {str(i): m.shape[1] for i, m in memory.items()},
                       "images_per_second": args.batch / median,
-                      "torch": torch.__version__}))
+                      "attention": ATTENTION, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

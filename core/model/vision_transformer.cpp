@@ -28,6 +28,16 @@ torch::Tensor withDelta(torch::Tensor y,
     return d.defined() ? y + d : y;
 }
 
+// x·Wᵀ + b through ATen's linear operator, not torch::nn::Linear::forward: the C++ frontend's
+// functional linear does matmul then an in-place bias add for inputs of more than two
+// dimensions, so under bf16 autocast every map cast its transposed (strided) weight and added the
+// float32 bias to a bfloat16 output as a separate pass. aten::linear casts the contiguous weight
+// and fuses the bias into one addmm, as PyTorch's F.linear does (#15: 0.92x Python eager on
+// ViT-B/16 bf16 before, bench/README.md).
+torch::Tensor linear(const torch::nn::Linear& map, const torch::Tensor& x) {
+    return torch::linear(x, map->weight, map->bias);
+}
+
 }  // namespace
 
 MapInput inputOf(AdaptedMap map) {
@@ -112,7 +122,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x,
     const int64_t tokens = x.size(1);
     const int64_t width = x.size(2);
     const int64_t headDim = width / heads;
-    auto qkvOut = qkv->forward(x);  // [B, N, 3D], rows q, k, v
+    auto qkvOut = linear(qkv, x);  // [B, N, 3D], rows q, k, v
     auto parts = qkvOut.chunk(3, -1);
     torch::Tensor q = withDelta(parts[0], options, block, AdaptedMap::Q, x);
     torch::Tensor k = withDelta(parts[1], options, block, AdaptedMap::K, x);
@@ -125,7 +135,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x,
     if (options.observer != nullptr) {
         options.observer->mapInput(block, MapInput::AttnOut, out);
     }
-    return withDelta(proj->forward(out), options, block, AdaptedMap::Proj, out);
+    return withDelta(linear(proj, out), options, block, AdaptedMap::Proj, out);
 }
 
 MlpImpl::MlpImpl(int width, int hidden) {
@@ -134,11 +144,11 @@ MlpImpl::MlpImpl(int width, int hidden) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, int block, const ForwardOptions& options) {
-    auto h = torch::gelu(withDelta(fc1->forward(x), options, block, AdaptedMap::Fc1, x));
+    auto h = torch::gelu(withDelta(linear(fc1, x), options, block, AdaptedMap::Fc1, x));
     if (options.observer != nullptr) {
         options.observer->mapInput(block, MapInput::MlpHidden, h);  // [B, N, hidden]
     }
-    return withDelta(fc2->forward(h), options, block, AdaptedMap::Fc2, h);
+    return withDelta(linear(fc2, h), options, block, AdaptedMap::Fc2, h);
 }
 
 LayerScaleImpl::LayerScaleImpl(int width) {
