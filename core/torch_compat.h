@@ -29,10 +29,10 @@ inline torch::Tensor explicitAttention(const torch::Tensor& q,
 // LibTorch 2.x has a fused kernel (flash / memory-efficient on CUDA, a blocked kernel on the
 // CPU); 1.13 has none, so on the CPU it gets ours (model/cpu_attention.h) and elsewhere the
 // explicit formula. bfloat16 on the CPU (bf16 autocast) takes the explicit formula in both:
-// 2.15's fused CPU kernel in bf16 took 3.5x (bundled, 64 images) and 1.9x (ViT-B/16, 8 images)
-// as long, forward and backward, at about half the rounding error (bench/README.md, #15). The
-// softmax keeps float accumulation inside; the scores are rounded to bf16, as in any bf16
-// matmul.
+// 2.15's fused CPU kernel in bf16 took 6.2x (bundled, 64 images) and 2.4x (ViT-B/16, 8 images)
+// as long, forward and backward, with a quarter to a third of the rounding error
+// (bench/reference/attention_kernels.py, bench/README.md, #15). The softmax keeps float
+// accumulation inside; the scores are rounded to bf16, as in any bf16 matmul.
 inline torch::Tensor attention(const torch::Tensor& q,
                                const torch::Tensor& k,
                                const torch::Tensor& v) {
