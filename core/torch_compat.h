@@ -30,7 +30,7 @@ inline torch::Tensor explicitAttention(const torch::Tensor& q,
 // CPU); 1.13 has none, so on the CPU it gets ours (model/cpu_attention.h) and elsewhere the
 // explicit formula. bfloat16 on the CPU (bf16 autocast) takes the explicit formula in both:
 // 2.15's fused CPU kernel in bf16 took 6.2x (bundled, 64 images) and 2.4x (ViT-B/16, 8 images)
-// as long, forward and backward, with a quarter to a third of the rounding error
+// as long, forward and backward; its error was a quarter to a third of the explicit formula's
 // (bench/reference/attention_kernels.py, bench/README.md, #15). The softmax keeps float
 // accumulation inside; the scores are rounded to bf16, as in any bf16 matmul.
 inline torch::Tensor attention(const torch::Tensor& q,
