@@ -82,8 +82,10 @@ if(DLW_BUILD_TESTS)
         set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
         add_subdirectory(${DLW_HEADER_DEPS}/googletest ${CMAKE_BINARY_DIR}/googletest
             EXCLUDE_FROM_ALL SYSTEM)
-        add_library(GTest::gtest ALIAS gtest)
-        add_library(GTest::gtest_main ALIAS gtest_main)
+        if(NOT TARGET GTest::gtest)  # GoogleTest 1.11 and later define these aliases themselves
+            add_library(GTest::gtest ALIAS gtest)
+            add_library(GTest::gtest_main ALIAS gtest_main)
+        endif()
     else()
         find_package(GTest REQUIRED)
     endif()
