@@ -3,8 +3,6 @@
 
 #include "model/cpu_attention.h"
 
-#include <cmath>
-
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -15,15 +13,6 @@
     (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
 namespace dlw::compat {
-
-// softmax(q kᵀ / √d) v written out: two matmuls and a softmax over [B, H, N, N] scores.
-inline torch::Tensor explicitAttention(const torch::Tensor& q,
-                                       const torch::Tensor& k,
-                                       const torch::Tensor& v) {
-    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-    auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, N, N]
-    return torch::matmul(scores.softmax(-1), v);                  // [B, H, N, hd]
-}
 
 // Attention softmax(q kᵀ / √d) v (Vaswani et al. 2017, eq. 1) over [B, H, N, hd] tensors.
 // LibTorch 2.x has a fused kernel (flash / memory-efficient on CUDA, a blocked kernel on the

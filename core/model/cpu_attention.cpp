@@ -41,15 +41,15 @@ void dgemm_(const char* transa,
 #endif
 
 namespace dlw {
-namespace {
-
-torch::Tensor unfusedAttention(const torch::Tensor& q,
-                               const torch::Tensor& k,
-                               const torch::Tensor& v) {
+torch::Tensor explicitAttention(const torch::Tensor& q,
+                                const torch::Tensor& k,
+                                const torch::Tensor& v) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
     auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, N, N]
     return torch::matmul(scores.softmax(-1), v);                  // [B, H, N, hd]
 }
+
+namespace {
 
 #if DLW_ATTENTION_BLAS
 
@@ -280,7 +280,7 @@ torch::Tensor cpuAttention(const torch::Tensor& q, const torch::Tensor& k, const
             .transpose(1, 2);  // [B, H, N, hd]
     }
 #endif
-    return unfusedAttention(q, k, v);
+    return explicitAttention(q, k, v);
 }
 
 }  // namespace dlw

@@ -14,6 +14,7 @@ namespace {
 using test::haveFashionMnist;
 using test::run;
 using test::smallExperiment;
+using test::stepLosses;
 
 // Empty when the test can run; otherwise why it is skipped.
 std::string whyNotRunnable() {
@@ -34,25 +35,6 @@ std::string whyNotRunnable() {
         }                                  \
     } while (false)
 
-std::vector<double> stepLosses(const std::vector<Event>& events) {
-    std::vector<double> losses;
-    for (const auto& ev : events) {
-        if (const auto* st = std::get_if<StepFinished>(&ev)) {
-            losses.push_back(st->loss);
-        }
-    }
-    return losses;
-}
-
-const RunStarted& started(const std::vector<Event>& events) {
-    for (const auto& ev : events) {
-        if (const auto* s = std::get_if<RunStarted>(&ev)) {
-            return *s;
-        }
-    }
-    throw Error("no RunStarted event");
-}
-
 // Same seed, same data order (the generator is the CPU's), same initial adapters: the first
 // step's loss agrees to float32 reduction-order noise, and the run learns as well on the GPU as
 // on the CPU. Every method, since each has its own CUDA code (projections, SVDs, statistics).
@@ -69,7 +51,7 @@ TEST(CudaEngine, EveryMethodTrainsTheSmallSequenceAsTheCpuDoes) {
         e.device = "cuda";
         std::vector<Event> cudaEvents;
         const auto cuda = run(e, dir / (toString(method) + "-cuda"), control, false, &cudaEvents);
-        EXPECT_EQ(started(cudaEvents).device, "cuda:0");
+        EXPECT_EQ(std::get<RunStarted>(cudaEvents.front()).device, "cuda:0");
         const auto a = stepLosses(cpuEvents);
         const auto b = stepLosses(cudaEvents);
         ASSERT_EQ(a.size(), b.size());
@@ -112,7 +94,7 @@ TEST(CudaEngine, ACheckpointResumesOnTheOtherDevice) {
         RunControl resume;
         std::vector<Event> resumedEvents;
         const auto resumed = run(part, runDir, resume, /*resume=*/true, &resumedEvents);
-        EXPECT_EQ(started(resumedEvents).resumedFromTask, 1);
+        EXPECT_EQ(std::get<RunStarted>(resumedEvents.front()).resumedFromTask, 1);
         ASSERT_EQ(resumed.accuracyMatrix.size(), uninterrupted.accuracyMatrix.size());
         EXPECT_NEAR(resumed.metrics.finalAccuracy, uninterrupted.metrics.finalAccuracy, 5.0);
     }

@@ -100,18 +100,10 @@ TEST(Engine, Bf16AutocastTrainsLikeFp32) {
     e.precision = Precision::Bf16;
     std::vector<Event> bf16Events;
     const auto bf16 = run(e, dir / "bf16", control, false, &bf16Events);
-    std::vector<double> a;
-    std::vector<double> b;
-    for (const auto& ev : fp32Events) {
-        if (const auto* st = std::get_if<StepFinished>(&ev)) {
-            a.push_back(st->loss);
-        }
-    }
-    for (const auto& ev : bf16Events) {
-        if (const auto* st = std::get_if<StepFinished>(&ev)) {
-            ASSERT_TRUE(std::isfinite(st->loss));
-            b.push_back(st->loss);
-        }
+    const auto a = test::stepLosses(fp32Events);
+    const auto b = test::stepLosses(bf16Events);
+    for (double loss : b) {
+        ASSERT_TRUE(std::isfinite(loss));
     }
     ASSERT_EQ(a.size(), b.size());
     EXPECT_NE(a, b);

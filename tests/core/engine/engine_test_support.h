@@ -62,5 +62,16 @@ inline RunSummary run(const Experiment& e,
     });
 }
 
+// The loss of every StepFinished in `events`, in order.
+inline std::vector<double> stepLosses(const std::vector<Event>& events) {
+    std::vector<double> losses;
+    for (const auto& ev : events) {
+        if (const auto* st = std::get_if<StepFinished>(&ev)) {
+            losses.push_back(st->loss);
+        }
+    }
+    return losses;
+}
+
 }  // namespace test
 }  // namespace dlw
