@@ -27,13 +27,21 @@ PretrainConfig toyConfig(const std::string& tag) {
     return c;
 }
 
-bool digitsInstalled() {
-    return std::filesystem::exists(defaultDataRoot(DataKind::Digits));
+// Empty when digits.png can be read here; otherwise why the test is skipped.
+std::string whyNoDigits() {
+#ifndef DLW_WITH_OPENCV
+    return "this build has no OpenCV (DLW_WITH_OPENCV=OFF), so digits.png cannot be decoded";
+#else
+    if (!std::filesystem::exists(defaultDataRoot(DataKind::Digits))) {
+        return "OpenCV's digits.png is not installed (scripts/setup.sh installs it)";
+    }
+    return {};
+#endif
 }
 
 TEST(Pretrain, LearnsTheDigitsAndWritesTheBackboneWithItsProvenance) {
-    if (!digitsInstalled()) {
-        GTEST_SKIP() << "OpenCV's digits.png is not installed (scripts/setup.sh installs it)";
+    if (const auto why = whyNoDigits(); !why.empty()) {
+        GTEST_SKIP() << why;
     }
     const PretrainConfig c = toyConfig("pretrain");
     std::vector<int> epochs;
@@ -62,8 +70,8 @@ TEST(Pretrain, LearnsTheDigitsAndWritesTheBackboneWithItsProvenance) {
 }
 
 TEST(Pretrain, StoppedEarlyWritesNothing) {
-    if (!digitsInstalled()) {
-        GTEST_SKIP() << "OpenCV's digits.png is not installed (scripts/setup.sh installs it)";
+    if (const auto why = whyNoDigits(); !why.empty()) {
+        GTEST_SKIP() << why;
     }
     PretrainConfig c = toyConfig("pretrain-stop");
     c.fractalClasses = 0;
