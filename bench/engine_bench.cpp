@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
     int epochs = 1;
     int rounds = 200;
     std::string out = (std::filesystem::temp_directory_path() / "dlw-bench-engine").string();
-    std::vector<std::string> methods = {"duallora", "seq-lora", "inflora", "joint"};
+    std::vector<std::string> methods = {"duallora", "seq-lora", "inflora",
+                                        "joint",    "sd-lora",  "ranpac"};
     app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
     app.add_option("--epochs", epochs, "Epochs per task (images/s does not depend on it)")
         ->capture_default_str();

@@ -24,12 +24,13 @@ inline double residentMiB() {
     return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
-// Experiment `i` of the queue: the four methods in turn, 2 or 3 tasks, Fashion-MNIST at 60
+// Experiment `i` of the queue: the six methods in turn, 2 or 3 tasks, Fashion-MNIST at 60
 // training images per class on the 28×28 fixture backbone (about a second each on 2 cores),
 // an in-task checkpoint every 5 steps so that stops resume inside tasks.
 inline Experiment queueExperiment(int i, int threads) {
     static const MethodKind kMethods[] = {MethodKind::DualLora, MethodKind::InfLora,
-                                          MethodKind::SeqLora, MethodKind::Joint};
+                                          MethodKind::SeqLora,  MethodKind::Joint,
+                                          MethodKind::SdLora,   MethodKind::RanPac};
     Experiment e;
     e.name = fmt::format("queue-{:02d}", i);
     e.backbone.path =
@@ -37,7 +38,7 @@ inline Experiment queueExperiment(int i, int threads) {
     e.threads = threads;
     e.device = "cpu";
     e.seed = static_cast<uint64_t>(i % 3);
-    e.method.name = kMethods[i % 4];
+    e.method.name = kMethods[i % 6];
     e.method.rank = 4;
     e.method.residualRank = 4;
     e.data.trainPerClass = 60;

@@ -1,8 +1,10 @@
 #!/bin/sh
-# The table of issue 4: every method and ablation of DESIGN §3.3 on the `default` preset, seeds
-# 0-2 and both class orders, then `dlw compare --group` (mean ± SD over seeds).
+# The table of issue 4: every method and ablation of DESIGN §3.3, and the baselines of #16, on
+# the `default` preset, seeds 0-2 and both class orders, then `dlw compare --group` (mean ± SD
+# over seeds).
 # Usage: scripts/ablation_table.sh [OUT (default ablation-runs)] [THREADS (default 0 = auto)]
-# 54 runs of about half a minute each on a 2-core machine (25.6 minutes at THREADS 2).
+# 72 runs of about half a minute each on a 2-core machine (54 of them took 25.6 minutes at
+# THREADS 2 before sd-lora and ranpac were added).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 dlw=${DLW:-$here/build/app/dlw}
@@ -27,6 +29,9 @@ variant inflora-task-id ', "method": {"name": "inflora"}, "task_id": {"mode": "l
 variant seq-lora ', "method": {"name": "seq-lora"}'
 variant seq-lora-task-id ', "method": {"name": "seq-lora"}, "task_id": {"mode": "lda"}'
 variant joint ', "method": {"name": "joint"}'
+variant sd-lora ', "method": {"name": "sd-lora"}'
+variant ranpac ', "method": {"name": "ranpac"}'
+variant ranpac-no-adapt ', "method": {"name": "ranpac", "ranpac_adapt_first": false}'
 
 # Files whose run already finished are skipped, so an interrupted table can be continued.
 todo=""

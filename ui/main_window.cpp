@@ -325,8 +325,8 @@ bool MainWindow::compareMethods() {
         setupError_->setText(form_->error());
         return false;
     }
-    for (auto method :
-         {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SeqLora, MethodKind::Joint}) {
+    for (auto method : {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SdLora,
+                        MethodKind::RanPac, MethodKind::SeqLora, MethodKind::Joint}) {
         Experiment copy = *e;
         copy.method.name = method;
         copy.taskId.mode = TaskIdMode::Auto;

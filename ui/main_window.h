@@ -45,7 +45,8 @@ public:
     MatrixPlot& matrixPlot() { return *matrix_; }
     // Adds the setup's experiment to the queue (false with the reason shown when invalid).
     bool addToQueue();
-    // Queues the setup's sequence once per method: duallora, inflora, seq-lora, joint.
+    // Queues the setup's sequence once per method: duallora, inflora, sd-lora, ranpac, seq-lora,
+    // joint.
     bool compareMethods();
     // Runs the next queued experiment (adding the setup's one when the queue has none).
     void runNext();

@@ -48,7 +48,8 @@ QWidget* MainWindow::createSetupPanel() {
     addButton_ = new QPushButton(tr("Add to queue"));
     compareButton_ = new QPushButton(tr("Compare methods"));
     compareButton_->setToolTip(
-        tr("Queue duallora, inflora, seq-lora and joint on this sequence and seed"));
+        tr("Queue duallora, inflora, sd-lora, ranpac, seq-lora and joint on this sequence "
+           "and seed"));
     auto* save = new QPushButton(tr("Save experiment…"));
     save->setToolTip(tr("Save the experiment file that `dlw run` reproduces"));
     auto* open = new QPushButton(tr("Open experiment…"));

@@ -19,15 +19,16 @@
 namespace dlw {
 
 // The enumerations below are written in JSON by the lower-case names in their comments.
-enum class PixelNormalization { Backbone, None };             // "backbone", "none"
-enum class EvalSplit { Test, Val };                           // "test", "val"
-enum class ClassOrder { Identity, Shuffle, Explicit };        // "identity", "shuffle", a JSON list
-enum class MethodKind { DualLora, InfLora, SeqLora, Joint };  // "duallora", "inflora", ...
-enum class GateMode { None, Soft, Top1 };                     // "none", "soft", "top1"
-enum class TaskIdMode { Auto, Lda, None };                    // "auto", "lda", "none"
-enum class TaskIdFeature { BlockInput, ClsFrozenPass };       // "block_input", "cls_frozen_pass"
-enum class OptimizerKind { Adam, AdamW, Sgd };                // "adam", "adamw", "sgd"
-enum class Precision { Fp32, Tf32, Bf16 };                    // "fp32", "tf32", "bf16"
+enum class PixelNormalization { Backbone, None };       // "backbone", "none"
+enum class EvalSplit { Test, Val };                     // "test", "val"
+enum class ClassOrder { Identity, Shuffle, Explicit };  // "identity", "shuffle", a JSON list
+// "duallora", "inflora", "seq-lora", "joint", "sd-lora", "ranpac"
+enum class MethodKind { DualLora, InfLora, SeqLora, Joint, SdLora, RanPac };
+enum class GateMode { None, Soft, Top1 };                // "none", "soft", "top1"
+enum class TaskIdMode { Auto, Lda, None };               // "auto", "lda", "none"
+enum class TaskIdFeature { BlockInput, ClsFrozenPass };  // "block_input", "cls_frozen_pass"
+enum class OptimizerKind { Adam, AdamW, Sgd };           // "adam", "adamw", "sgd"
+enum class Precision { Fp32, Tf32, Bf16 };               // "fp32", "tf32", "bf16"
 
 // The JSON names above ("seq-lora", "cls_frozen_pass", ...). ClassOrder::Explicit is "explicit".
 std::string toString(PixelNormalization value);
@@ -75,6 +76,10 @@ struct MethodSettings {
     bool projectB = true;            // also project B_O's update (§3.2 step 3)
     double basisScale = 0.57735;     // scale of eigenvector inits of A_O and U_t (1/√3)
     GateMode gate = GateMode::None;  // gating of residual pieces by p(task|x) (eq. 8)
+    // RanPAC (McDonnell et al., NeurIPS 2023): M of the random projection ReLU(f W_rand),
+    // W_rand [D, M]; 0 = the ridge head on the features f themselves.
+    int ranpacDim = 2048;
+    bool ranpacAdaptFirst = true;  // RanPAC's first-session LoRA adaptation on task 1
 };
 
 struct TaskIdSettings {

@@ -57,7 +57,7 @@ auto fields(const SequenceSettings& s) {
 }
 auto fields(const MethodSettings& s) {
     return std::tie(s.name, s.targets, s.blocks, s.rank, s.residualRank, s.orthogonal, s.projectB,
-                    s.basisScale, s.gate);
+                    s.basisScale, s.gate, s.ranpacDim, s.ranpacAdaptFirst);
 }
 auto fields(const TaskIdSettings& s) {
     return std::tie(s.mode, s.feature, s.block, s.lambda, s.tau);
@@ -98,6 +98,11 @@ void validateAcrossKeys(const Experiment& e, const std::string& sourceName) {
         fail(sourceName, "sequence.class_order",
              fmt::format("must list at least the {} classes the tasks use, found {}", needed,
                          listed));
+    }
+    if (e.method.name == MethodKind::RanPac && e.taskId.mode == TaskIdMode::Lda) {
+        fail(sourceName, "task_id.mode",
+             "\"lda\" does not apply to ranpac, whose one ridge head scores every class seen "
+             "(no per-task heads to choose between); set task_id.mode to \"auto\" or \"none\"");
     }
     if (e.method.gate != GateMode::None && effectiveTaskIdMode(e) == TaskIdMode::None) {
         fail(
@@ -153,6 +158,14 @@ std::string methodVariant(const Experiment& e) {
     }
     if (e.method.name == MethodKind::DualLora && !e.method.orthogonal) {
         label += " -orthogonal";
+    }
+    if (e.method.name == MethodKind::RanPac) {
+        if (!e.method.ranpacAdaptFirst) {
+            label += " -adapt";
+        }
+        if (e.method.ranpacDim == 0) {
+            label += " -projection";
+        }
     }
     return label;
 }

@@ -192,7 +192,7 @@ void addMethodKeys(Keys& keys) {
         "adapted blocks; [] = from task_id.block on (block_input) or all (cls_frozen_pass)"));
     keys.push_back(intKey(
         "method.rank", [](auto& e) -> auto& { return e.method.rank; }, 1,
-        "rank r_O of the orthogonal adapter; LoRA rank of inflora, seq-lora, joint"));
+        "rank r_O of the orthogonal adapter; LoRA rank of the other methods"));
     keys.push_back(intKey(
         "method.residual_rank", [](auto& e) -> auto& { return e.method.residualRank; }, 1,
         "rank r_R of each task's residual piece V_t U_t^T (eq. 1, 3)"));
@@ -208,6 +208,12 @@ void addMethodKeys(Keys& keys) {
     keys.push_back(enumKey(
         "method.gate", [](auto& e) -> auto& { return e.method.gate; },
         "gate of task i's residual piece by the task posterior (eq. 7); \"none\" = all on"));
+    keys.push_back(intKey(
+        "method.ranpac_dim", [](auto& e) -> auto& { return e.method.ranpacDim; }, 0,
+        "ranpac: M of the random projection ReLU(f W_rand); 0 = ridge on f itself"));
+    keys.push_back(boolKey(
+        "method.ranpac_adapt_first", [](auto& e) -> auto& { return e.method.ranpacAdaptFirst; },
+        "ranpac: train a LoRA (method.rank) on task 1, then freeze it (first-session adaptation)"));
 }
 
 void addTaskIdKeys(Keys& keys) {

@@ -39,7 +39,8 @@ struct EnumNames<ClassOrder> {
 };
 template <>
 struct EnumNames<MethodKind> {
-    static constexpr std::array<const char*, 4> names{"duallora", "inflora", "seq-lora", "joint"};
+    static constexpr std::array<const char*, 6> names{"duallora", "inflora", "seq-lora",
+                                                      "joint",    "sd-lora", "ranpac"};
 };
 template <>
 struct EnumNames<GateMode> {

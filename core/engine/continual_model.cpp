@@ -37,6 +37,20 @@ MethodPlan planMethod(const Experiment& e, const BackboneArch& arch) {
             p.layout.orthogonalRank = e.method.rank;
             p.layout.residualRank = 0;
             break;
+        case MethodKind::SdLora:  // the orthogonal slot is each task's fresh, free LoRA
+            p.layout.orthogonalRank = e.method.rank;
+            p.layout.residualRank = 0;
+            p.layout.decoupled = true;
+            break;
+        case MethodKind::RanPac:
+            p.layout.orthogonalRank = e.method.rank;
+            p.layout.residualRank = 0;
+            p.ranpacDim = e.method.ranpacDim;
+            p.ranpacAdaptFirst = e.method.ranpacAdaptFirst;
+            if (!p.ranpacAdaptFirst) {  // the pre-trained features as they are
+                p.layout.blocks.clear();
+            }
+            break;
     }
     p.taskId = effectiveTaskIdMode(e);
     p.feature = e.taskId.feature;
@@ -84,6 +98,54 @@ ContinualModel::ContinualModel(VisionTransformer backbone,
     if (plan_.taskId == TaskIdMode::Lda) {
         statistics_ = std::make_unique<StatisticsMemory>(backbone_->arch().width, plan_.lambda);
     }
+    int64_t classes = 0;
+    int64_t maxLabel = -1;
+    for (const auto& t : taskClasses_) {
+        classes += static_cast<int64_t>(t.size());
+        for (int64_t c : t) {
+            maxLabel = std::max(maxLabel, c);
+        }
+    }
+    labelColumn_ = torch::full({maxLabel + 1}, -1, torch::kInt64);
+    int64_t column = 0;
+    for (const auto& t : taskClasses_) {
+        for (int64_t c : t) {
+            labelColumn_[c] = column++;
+        }
+    }
+    if (plan_.kind == MethodKind::RanPac) {  // W_rand from the caller's seeded generator
+        ridge_ =
+            std::make_unique<RidgeHead>(backbone_->arch().width, plan_.ranpacDim, classes, device_);
+    }
+}
+
+bool ContinualModel::trainsTask(int task) const {
+    return plan_.kind != MethodKind::RanPac || (task == 0 && plan_.ranpacAdaptFirst);
+}
+
+bool ContinualModel::hasHead(int task) const {
+    return trainsTask(task);
+}
+
+int64_t ContinualModel::seenClassCount() const {
+    int64_t n = 0;
+    for (int t = 0; t < started_; ++t) {
+        n += static_cast<int64_t>(taskClasses_[static_cast<std::size_t>(t)].size());
+    }
+    return n;
+}
+
+torch::Tensor ContinualModel::columnsOf(const torch::Tensor& labels) const {
+    const auto l = labels.to(torch::kCPU, torch::kInt64);
+    if (l.numel() > 0 &&
+        (l.min().item<int64_t>() < 0 || l.max().item<int64_t>() >= labelColumn_.size(0))) {
+        throw Error("a label outside the sequence's classes reached the ridge head");
+    }
+    auto cols = labelColumn_.index_select(0, l.flatten());
+    if (cols.numel() > 0 && cols.min().item<int64_t>() < 0) {
+        throw Error("a label outside the sequence's classes reached the ridge head");
+    }
+    return cols;
 }
 
 std::vector<InputKey> ContinualModel::memoryKeys() const {
@@ -192,10 +254,13 @@ std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tens
         }
     }
     adapters_->beginTask(bases);
-    const auto classes =
-        static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(task)).size());
-    heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
-    heads_.back()->to(device_);
+    if (hasHead(task)) {
+        const auto classes =
+            static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(task)).size());
+        heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
+        heads_.back()->to(device_);
+    }
+    ++started_;
     return warnings;
 }
 
@@ -253,6 +318,9 @@ void ContinualModel::prePass(const std::vector<torch::Tensor>& batches,
 }
 
 std::vector<torch::Tensor> ContinualModel::trainableParameters() {
+    if (started_ == 0 || !trainsTask(started_ - 1)) {
+        return {};
+    }
     auto params = adapters_->trainableParameters();
     for (const auto& p : heads_.back()->parameters()) {
         params.push_back(p);
@@ -322,11 +390,35 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
 std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>& batches,
                                                 const std::vector<torch::Tensor>& labels,
                                                 double threshold,
-                                                bool prefixed) {
+                                                bool prefixed,
+                                                const std::vector<torch::Tensor>& heldOut,
+                                                const std::vector<torch::Tensor>& heldOutLabels) {
     checkPrefixed("endTask", prefixed);
     torch::NoGradGuard noGrad;
     adapters_->setGate({});
     std::vector<MemoryStat> stats;
+    if (ridge_) {  // RanPAC: the task's images into G and C, then λ, T and W_o
+        ForwardOptions o;
+        o.adapters = adapters_.get();
+        std::vector<torch::Tensor> projected;
+        std::vector<torch::Tensor> columns;
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            auto h = ridge_->project(adaptedFeatures(batches[i], prefixed, o));
+            auto c = columnsOf(labels.at(i));
+            ridge_->add(h, c);
+            if (heldOut.empty()) {
+                projected.push_back(std::move(h));
+                columns.push_back(std::move(c));
+            }
+        }
+        std::vector<torch::Tensor> heldH;
+        std::vector<torch::Tensor> heldC;
+        for (std::size_t i = 0; i < heldOut.size(); ++i) {
+            heldH.push_back(ridge_->project(adaptedFeatures(heldOut[i], false, o)));
+            heldC.push_back(columnsOf(heldOutLabels.at(i)));
+        }
+        ridgeFit_ = ridge_->fit(heldH, heldC, projected, columns, seenClassCount());
+    }
     if (plan_.subspaceMemory) {
         CovarianceObserver observer(memoryKeys());  // step 4 with the trained model
         ForwardOptions o;
@@ -368,6 +460,24 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
     Prediction out;
     torch::Tensor features;
     torch::Tensor h;
+    if (ridge_) {
+        {
+            compat::AutocastScope autocast(device_, bf16_);
+            features = adaptedFeatures(images, prefixed, o);
+        }
+        const auto scores = ridge_->scores(ridge_->project(features), seenClassCount());
+        out.logits = scores;  // [B, C]
+        out.calibrated = torch::softmax(scores / ridge_->temperature(), 1);
+        std::vector<torch::Tensor> perTask;
+        int64_t start = 0;
+        for (int t = 0; t < started_; ++t) {
+            const auto n = static_cast<int64_t>(taskClasses_[static_cast<std::size_t>(t)].size());
+            perTask.push_back(out.calibrated.narrow(1, start, n).sum(1));
+            start += n;
+        }
+        out.taskPosterior = torch::stack(perTask, 1);  // [B, T]
+        return out;
+    }
     {
         compat::AutocastScope autocast(device_, bf16_);  // the backbone only; eq. 7-8 in fp32
         if (statistics_) {
@@ -429,6 +539,16 @@ std::vector<AdapterSpectrum> ContinualModel::spectra() {
             }
             out.push_back({site.block, toString(site.map), "residual", values(w)});
         }
+        if (adapters_->decoupledPieces() > 0) {  // SD-LoRA: Σ α_i D_i of the earlier tasks
+            torch::Tensor w;
+            for (int i = 0; i < adapters_->decoupledPieces(); ++i) {
+                auto piece = torch::matmul(adapters_->directionOut(site, i),
+                                           adapters_->directionIn(site, i).t()) *
+                             adapters_->magnitude(site, i);
+                w = w.defined() ? w + piece : piece;
+            }
+            out.push_back({site.block, toString(site.map), "residual", values(w)});
+        }
     }
     return out;
 }
@@ -443,17 +563,23 @@ int64_t ContinualModel::parameterCount() {
             n += p.numel();
         }
     }
+    if (ridge_) {
+        n += ridge_->parameterCount();
+    }
     return n;
 }
 
 int64_t ContinualModel::plannedParameterCount() {
     int64_t n = parameterCount();
     const int64_t width = backbone_->arch().width;
-    for (std::size_t t = heads_.size(); t < taskClasses_.size(); ++t) {
+    for (auto t = static_cast<std::size_t>(started_); t < taskClasses_.size(); ++t) {
         for (const auto& site : adapters_->sites()) {
             n += mapShape(backbone_->arch(), site.map).second * plan_.layout.residualRank;
+            n += plan_.layout.decoupled && t > 0 ? 1 : 0;  // SD-LoRA: α of the task before
         }
-        n += (width + 1) * static_cast<int64_t>(taskClasses_[t].size());
+        if (hasHead(static_cast<int>(t))) {
+            n += (width + 1) * static_cast<int64_t>(taskClasses_[t].size());
+        }
     }
     return n;
 }
@@ -477,6 +603,11 @@ std::vector<std::pair<std::string, torch::Tensor>> ContinualModel::state() {
     }
     if (statistics_) {
         for (auto& entry : statistics_->state("statistics.")) {
+            out.push_back(std::move(entry));
+        }
+    }
+    if (ridge_) {
+        for (auto& entry : ridge_->state("ranpac.")) {
             out.push_back(std::move(entry));
         }
     }
@@ -524,14 +655,20 @@ void ContinualModel::restoreTensors(const std::map<std::string, torch::Tensor>& 
             }
         }
         adapters_->beginTask(bases);
-        const auto classes =
-            static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(t)).size());
-        heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
-        heads_.back()->to(device_);
+        if (hasHead(t)) {
+            const auto classes =
+                static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(t)).size());
+            heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
+            heads_.back()->to(device_);
+        }
+        ++started_;
     }
     torch::NoGradGuard noGrad;
     for (auto& p : adapters_->named_parameters()) {
         copyInto(p.value(), "adapters." + p.key());
+    }
+    for (auto& b : adapters_->named_buffers()) {  // U_i, SD-LoRA's directions
+        copyInto(b.value(), "adapters." + b.key());
     }
     for (std::size_t t = 0; t < heads_.size(); ++t) {
         copyInto(heads_[t]->weight, fmt::format("heads.{}.weight", t));
@@ -547,6 +684,9 @@ void ContinualModel::restoreTensors(const std::map<std::string, torch::Tensor>& 
     if (statistics_ && tasksDone > 0) {  // the statistics memory grows at each task's end
         statistics_->restore(tensors, "statistics.");
         seenColumnsTasks_ = -1;
+    }
+    if (ridge_) {
+        ridge_->restore(tensors, "ranpac.");
     }
 }
 

@@ -7,12 +7,14 @@
 #include "api/experiment.h"
 #include "method/covariance_observer.h"
 #include "method/dual_lora_adapters.h"
+#include "method/ridge_head.h"
 #include "method/statistics_memory.h"
 #include "method/subspace_memory.h"
 #include "model/vision_transformer.h"
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <torch/torch.h>
@@ -34,6 +36,8 @@ struct MethodPlan {
     double lambda = 1e-3;
     double tau = 2.0;
     GateMode gate = GateMode::None;
+    int64_t ranpacDim = 0;         // ranpac: M of the random projection
+    bool ranpacAdaptFirst = true;  // ranpac: LoRA trained on task 1, then frozen
 };
 MethodPlan planMethod(const Experiment& experiment, const BackboneArch& arch);
 
@@ -54,7 +58,10 @@ public:
     const MethodPlan& plan() const { return plan_; }
     // The classes of each training task (global labels), as given to the constructor.
     const std::vector<std::vector<int64_t>>& taskClasses() const { return taskClasses_; }
-    int tasksStarted() const { return static_cast<int>(heads_.size()); }
+    int tasksStarted() const { return started_; }
+    // Whether task t (0-based) has gradient steps: every task, except for ranpac, which trains
+    // only task 1 and only with first-session adaptation (its head is solved in endTask).
+    bool trainsTask(int task) const;
 
     // The frozen prefix: the blocks below the first adapted one. No adapter sits there, so its
     // output for an image never changes; when it also carries h of eq. 5 (or no task identity
@@ -81,14 +88,21 @@ public:
     std::vector<torch::Tensor> beforeStep();
     void afterStep(const std::vector<torch::Tensor>& snapshot);
     // Post-pass (step 4): memory update with the trained model and the statistics memory from
-    // the task's training images with their global labels.
+    // the task's training images with their global labels. ranpac: adds the images to the ridge
+    // head's sums and fits it, choosing λ and T on `heldOut` images (the task's validation
+    // split, never prefixed; empty = RanPAC's 80/20 rule on `batches`), see ridgeFit().
     std::vector<MemoryStat> endTask(const std::vector<torch::Tensor>& batches,
                                     const std::vector<torch::Tensor>& labels,
                                     double threshold,
-                                    bool prefixed = false);
+                                    bool prefixed = false,
+                                    const std::vector<torch::Tensor>& heldOut = {},
+                                    const std::vector<torch::Tensor>& heldOutLabels = {});
+    // ranpac: the last endTask's choice of λ and T; nullopt for the other methods.
+    std::optional<RidgeHead::Fit> ridgeFit() const { return ridgeFit_; }
 
     // Evaluation forward over the tasks started so far (single pass when possible), from
-    // images or (`prefixed`) from frozenPrefix() outputs.
+    // images or (`prefixed`) from frozenPrefix() outputs. ranpac: logits are the ridge scores,
+    // calibrated = softmax(scores / T), taskPosterior = its sum over each task's classes.
     Prediction predict(const torch::Tensor& images, bool prefixed = false);
     // Singular values of each adapter's ΔW (DESIGN §5).
     std::vector<AdapterSpectrum> spectra();
@@ -126,6 +140,9 @@ private:
                                   bool prefixed,
                                   const ForwardOptions& options);
     std::vector<InputKey> memoryKeys() const;
+    bool hasHead(int task) const;  // a linear head per task; ranpac: task 1's while adapting
+    int64_t seenClassCount() const;
+    torch::Tensor columnsOf(const torch::Tensor& labels) const;  // global label → column
     SubspaceMemory& memoryOf(const AdapterSite& site);
     // The statistics memory's columns of the tasks started so far, kept between predictions.
     const StatisticsMemory::TaskColumns& seenTaskColumns();
@@ -136,6 +153,10 @@ private:
     torch::Device device_;
     DualLoraAdapters adapters_{nullptr};
     std::vector<torch::nn::Linear> heads_;
+    int started_ = 0;
+    std::unique_ptr<RidgeHead> ridge_;  // ranpac
+    std::optional<RidgeHead::Fit> ridgeFit_;
+    torch::Tensor labelColumn_;  // [max label + 1] int64: column of each label in task order
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;
     StatisticsMemory::TaskColumns seenColumns_;

@@ -467,10 +467,14 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const int64_t stepsPerEpoch =
         (static_cast<int64_t>(trainIdx.size()) + e_.train.batchSize - 1) / e_.train.batchSize;
     const int reported = reportedTask(t);
-    emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch,
-                     e_.train.epochs, resumed, at.epoch, at.batch});
+    // ranpac trains task 1 at most (first-session adaptation); its head is solved below.
+    const int epochs = model_->trainsTask(t) ? e_.train.epochs : 0;
+    emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch, epochs,
+                     resumed, at.epoch, at.batch});
     torch::manual_seed(detail::hashCombine(e_.seed, static_cast<uint64_t>(t)));
-    const auto passIdx = sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
+    const bool ridge = plan_.kind == MethodKind::RanPac;  // its sums take every image
+    const auto passIdx =
+        sample(trainIdx, ridge ? 0 : e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
     cachePrefix(trainIdx, at);
     Passes passes;
     if (prefix_.active()) {  // the memory passes start from the cached prefix outputs too
@@ -490,7 +494,9 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
         }
         at.memorySeconds = since(t0);
     }
-    auto optimizer = makeOptimizer(e_, model_->trainableParameters());
+    const auto trainable = model_->trainableParameters();
+    auto optimizer = makeOptimizer(
+        e_, trainable.empty() ? std::vector<torch::Tensor>{torch::zeros({1})} : trainable);
     if (resumed) {  // where the checkpoint left the optimizer and the generator
         try {
             loadOptimizerState(*optimizer, resumeTensors_.at(kOptimizerStateTensor), device_);
@@ -502,7 +508,7 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
         }
         resumeTensors_.clear();
     }
-    for (; at.epoch < e_.train.epochs; ++at.epoch, at.startEpoch()) {
+    for (; at.epoch < epochs; ++at.epoch, at.startEpoch()) {
         if (!trainEpoch(*optimizer, trainIdx, at)) {
             checkpoint(t, at, optimizer.get());  // a stop resumes exactly here
             return false;
@@ -515,7 +521,19 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const double threshold = energyThreshold(e_.memory.epsBegin, e_.memory.epsEnd, t + 1,
                                              static_cast<int>(trainTasks_.size()));
     const auto memoryStart = Clock::now();
-    auto memoryStats = model_->endTask(passes.images, passes.labels, threshold, prefix_.active());
+    Passes heldOut;  // ranpac chooses λ and T on the task's validation split
+    if (ridge) {
+        heldOut = loadPasses(data_.data.train, data_.tasks[static_cast<std::size_t>(t)].val,
+                             data_.evalTransform, e_.train.evalBatchSize);
+    }
+    auto memoryStats = model_->endTask(passes.images, passes.labels, threshold, prefix_.active(),
+                                       heldOut.images, heldOut.labels);
+    if (const auto fit = model_->ridgeFit(); fit && !fit->validationSplit) {
+        emit(Warning{fmt::format(
+            "task {}: data.val_per_class is 0, so the ridge head chose lambda {:g} and "
+            "temperature {:.3g} on a fifth of the task's training images (RanPAC's own rule)",
+            reported + 1, fit->lambda, fit->temperature)});
+    }
     at.memorySeconds += since(memoryStart);
     prefix_.clear();
     passes = {};

@@ -58,6 +58,7 @@ nlohmann::json modelSignature(const Experiment& experiment, const BackboneArch& 
             {"rank", experiment.method.rank},
             {"residual_rank", experiment.method.residualRank},
             {"task_id", toString(effectiveTaskIdMode(experiment))},
+            {"ranpac_dim", plan.ranpacDim},
             {"backbone",
              fmt::format("ViT {}x{} px, patch {}, {} channel(s), width {}, depth {}, {} heads{}{}",
                          arch.imgSize, arch.imgSize, arch.patchSize, arch.inChans, arch.width,

@@ -66,8 +66,9 @@ torch::Tensor DualLoraAdaptersImpl::delta(int block, AdaptedMap map, const torch
         return {};
     }
     // Both adapters as one low-rank product (eq. 1), two matmuls instead of four and an add:
-    // x [A_Oᵀ | U_1..U_T] → [B, N, r_O + T·r_R], residual columns gated, · [B_O | V_1..V_T]ᵀ.
-    if (!s->a.defined() && s->u.empty()) {
+    // x [A_Oᵀ | U_1..U_T | SD-LoRA in's] → [B, N, r_O + T·r_R + P·r], residual columns gated,
+    // · [B_O | V_1..V_T | α_i out_i]ᵀ.
+    if (!s->a.defined() && s->u.empty() && s->dirIn.empty()) {
         return {};
     }
     const bool grad = torch::GradMode::is_enabled();
@@ -78,6 +79,9 @@ torch::Tensor DualLoraAdaptersImpl::delta(int block, AdaptedMap map, const torch
         }
         for (const auto& v : s->v) {
             versions.push_back(v._version());
+        }
+        for (const auto& m : s->magnitude) {
+            versions.push_back(m._version());
         }
     }
     torch::Tensor joinedIn = s->joinedIn;
@@ -93,25 +97,32 @@ torch::Tensor DualLoraAdaptersImpl::delta(int block, AdaptedMap map, const torch
             in.push_back(s->uAll);
             out.insert(out.end(), s->v.begin(), s->v.end());
         }
+        for (std::size_t i = 0; i < s->dirIn.size(); ++i) {
+            in.push_back(s->dirIn[i]);
+            out.push_back(s->dirOut[i] * s->magnitude[i]);
+        }
         auto join = [](const std::vector<torch::Tensor>& parts) {
             return parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
         };
-        joinedIn = join(in);        // [d_in, r_O + T·r_R]
-        joinedOut = join(out).t();  // [r_O + T·r_R, d_out]
+        joinedIn = join(in);        // [d_in, r_O + T·r_R + P·r]
+        joinedOut = join(out).t();  // [r_O + T·r_R + P·r, d_out]
         if (!grad) {
             s->joinedIn = joinedIn;
             s->joinedOut = joinedOut;
             s->joinedVersions = std::move(versions);
         }
     }
-    auto h = torch::matmul(x, joinedIn);  // [B, N, r_O + T·r_R]
+    auto h = torch::matmul(x, joinedIn);  // [B, N, r_O + T·r_R + P·r]
     if (gate_.defined() && !s->u.empty()) {
         std::vector<torch::Tensor> g;
         if (s->a.defined()) {
             g.push_back(torch::ones({gate_.size(0), s->a.size(0)}, gate_.options()));
         }
         g.push_back(gate_.repeat_interleave(layout_.residualRank, 1));
-        h = h * (g.size() == 1 ? g[0] : torch::cat(g, 1)).unsqueeze(1);  // [B, 1, r_O + T·r_R]
+        for (const auto& in : s->dirIn) {
+            g.push_back(torch::ones({gate_.size(0), in.size(1)}, gate_.options()));
+        }
+        h = h * (g.size() == 1 ? g[0] : torch::cat(g, 1)).unsqueeze(1);
     }
     return torch::matmul(h, joinedOut);  // [B, N, d_out]
 }
@@ -131,7 +142,48 @@ torch::Tensor& DualLoraAdaptersImpl::residualV(const AdapterSite& s, int task) {
     return site(s.block, s.map).v.at(static_cast<std::size_t>(task));
 }
 
+int DualLoraAdaptersImpl::decoupledPieces() const {
+    return state_.empty() ? 0 : static_cast<int>(state_.front().dirIn.size());
+}
+
+const torch::Tensor& DualLoraAdaptersImpl::directionIn(const AdapterSite& s, int piece) {
+    return site(s.block, s.map).dirIn.at(static_cast<std::size_t>(piece));
+}
+const torch::Tensor& DualLoraAdaptersImpl::directionOut(const AdapterSite& s, int piece) {
+    return site(s.block, s.map).dirOut.at(static_cast<std::size_t>(piece));
+}
+torch::Tensor& DualLoraAdaptersImpl::magnitude(const AdapterSite& s, int piece) {
+    return site(s.block, s.map).magnitude.at(static_cast<std::size_t>(piece));
+}
+
+void DualLoraAdaptersImpl::freezeIntoDirections() {
+    torch::NoGradGuard noGrad;
+    const int piece = decoupledPieces();
+    for (std::size_t i = 0; i < sites_.size(); ++i) {
+        Site& s = state_[i];
+        // ||B A||_F² = tr((BᵀB)(A Aᵀ)): r×r products instead of the d_out×d_in update.
+        const double norm = std::sqrt(std::max(
+            0.0,
+            torch::trace(torch::matmul(torch::matmul(s.b.t(), s.b), torch::matmul(s.a, s.a.t())))
+                .item<double>()));
+        const bool zero = !(norm > 1e-12);  // a LoRA that never moved: no direction to keep
+        const std::string name =
+            fmt::format("b{}_{}_{}", sites_[i].block, toString(sites_[i].map), piece);
+        s.dirIn.push_back(register_buffer(name + "_Din", s.a.t().detach().clone().contiguous()));
+        s.dirOut.push_back(register_buffer(
+            name + "_Dout", zero ? torch::zeros_like(s.b) : (s.b.detach() / norm).contiguous()));
+        s.magnitude.push_back(register_parameter(
+            name + "_alpha", torch::full({1}, zero ? 0.0 : norm, s.b.options())));
+        const double bound = 1.0 / std::sqrt(static_cast<double>(s.a.size(1)));
+        s.a.uniform_(-bound, bound);  // a fresh LoRA for the new task, as at construction
+        s.b.zero_();
+    }
+}
+
 void DualLoraAdaptersImpl::beginTask(const std::vector<torch::Tensor>& bases) {
+    if (layout_.decoupled && tasks_ > 0) {
+        freezeIntoDirections();
+    }
     if (layout_.residualRank == 0) {
         ++tasks_;
         return;
@@ -165,6 +217,7 @@ std::vector<torch::Tensor> DualLoraAdaptersImpl::trainableParameters() {
         if (!s.v.empty()) {
             out.push_back(s.v.back());
         }
+        out.insert(out.end(), s.magnitude.begin(), s.magnitude.end());
     }
     return out;
 }

@@ -35,8 +35,17 @@ Experiment everyKeyChanged() {
     e.data = {DataKind::ImageFolder,    "/data/ünïcode", 50, 10, 20, 0.25, true, true,
               PixelNormalization::None, EvalSplit::Val};
     e.sequence = {3, 4, {2, 3, 1}, ClassOrder::Explicit, {5, 4, 3, 2, 1, 0}};
-    e.method = {MethodKind::InfLora, {"q", "proj", "fc2"}, {0, 2}, 4, 6, false, false, 0.25,
-                GateMode::Top1};
+    e.method = {MethodKind::InfLora,
+                {"q", "proj", "fc2"},
+                {0, 2},
+                4,
+                6,
+                false,
+                false,
+                0.25,
+                GateMode::Top1,
+                512,
+                false};
     e.taskId = {TaskIdMode::Lda, TaskIdFeature::ClsFrozenPass, 3, 0.0, 0.5};
     e.memory = {0.9, 1.0, 0};
     e.train = {7, 32, 1e-3, OptimizerKind::AdamW, 0.05, 128};
@@ -195,6 +204,8 @@ TEST(Experiment, RejectsValuesOutOfRange) {
         {R"({"method": {"gate": "hard"}})", "'method.gate'"},
         {R"({"method": {"name": "dualora"}})", "(did you mean \"duallora\"?)"},
         {R"({"method": {"gate": "soft", "name": "seq-lora"}})", "'method.gate' \"soft\" needs"},
+        {R"({"method": {"name": "ranpac"}, "task_id": {"mode": "lda"}})",
+         "'task_id.mode' \"lda\" does not apply to ranpac"},
         {R"({"device": "gpu"})", "'device'"},
         {R"({"name": ""})", "'name'"},
         {R"({"data": {"test_fraction": 1}})", "'data.test_fraction' must be in (0, 1)"},
@@ -336,6 +347,8 @@ TEST(Experiment, EnumNamesMatchTheDataReaders) {
         }
     }
     EXPECT_EQ(toString(MethodKind::SeqLora), "seq-lora");
+    EXPECT_EQ(toString(MethodKind::SdLora), "sd-lora");
+    EXPECT_EQ(toString(MethodKind::RanPac), "ranpac");
     EXPECT_EQ(toString(TaskIdFeature::ClsFrozenPass), "cls_frozen_pass");
 }
 

@@ -41,8 +41,8 @@ std::string whyNotRunnable() {
 TEST(CudaEngine, EveryMethodTrainsTheSmallSequenceAsTheCpuDoes) {
     SKIP_WITHOUT_CUDA();
     const auto dir = test::tempDir("cuda-engine");
-    for (const auto method :
-         {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SeqLora, MethodKind::Joint}) {
+    for (const auto method : {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SeqLora,
+                              MethodKind::Joint, MethodKind::SdLora, MethodKind::RanPac}) {
         SCOPED_TRACE(toString(method));
         auto e = smallExperiment(method);
         RunControl control;

@@ -48,7 +48,9 @@ INSTANTIATE_TEST_SUITE_P(Methods,
                          ::testing::Values(MethodKind::DualLora,
                                            MethodKind::InfLora,
                                            MethodKind::SeqLora,
-                                           MethodKind::Joint));
+                                           MethodKind::Joint,
+                                           MethodKind::SdLora,
+                                           MethodKind::RanPac));
 
 // events.jsonl reads back as the events the callback saw (what the window reopens a run from).
 TEST(Engine, EventsReadBackAsTheyWereEmitted) {
@@ -187,12 +189,15 @@ Experiment twoEpochs(MethodKind method) {
 // A stop in the middle of a task (as Ctrl-C gives) checkpoints where it stands; the resumed
 // run continues from that batch with the same optimizer moments, so every step's loss and the
 // final matrix equal an uninterrupted run's, and events.jsonl reads as one run.
-TEST(Engine, StoppedMidTaskContinuesExactly) {
+// SD-LoRA's checkpoint carries its frozen directions and trained magnitudes.
+class StoppedMidTask : public ::testing::TestWithParam<MethodKind> {};
+
+TEST_P(StoppedMidTask, ContinuesExactly) {
     if (!haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
     }
     const auto dir = test::tempDir("engine");
-    const auto e = twoEpochs(MethodKind::DualLora);
+    const auto e = twoEpochs(GetParam());
     RunControl whole;
     const auto uninterrupted = run(e, dir / "whole", whole);
     RunControl control;
@@ -213,6 +218,44 @@ TEST(Engine, StoppedMidTaskContinuesExactly) {
     EXPECT_EQ(got, expected);  // bit-identical losses, step by step
     EXPECT_FALSE(std::filesystem::exists(dir / "parts/checkpoints/task-002-step-0000011.json"))
         << "a finished task's in-task checkpoints are removed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods,
+                         StoppedMidTask,
+                         ::testing::Values(MethodKind::DualLora, MethodKind::SdLora));
+
+// RanPAC trains task 1 only; its ridge sums, W_rand, λ and T travel in the task checkpoints, so
+// a run stopped after task 2 and resumed ends as an uninterrupted one, and later tasks take no
+// gradient step.
+TEST(Engine, RanpacStoppedAfterATaskContinuesExactly) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto dir = test::tempDir("engine");
+    const auto e = twoEpochs(MethodKind::RanPac);
+    RunControl whole;
+    std::vector<Event> events;
+    const auto uninterrupted = run(e, dir / "whole", whole, false, &events);
+    std::map<int, int> stepsPerTask;
+    for (const auto& ev : events) {
+        if (const auto* s = std::get_if<StepFinished>(&ev)) {
+            ++stepsPerTask[s->task];
+        }
+    }
+    EXPECT_EQ(stepsPerTask.size(), 1U);
+    EXPECT_EQ(stepsPerTask[0], 8);  // 60 images / 16 per batch × 2 epochs, task 1 alone
+    RunControl control;
+    const auto partial = test::runWith(e, dir / "parts", control, false, [&](const Event& ev) {
+        if (std::holds_alternative<TaskFinished>(ev) && std::get<TaskFinished>(ev).task == 1) {
+            control.stopAfterTask = true;
+        }
+    });
+    ASSERT_EQ(partial.accuracyMatrix.size(), 3U);
+    EXPECT_TRUE(partial.accuracyMatrix[1][1].has_value());
+    EXPECT_FALSE(partial.accuracyMatrix[2][0].has_value());
+    RunControl resume;
+    const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
+    EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
 }
 
 // A process that dies without warning (the callback throws, as close to SIGKILL as a test in
