@@ -20,8 +20,21 @@ py=$venv/bin/python
 
 # 1. The virtual environment and its pinned packages.
 t0=$(date +%s)
-if [[ ! -x $py ]]; then
-    "${PYTHON:-python3}" -m venv "$venv"
+# A venv without pip is one that python3 -m venv left half-made (Debian without python3-venv:
+# "ensurepip is not available"); pip cannot be added to it later, so it is made again.
+if [[ ! -x $py ]] || ! "$py" -m pip --version >/dev/null 2>&1; then
+    if [[ -e $venv && ! -f $venv/pyvenv.cfg ]]; then
+        echo "build-torch2: $venv exists and is no virtual environment (no pyvenv.cfg);" \
+            "move it away or set DLW_TORCH2_VENV" >&2
+        exit 1
+    fi
+    [[ -e $venv ]] && echo "build-torch2: $venv has no pip; making it again"
+    if ! "${PYTHON:-python3}" -m venv --clear "$venv"; then
+        rm -rf "$venv"  # a venv without pip would be taken as made on the next run
+        echo "build-torch2: ${PYTHON:-python3} -m venv could not make $venv; on Debian install" \
+            "python3-venv (scripts/setup.sh does)" >&2
+        exit 1
+    fi
 fi
 if ! "$py" - "$requirements" <<'PY'; then
 import sys
