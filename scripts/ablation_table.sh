@@ -5,9 +5,12 @@
 # 54 runs of about half a minute each on a 2-core machine (25.6 minutes at THREADS 2).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 2 "$@"
 dlw=${DLW:-$here/build/app/dlw}
 out=${1:-ablation-runs}
 threads=${2:-0}
+dlw_count "$0" THREADS "$threads" 0
 mkdir -p "$out/experiments"
 
 variant() {  # NAME JSON-FRAGMENT

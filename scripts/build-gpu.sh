@@ -9,6 +9,8 @@
 #   TORCH_PREFIX (a LibTorch CMake prefix; default: python's torch.utils.cmake_prefix_path)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 1 "$@"
 out=${1:-$here/build-gpu}
 py=${PYTHON:-python3}
 deps=${DLW_HEADER_DEPS:-$here/build-gpu-deps}
@@ -17,7 +19,15 @@ if [ ! -f "$deps/nlohmann/json.hpp" ]; then
         "machine and carry build-gpu-deps" >&2
     exit 2
 fi
-prefix=${TORCH_PREFIX:-$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+if [ -z "${TORCH_PREFIX:-}" ]; then
+    prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)') || {
+        echo "build-gpu: $py cannot import torch; set PYTHON to the python of a PyTorch, or" \
+            "TORCH_PREFIX to a LibTorch CMake prefix" >&2
+        exit 2
+    }
+else
+    prefix=$TORCH_PREFIX
+fi
 # PyTorch 2.12 and later require C++20 of code that includes their headers.
 std=$("$py" -c 'import torch; v = torch.__version__.split("+")[0].split(".")
 print(20 if (int(v[0]), int(v[1])) >= (2, 12) else 17)' 2>/dev/null || echo 17)

@@ -9,6 +9,8 @@
 #   env BUILD (default OUT/build-gpu), PYTHON (default .venv-torch2/bin/python)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 1 "$@"
 out=${1:-/tmp/gpu-rehearsal}
 mkdir -p "$out"
 [ -f "$here/build-gpu-deps/nlohmann/json.hpp" ] || "$here/scripts/carry-deps.sh"
@@ -22,7 +24,8 @@ unshare -rm sh -c '
         [ -e "$d" ] && mount -t tmpfs none "$d"
     done
     exec "$0/scripts/gpu-check.sh" "$1"' "$here" "$out" || status=$?
-if [ "$status" -eq 3 ]; then
+# 3 is gpu-check.sh's "built, and no GPU here" and nothing else (4: its device check failed).
+if [ "$status" -eq 3 ] && [ -x "$BUILD/app/dlw" ]; then
     echo "gpu-rehearsal: gpu-check.sh built everything from the carried folder and stopped at" \
         "the GPU, as it should here"
     exit 0
