@@ -151,8 +151,8 @@ void refuseUnsupportedVariants(const TensorShapes& shapes, const std::string& fi
     }
     if (!found.empty()) {
         throw Error(fmt::format(
-            "{}: unsupported ViT variant: {}; dlw loads timm's plain VisionTransformer (class "
-            "token, pos_embed, pre-norm blocks, final norm, class-token pooling)",
+            "{}: unsupported ViT variant: {}; dlw loads timm's plain VisionTransformer (pos_embed, "
+            "pre-norm blocks, final norm, then the class token or, without one, the token mean)",
             file, fmt::join(found, "; ")));
     }
 }
