@@ -25,7 +25,7 @@ expect() {
     fi
 }
 
-for s in gpu-check gpu-rehearsal build-gpu carry-deps ablation_table screenshots soak; do
+for s in gpu-check gpu-rehearsal build-gpu carry-deps bench ablation_table screenshots soak; do
     expect "$s --help" 0 "^Usage: scripts/$s.sh" "$scripts/$s.sh" --help
     expect "$s unknown option" 2 "$s.sh: unknown option '--nope'" "$scripts/$s.sh" --nope
 done
