@@ -3,7 +3,9 @@
 # python3's PyTorch: on the GPU machine, a CUDA wheel. GUI and OpenCV are switched off;
 # nlohmann-json, CLI11, fmt and GoogleTest's sources come from the folder scripts/carry-deps.sh
 # made here (that machine has no Debian packages and no network). Nothing else is needed there
-# but CMake and a compiler.
+# but CMake and a compiler: no CUDA toolkit, as the CUDA runtime wheel that pip installs with a
+# CUDA PyTorch stands in for it (cmake/TorchCudaRuntime.cmake; without either, configuring stops
+# saying what to install).
 # Usage: scripts/build-gpu.sh [BUILD_DIR (default build-gpu)]
 #   env PYTHON (default python3), DLW_HEADER_DEPS (default build-gpu-deps),
 #   TORCH_PREFIX (a LibTorch CMake prefix; default: python's torch.utils.cmake_prefix_path)
@@ -38,8 +40,9 @@ tests=OFF targets="dlw dlw_bench_step dlw_bench_backbone"
 if [ -f "$deps/googletest/CMakeLists.txt" ]; then
     tests=ON targets="$targets dlw_core_tests"
 fi
-# LibTorch's CMake config probes the GPUs with a CUDA program in C++20 when no list is given,
-# which CMake before 3.26 cannot compile; we build no kernels (the list only fills its flags).
+# Only for a CUDA LibTorch configured through a toolkit (no NVIDIA runtime wheel beside it): its
+# CMake config probes the GPUs with a CUDA program in C++20 when no list is given, which CMake
+# before 3.26 cannot compile; we build no kernels (the list only fills its flags).
 # (A cache variable, so that CMake's own re-runs see it too.)
 arch=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
 start=$(date +%s)
