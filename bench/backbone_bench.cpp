@@ -36,14 +36,15 @@ double forwardRate(dlw::VisionTransformer& model, int batch, int repeats) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"Backbone forward and loader throughput"};
     std::string bundled =
         std::string(DLW_SOURCE_DIR) + "/resources/backbones/dlw-vit-tiny.safetensors";
     int threads = 0;
     bool skipLarge = false;
     app.add_option("--backbone", bundled, "Small backbone to time")->capture_default_str();
-    app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
+    app.add_option("--threads", threads, "LibTorch threads (0 = all cores)")
+        ->check(CLI::Range(0, 4096));
     app.add_flag("--skip-vitb16", skipLarge, "Do not time the ViT-B/16-shaped model");
     CLI11_PARSE(app, argc, argv);
     threads = dlw::applyThreads(threads);
@@ -82,4 +83,6 @@ int main(int argc, char** argv) {
                    dlw::bench::loaderImagesPerSecond(data.train, order, transform, augment));
     }
     return 0;
+} catch (...) {
+    return dlw::bench::reportException("dlw_bench_backbone");
 }

@@ -1,13 +1,36 @@
 #pragma once
 // Helpers the benchmarks share.
 
+#include "api/error.h"
 #include "data/batch_loader.h"
 
 #include <chrono>
+#include <cstdio>
+#include <exception>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <vector>
 
 namespace dlw::bench {
+
+// For `catch (...)` around a benchmark's main body: reports the exception being handled in one
+// line "NAME: error: ..." and returns the exit code: 2 for a dlw::Error (bad input: a device
+// that is not there, a backbone file that is no ViT), as in dlw, else 1 (LibTorch refusing a
+// tensor; its message without the C++ stack trace). Uncaught, they ended in std::terminate's
+// abort (exit 134) or a LibTorch stack trace. Call only inside a catch block.
+inline int reportException(const char* name) {
+    try {
+        throw;
+    } catch (const Error& e) {
+        fmt::print(stderr, "{}: error: {}\n", name, e.what());
+        return 2;
+    } catch (const c10::Error& e) {
+        fmt::print(stderr, "{}: error: {}\n", name, e.what_without_backtrace());
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "{}: error: {}\n", name, e.what());
+    }
+    return 1;
+}
 
 // The process's peak resident memory so far, MiB.
 inline double peakResidentMiB() {

@@ -104,7 +104,7 @@ struct MemoryShare {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"Engine throughput, prediction latency and peak memory on the default preset"};
     int threads = 0;
     int epochs = 1;
@@ -112,8 +112,10 @@ int main(int argc, char** argv) {
     std::string out = (std::filesystem::temp_directory_path() / "dlw-bench-engine").string();
     std::vector<std::string> methods = {"duallora", "seq-lora", "inflora",
                                         "joint",    "sd-lora",  "ranpac"};
-    app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
+    app.add_option("--threads", threads, "LibTorch threads (0 = all cores)")
+        ->check(CLI::Range(0, 4096));
     app.add_option("--epochs", epochs, "Epochs per task (images/s does not depend on it)")
+        ->check(CLI::Range(1, 1000))
         ->capture_default_str();
     app.add_option("--methods", methods, "Methods to time, in order")
         ->expected(1, -1)
@@ -181,4 +183,7 @@ int main(int argc, char** argv) {
                    pairedRatio(ms1[at("duallora")], ms1[at("seq-lora")]),
                    pairedRatio(ms64[at("duallora")], ms64[at("seq-lora")]));
     }
+    return 0;
+} catch (...) {
+    return dlw::bench::reportException("dlw_bench_engine");
 }

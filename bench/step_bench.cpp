@@ -136,25 +136,8 @@ std::string predictLatency(dlw::ContinualModel& model,
     return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"Engine training step images/s (the C++ side of bench/reference/train_step.py)"};
-    Options o;
-    app.add_option("--method", o.method)->check(CLI::IsMember({"duallora", "seq-lora"}));
-    app.add_option("--backbone", o.backbone)->check(CLI::IsMember({"bundled", "vitb16"}));
-    app.add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-    app.add_option("--precision", o.precision, "fp32, tf32 (CUDA) or bf16 (autocast)")
-        ->check(CLI::IsMember({"fp32", "tf32", "bf16"}))
-        ->capture_default_str();
-    app.add_option("--batch", o.batch)->capture_default_str();
-    app.add_option("--steps", o.steps)->capture_default_str();
-    app.add_option("--threads", o.threads);
-    app.add_flag("--predict", o.predict, "Also time prediction at batch 1 and 64");
-    app.add_flag("--gemm-peak", o.gemmPeak, "Only time a large matrix product");
-    app.add_option("--profile", o.profile,
-                   "Write a Chrome trace of the timed steps (bench/profile_ops.py compares two)");
-    CLI11_PARSE(app, argc, argv);
+// The benchmark itself, after the options were parsed: one JSON line on standard output.
+int timeStep(Options o) {
     o.threads = dlw::applyThreads(o.threads);
     const torch::Device device(dlw::resolveDevice(o.device));
     if (o.gemmPeak) {
@@ -223,4 +206,33 @@ int main(int argc, char** argv) {
         o.method, o.backbone, o.batch, device.str(), o.precision, o.threads, o.steps, median, sizes,
         o.batch / median, flopsPerImage / 1e9, flopsPerImage * o.batch / median / 1e9,
         dlw::bench::peakResidentMiB(), predict);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Engine training step images/s (the C++ side of bench/reference/train_step.py)"};
+    Options o;
+    app.add_option("--method", o.method)->check(CLI::IsMember({"duallora", "seq-lora"}));
+    app.add_option("--backbone", o.backbone)->check(CLI::IsMember({"bundled", "vitb16"}));
+    app.add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+    app.add_option("--precision", o.precision, "fp32, tf32 (CUDA) or bf16 (autocast)")
+        ->check(CLI::IsMember({"fp32", "tf32", "bf16"}))
+        ->capture_default_str();
+    // Zero steps left no timing to take the median of (a crash), a batch below 1 no tensor.
+    app.add_option("--batch", o.batch)->check(CLI::Range(1, 65536))->capture_default_str();
+    app.add_option("--steps", o.steps)->check(CLI::Range(1, 100000))->capture_default_str();
+    app.add_option("--threads", o.threads, "LibTorch threads (0 = all cores)")
+        ->check(CLI::Range(0, 4096));
+    app.add_flag("--predict", o.predict, "Also time prediction at batch 1 and 64");
+    app.add_flag("--gemm-peak", o.gemmPeak, "Only time a large matrix product");
+    app.add_option("--profile", o.profile,
+                   "Write a Chrome trace of the timed steps (bench/profile_ops.py compares two)");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return timeStep(o);
+    } catch (...) {
+        return dlw::bench::reportException("dlw_bench_step");
+    }
 }

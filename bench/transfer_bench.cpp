@@ -5,6 +5,7 @@
 // (60k train / 10k test). Prints a table.
 #include "api/dataset_scan.h"
 #include "api/runtime.h"
+#include "bench_support.h"
 #include "data/batch_loader.h"
 #include "data/class_sequence.h"
 #include "data/dataset.h"
@@ -167,7 +168,7 @@ std::string loraSummary(const Row& row, const Set& train, const Set& test, int e
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"Pre-trained vs random backbone on Fashion-MNIST"};
     std::vector<std::string> backbones{std::string(DLW_SOURCE_DIR) +
                                        "/resources/backbones/dlw-vit-tiny.safetensors"};
@@ -180,9 +181,14 @@ int main(int argc, char** argv) {
     std::string randomInit = "timm";
     app.add_option("--backbone", backbones, "Pre-trained backbone(s), same shape")
         ->capture_default_str();
-    app.add_option("--threads", threads, "LibTorch threads (0 = all cores)");
-    app.add_option("--epochs", epochs, "LoRA training epochs")->capture_default_str();
-    app.add_option("--per-class", perClass, "Training images per class")->capture_default_str();
+    app.add_option("--threads", threads, "LibTorch threads (0 = all cores)")
+        ->check(CLI::Range(0, 4096));
+    app.add_option("--epochs", epochs, "LoRA training epochs")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    app.add_option("--per-class", perClass, "Training images per class")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
     app.add_option("--seeds", seeds, "LoRA training seeds per backbone (mean ± SD)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
@@ -251,4 +257,6 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
     return 0;
+} catch (...) {
+    return dlw::bench::reportException("dlw_bench_transfer");
 }

@@ -7,9 +7,12 @@
 # THREADS 2 before sd-lora and ranpac were added).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 2 "$@"
 dlw=${DLW:-$here/build/app/dlw}
 out=${1:-ablation-runs}
 threads=${2:-0}
+dlw_count "$0" THREADS "$threads" 0
 mkdir -p "$out/experiments"
 
 variant() {  # NAME JSON-FRAGMENT

@@ -3,12 +3,16 @@
 # python3's PyTorch: on the GPU machine, a CUDA wheel. GUI and OpenCV are switched off;
 # nlohmann-json, CLI11, fmt and GoogleTest's sources come from the folder scripts/carry-deps.sh
 # made here (that machine has no Debian packages and no network). Nothing else is needed there
-# but CMake and a compiler.
+# but CMake and a compiler: no CUDA toolkit, as the CUDA runtime wheel that pip installs with a
+# CUDA PyTorch stands in for it (cmake/TorchCudaRuntime.cmake; without either, configuring stops
+# saying what to install).
 # Usage: scripts/build-gpu.sh [BUILD_DIR (default build-gpu)]
 #   env PYTHON (default python3), DLW_HEADER_DEPS (default build-gpu-deps),
 #   TORCH_PREFIX (a LibTorch CMake prefix; default: python's torch.utils.cmake_prefix_path)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 1 "$@"
 out=${1:-$here/build-gpu}
 py=${PYTHON:-python3}
 deps=${DLW_HEADER_DEPS:-$here/build-gpu-deps}
@@ -17,7 +21,15 @@ if [ ! -f "$deps/nlohmann/json.hpp" ]; then
         "machine and carry build-gpu-deps" >&2
     exit 2
 fi
-prefix=${TORCH_PREFIX:-$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+if [ -z "${TORCH_PREFIX:-}" ]; then
+    prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)') || {
+        echo "build-gpu: $py cannot import torch; set PYTHON to the python of a PyTorch, or" \
+            "TORCH_PREFIX to a LibTorch CMake prefix" >&2
+        exit 2
+    }
+else
+    prefix=$TORCH_PREFIX
+fi
 # PyTorch 2.12 and later require C++20 of code that includes their headers.
 std=$("$py" -c 'import torch; v = torch.__version__.split("+")[0].split(".")
 print(20 if (int(v[0]), int(v[1])) >= (2, 12) else 17)' 2>/dev/null || echo 17)
@@ -28,8 +40,9 @@ tests=OFF targets="dlw dlw_bench_step dlw_bench_backbone"
 if [ -f "$deps/googletest/CMakeLists.txt" ]; then
     tests=ON targets="$targets dlw_core_tests"
 fi
-# LibTorch's CMake config probes the GPUs with a CUDA program in C++20 when no list is given,
-# which CMake before 3.26 cannot compile; we build no kernels (the list only fills its flags).
+# Only for a CUDA LibTorch configured through a toolkit (no NVIDIA runtime wheel beside it): its
+# CMake config probes the GPUs with a CUDA program in C++20 when no list is given, which CMake
+# before 3.26 cannot compile; we build no kernels (the list only fills its flags).
 # (A cache variable, so that CMake's own re-runs see it too.)
 arch=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
 start=$(date +%s)

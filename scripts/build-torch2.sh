@@ -6,8 +6,9 @@
 #      scripts/torch2-requirements.txt (torch, timm, safetensors, numpy) when any pin is missing.
 #      The first install downloads several GiB (the NVIDIA runtime wheels); it prints its time.
 #   2. build-torch2/: CMake with -DCMAKE_PREFIX_PATH=torch.utils.cmake_prefix_path, C++20 (the
-#      headers of PyTorch 2.12 and later need it), the CUDA toolkit when one is installed (LibTorch's
-#      CMake config wants nvcc for a CUDA wheel; none: it configures CPU-only link flags).
+#      headers of PyTorch 2.12 and later need it). No CUDA toolkit is needed: the wheel's CUDA
+#      runtime, installed with it, stands in for the toolkit LibTorch's CMake config asks for
+#      (cmake/TorchCudaRuntime.cmake); nothing is compiled for the GPU.
 # Usage: scripts/build-torch2.sh [--env-only | extra CMake arguments]
 # Environment: DLW_TORCH2_VENV (.venv-torch2), DLW_TORCH2_BUILD_DIR (build-torch2), PYTHON
 #   (python3, makes the environment), DLW_JOBS (compile jobs, nproc).
@@ -20,8 +21,21 @@ py=$venv/bin/python
 
 # 1. The virtual environment and its pinned packages.
 t0=$(date +%s)
-if [[ ! -x $py ]]; then
-    "${PYTHON:-python3}" -m venv "$venv"
+# A venv without pip is one that python3 -m venv left half-made (Debian without python3-venv:
+# "ensurepip is not available"); pip cannot be added to it later, so it is made again.
+if [[ ! -x $py ]] || ! "$py" -m pip --version >/dev/null 2>&1; then
+    if [[ -e $venv && ! -f $venv/pyvenv.cfg ]]; then
+        echo "build-torch2: $venv exists and is no virtual environment (no pyvenv.cfg);" \
+            "move it away or set DLW_TORCH2_VENV" >&2
+        exit 1
+    fi
+    [[ -e $venv ]] && echo "build-torch2: $venv has no pip; making it again"
+    if ! "${PYTHON:-python3}" -m venv --clear "$venv"; then
+        rm -rf "$venv"  # a venv without pip would be taken as made on the next run
+        echo "build-torch2: ${PYTHON:-python3} -m venv could not make $venv; on Debian install" \
+            "python3-venv (scripts/setup.sh does)" >&2
+        exit 1
+    fi
 fi
 if ! "$py" - "$requirements" <<'PY'; then
 import sys
@@ -53,18 +67,11 @@ if [[ $abi != 1 ]]; then
         "the new one, so they cannot link with it" >&2
     exit 1
 fi
-cuda=()
-if [[ -x /usr/local/cuda/bin/nvcc ]] && ! command -v nvcc >/dev/null; then
-    export PATH=/usr/local/cuda/bin:$PATH
-fi
-if command -v nvcc >/dev/null; then
-    cuda=(-DCUDAToolkit_ROOT="$(dirname "$(dirname "$(command -v nvcc)")")")
-    # Without a list LibTorch's CMake config probes the GPUs with a CUDA test program in the
-    # C++ standard of the project (20), which CMake 3.25 cannot give nvcc ("CUDA20" dialect).
-    # We compile no kernels; the list only fills LibTorch's NVCC flags. Ampere and Hopper. A
-    # cache variable, so that CMake's own re-runs see it too.
-    cuda+=(-DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;9.0}")
-fi
+# Only for a CUDA LibTorch configured through a toolkit (one without the NVIDIA runtime wheel
+# beside it): without a list its CMake config probes the GPUs with a CUDA program in C++20, which
+# CMake 3.25 cannot give nvcc; we compile no kernels (Ampere and Hopper; a cache variable, so
+# that CMake's own re-runs see it too).
+cuda=(-DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;9.0}")
 t0=$(date +%s)
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=20 \

@@ -6,6 +6,8 @@
 # Usage: scripts/carry-deps.sh [OUT (default build-gpu-deps)]; prints the folder and its size.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 1 "$@"
 out=${1:-$here/build-gpu-deps}
 "$here/scripts/setup.sh" >/dev/null
 rm -rf "$out.tmp"

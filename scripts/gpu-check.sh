@@ -3,43 +3,69 @@
 # no Debian packages and no network. Carry the folder scripts/carry-deps.sh makes
 # (build-gpu-deps/: headers, GoogleTest's sources, Fashion-MNIST) with the working tree. It
 #   1. builds the headless configuration against python3's PyTorch (scripts/build-gpu.sh);
-#   2. stops there, saying so, when torch.cuda.is_available() is false (exit 3);
+#   2. stops there, saying so, when torch.cuda.is_available() is false (exit 3, and only then);
 #   3. runs the core tests with CUDA visible (the CUDA tests run instead of skipping);
 #   4. benchmarks ViT-B/16 224² training (duallora and seq-lora, batch 64) in fp32, tf32 and bf16
 #      against the wheel's own PyTorch eager (scripts/bench.sh): images/s, C++/Python, MFU
 #      against the card's dense bf16 peak, prediction latency; peak GPU memory from nvidia-smi;
 #   5. runs the default preset on CUDA and on the CPU: A_T must agree within 1 point.
 # Writes OUT/gpu-check.json and prints its table. Budget: under 8 minutes on an H100-class card.
+# Exit codes: 0 checked (A_T within 1 point), 1 a stage failed, 2 usage, 3 no GPU here (the build
+# passed; only then), 4 the device check itself failed (a python without torch, a query error).
 # Usage: scripts/gpu-check.sh [OUT (default gpu-check-out)]
 #   env PYTHON (python3), DLW_HEADER_DEPS (build-gpu-deps), BUILD (build-gpu), REPEATS (3)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 1 "$@"
 out=${1:-$here/gpu-check-out}
 py=${PYTHON:-python3}
 deps=${DLW_HEADER_DEPS:-$here/build-gpu-deps}
 build=${BUILD:-$here/build-gpu}
 repeats=${REPEATS:-3}
+dlw_count "$0" REPEATS "$repeats" 1
+# Before a build of many minutes: the python must have torch (the build takes LibTorch from it).
+if ! err=$("$py" -c 'import torch' 2>&1); then
+    printf '%s\n' "$err" | tail -1 >&2
+    echo "gpu-check: $py cannot import torch, so the device cannot be checked; set PYTHON to" \
+        "the python of a CUDA PyTorch" >&2
+    exit 4
+fi
 mkdir -p "$out"
 start=$(date +%s)
 stage() { echo "== gpu-check: $1 ($(($(date +%s) - start)) s)"; }
+# The memory logger runs in the background during the benchmarks; a failing stage must not leave
+# it running (set -e exits before any kill written after the stage).
+smi=
+stop_logger() { [ -z "$smi" ] || kill "$smi" 2> /dev/null || true; }
+trap stop_logger EXIT
+trap 'exit 130' INT TERM  # dash runs the EXIT trap only on exit
 
 stage "build"
-PYTHON=$py DLW_HEADER_DEPS=$deps "$here/scripts/build-gpu.sh" "$build"
+PYTHON=$py DLW_HEADER_DEPS=$deps "$here/scripts/build-gpu.sh" "$build" || exit 1
 
 stage "device"
-if ! "$py" - > "$out/device.json" <<'PY'
+# Exit 3 from the query means "no GPU"; anything else (a traceback, a broken driver) is a failure
+# of the query itself and must not read as the rehearsal's expected stop.
+device_status=0
+"$py" - > "$out/device.json" 2> "$out/device.log" <<'PY' || device_status=$?
 import json, torch
 if not torch.cuda.is_available():
-    raise SystemExit(1)
+    raise SystemExit(3)
 p = torch.cuda.get_device_properties(0)
 print(json.dumps({"name": p.name, "memory_gib": round(p.total_memory / 2**30, 1),
                   "capability": f"{p.major}.{p.minor}", "torch": torch.__version__,
                   "cuda": torch.version.cuda}))
 PY
-then
+if [ "$device_status" -eq 3 ]; then
     echo "gpu-check: built $build; torch.cuda.is_available() is false here, so the CUDA" \
         "tests, the benchmarks and the CUDA run need a machine with a GPU" >&2
     exit 3
+elif [ "$device_status" -ne 0 ]; then
+    tail -5 "$out/device.log" >&2
+    echo "gpu-check: built $build, but the device query with $py failed (exit" \
+        "$device_status; log: $out/device.log)" >&2
+    exit 4
 fi
 cat "$out/device.json"
 export DLW_DATASETS="$deps/datasets"
@@ -60,8 +86,13 @@ if command -v nvidia-smi > /dev/null; then
 fi
 BUILD=$build DEVICE=cuda PYTHON=$py PRECISIONS="fp32 tf32 bf16" \
     CONFIGS="duallora:vitb16:64 seq-lora:vitb16:64" \
-    "$here/scripts/bench.sh" "$repeats" "$out/bench.jsonl" > "$out/bench.txt"
-[ -n "${smi:-}" ] && kill "$smi" 2> /dev/null || true
+    "$here/scripts/bench.sh" "$repeats" "$out/bench.jsonl" > "$out/bench.txt" || {
+    tail -20 "$out/bench.txt"
+    echo "gpu-check: benchmarks failed (output: $out/bench.txt)" >&2
+    exit 1
+}
+stop_logger
+smi=
 cat "$out/bench.txt"
 
 stage "default preset, CUDA and CPU"

@@ -5,6 +5,8 @@
 # Usage: scripts/screenshots.sh [OUT (default docs/screenshots)]   (about 2 minutes on 2 cores)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 1 "$@"
 out=${1:-$here/docs/screenshots}
 work=$(mktemp -d)
 mkdir -p "$out"

@@ -13,6 +13,7 @@ packages=(
   libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev zlib1g-dev
   dataset-fashion-mnist
   clang libclang-rt-14-dev python3  # the sanitizer and fuzzing phases of scripts/test.sh
+  python3-venv  # scripts/build-torch2.sh makes .venv-torch2 with python3 -m venv (ensurepip)
 )
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(xvfb xauth imagemagick python3-torch python3-torchvision)

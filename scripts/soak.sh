@@ -9,7 +9,10 @@
 # Usage: scripts/soak.sh [KILLS (default 20)] [WORKDIR]   (DLW=path/to/dlw to choose the binary)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/args.sh"
+dlw_args "$0" 2 "$@"
 kills=${1:-20}
+dlw_count "$0" KILLS "$kills" 1
 work=${2:-$(mktemp -d)}
 dlw=${DLW:-$here/build/app/dlw}
 check=$here/scripts/check_run_folder.py

@@ -414,6 +414,9 @@ void MainWindow::onRunnerFinished() {
     const auto& d = *runner_->data();
     if (d.state == RunState::Failed) {
         statusBar()->showMessage(tr("Run failed: %1").arg(shownText(d.error)), 15000);
+        if (row >= 0) {  // refused before it wrote anything: no empty folder left behind (#15)
+            releaseRunFolder(queue_.entry(row).runDir);
+        }
     }
     runningRow_ = -1;
     pauseButton_->setChecked(false);

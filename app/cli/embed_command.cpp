@@ -13,7 +13,9 @@ namespace dlw::cli {
 
 void addEmbedCommand(CLI::App& app, const GlobalOptions& global) {
     auto* cmd = app.add_subcommand(
-        "embed", "Print the class-token feature of each image (resized as the backbone expects)");
+        "embed",
+        "Print the pooled feature of each image: the final-norm class token, or the token mean "
+        "when the backbone has no class token (images resized as the backbone expects)");
     struct Options {
         std::string backbone;
         std::vector<std::string> images;

@@ -66,6 +66,10 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
         std::vector<RunRecord> done;
         std::vector<std::string> failed;
         bool stopped = false;
+        // Given back with the empty folder of a refused run when this queue made it (#15).
+        const std::filesystem::path madeRoot = std::filesystem::exists(opt->outRoot)
+                                                   ? std::filesystem::path()
+                                                   : std::filesystem::path(opt->outRoot);
         for (std::size_t i = 0; i < experiments.size() && !stopped; ++i) {
             RunRequest request;
             request.experiment = experiments[i];
@@ -81,10 +85,14 @@ void addQueueCommand(CLI::App& app, const GlobalOptions& global) {
                 std::fflush(stdout);
                 printErr("dlw queue: {}: {}\n", opt->files[i], err.what());
                 failed.push_back(opt->files[i]);
+                // Refused before it started: no empty folder left in the table's place (#15).
+                releaseRunFolder(dir, madeRoot);
             }
         }
-        printOut("\n");
-        printRunTable(done, false);
+        if (!done.empty()) {  // no table of nothing when every run failed
+            printOut("\n");
+            printRunTable(done, false);
+        }
         std::fflush(stdout);
         if (stopped) {
             printOut("stopped; continue the stopped run with: dlw run --resume {}\n",

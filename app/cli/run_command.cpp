@@ -70,14 +70,30 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
                                      : preset(opt->preset.empty() ? "default" : opt->preset);
         }
         applyOverrides(request.experiment, opt->sets);
-        if (request.runDir.empty()) {  // named after the experiment as it will run (#14)
-            request.runDir =
-                opt->out.empty() ? newRunFolder(request.experiment, "runs").string() : opt->out;
-        }
         if (global.threads > 0) {
             request.experiment.threads = global.threads;
         }
-        const RunOutcome outcome = runWithProgress(request);
+        // A run refused before it starts (no CUDA, a missing data folder) gives back the folder
+        // reserved for it, and runs/ when this made it (#15); with --out nothing was made.
+        const std::filesystem::path root = "runs";
+        std::filesystem::path reserved;
+        std::filesystem::path madeRoot;
+        if (request.runDir.empty()) {  // named after the experiment as it will run (#14)
+            if (opt->out.empty()) {
+                madeRoot = std::filesystem::exists(root) ? std::filesystem::path() : root;
+                reserved = newRunFolder(request.experiment, root);
+            }
+            request.runDir = opt->out.empty() ? reserved.string() : opt->out;
+        }
+        RunOutcome outcome;
+        try {
+            outcome = runWithProgress(request);
+        } catch (...) {
+            if (!reserved.empty()) {
+                releaseRunFolder(reserved, madeRoot);
+            }
+            throw;
+        }
         const RunSummary& summary = outcome.summary;
         const bool stopped = outcome.stopped;
         printSummary(summary);

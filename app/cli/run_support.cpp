@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <functional>
+#include <map>
+#include <set>
 #include <unistd.h>
 
 namespace dlw::cli {
@@ -57,13 +59,22 @@ std::string fmtOpt(const std::optional<double>& v, const char* suffix = "") {
 // Progress on a terminal: one rewritten line with a bar and ETA; otherwise a line per epoch.
 class Progress {
 public:
-    explicit Progress(bool terminal) : terminal_(terminal) {}
+    // `precision` is the experiment's: RunStarted does not carry it, and a run's precision
+    // must be visible in its console output (#15).
+    Progress(bool terminal, Precision precision) : terminal_(terminal), precision_(precision) {}
 
     void operator()(const Event& event) {
         if (const auto* s = std::get_if<RunStarted>(&event)) {
             tasks_ = s->tasks;
-            printOut("run {}: {} on {} ({} thread(s)), {} tasks\n", s->runDir, s->method, s->device,
-                     s->threads, s->tasks);
+            printOut("run {}: {} on {}, {} ({} thread(s)), {} tasks\n", s->runDir, s->method,
+                     s->device, toString(precision_), s->threads, s->tasks);
+            // TF32 is a mode of CUDA's tensor cores: on the CPU the setting silently did nothing.
+            if (precision_ == Precision::Tf32 && s->device.rfind("cuda", 0) != 0) {
+                printErr(
+                    "warning: precision \"tf32\" acts on CUDA matmuls only; on {} this run "
+                    "computes in fp32\n",
+                    s->device);
+            }
             start_ = std::chrono::steady_clock::now();
         } else if (const auto* t = std::get_if<TaskStarted>(&event)) {
             task_ = t->task;
@@ -133,6 +144,7 @@ private:
     }
 
     bool terminal_;
+    Precision precision_;
     int tasks_ = 0;
     int task_ = 0;
     int epochs_ = 0;
@@ -160,7 +172,7 @@ RunOutcome runWithProgress(const RunRequest& request) {
     RunControl control;
     gControl = &control;
     auto previous = std::signal(SIGINT, onInterrupt);
-    Progress progress(::isatty(STDOUT_FILENO) != 0);
+    Progress progress(::isatty(STDOUT_FILENO) != 0, request.experiment.precision);
     RunOutcome outcome;
     try {
         outcome.summary = runExperiment(request, control, [&](const Event& ev) {
@@ -258,6 +270,64 @@ std::vector<GroupColumn> groupColumns() {
     };
 }
 
+// What makes runs one experiment for --group (#15): every key of the run's experiment.json (as the
+// engine resolved it) but those that cannot change its results: the seed (what a group averages
+// over), device and threads (a CPU and a CUDA run of one experiment are one experiment) and
+// checkpoint.every_steps (resolved from the machine's speed). Precision, backbone, data,
+// sequence, training, memory and method keys all separate groups; they used to be ignored
+// unless methodVariant named them, so fp32, tf32 and bf16 runs merged into one row.
+// Flattened: "precision" → "bf16", "train.lr" → "0.0005". An experiment.json that does not
+// load (readRunRecord has read it already) leaves the name and variant alone to decide.
+using Settings = std::map<std::string, std::string>;
+
+void flatten(const nlohmann::json& j, const std::string& prefix, Settings& out) {
+    if (j.is_object()) {
+        for (const auto& [key, value] : j.items()) {
+            flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+        }
+    } else {
+        out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
+    }
+}
+
+Settings groupSettings(const RunRecord& r) {
+    Settings settings{{"method", r.variant}};
+    try {
+        Experiment e = loadExperimentFile(std::filesystem::path(r.dir) / run_files::kExperiment);
+        e.seed = 0;
+        e.device = "auto";
+        e.threads = 0;
+        e.checkpoint = CheckpointSettings{};
+        flatten(nlohmann::json::parse(toJsonText(e)), "", settings);
+    } catch (const std::exception&) {
+        settings["name"] = r.name;
+    }
+    return settings;
+}
+
+// The method cell of a group: its variant, and when other groups share its name and variant,
+// the keys where they differ ("duallora precision=bf16"), so that no two rows read alike.
+std::string groupLabel(const Settings& mine, const std::vector<Settings>& all) {
+    std::set<std::string> differing;
+    for (const auto& other : all) {
+        if (other.at("method") != mine.at("method") || other.count("name") == 0 ||
+            mine.count("name") == 0 || other.at("name") != mine.at("name")) {
+            continue;
+        }
+        for (const auto& [key, value] : mine) {
+            const auto it = other.find(key);
+            if (it == other.end() || it->second != value) {
+                differing.insert(key);
+            }
+        }
+    }
+    std::string label = mine.at("method");
+    for (const auto& key : differing) {
+        label += fmt::format(" {}={}", key, mine.at(key));
+    }
+    return label;
+}
+
 // Mean and sample standard deviation.
 std::pair<double, double> meanSd(const std::vector<double>& v) {
     double mean = 0;
@@ -276,10 +346,12 @@ std::pair<double, double> meanSd(const std::vector<double>& v) {
 
 void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
     const std::vector<GroupColumn> columns = groupColumns();
-    std::vector<std::pair<std::string, std::string>> keys;  // (name, variant), first-seen order
+    std::vector<Settings> keys;  // one per group, first-seen order
+    std::vector<Settings> ofRun;
     for (const auto& r : runs) {
-        if (std::find(keys.begin(), keys.end(), std::pair(r.name, r.variant)) == keys.end()) {
-            keys.emplace_back(r.name, r.variant);
+        ofRun.push_back(groupSettings(r));
+        if (std::find(keys.begin(), keys.end(), ofRun.back()) == keys.end()) {
+            keys.push_back(ofRun.back());
         }
     }
     if (csv) {
@@ -297,16 +369,17 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
     }
     for (const auto& key : keys) {
         std::vector<const RunRecord*> group;
-        for (const auto& r : runs) {
-            if (std::pair(r.name, r.variant) == key) {
-                group.push_back(&r);
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            if (ofRun[i] == key) {
+                group.push_back(&runs[i]);
             }
         }
+        const std::string& name = group.front()->name;
+        const std::string label = groupLabel(key, keys);
         if (csv) {
-            printOut("{},{},{}", csvCell(key.first), csvCell(key.second), group.size());
+            printOut("{},{},{}", csvCell(name), csvCell(label), group.size());
         } else {
-            printOut("{:<16} {:<22} {:>4}", tableCell(key.first), tableCell(key.second),
-                     group.size());
+            printOut("{:<16} {:<22} {:>4}", tableCell(name), tableCell(label), group.size());
         }
         for (const auto& c : columns) {
             std::vector<double> v;

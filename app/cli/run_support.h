@@ -24,8 +24,10 @@ void printSummary(const RunSummary& summary);
 // The summary table, one row per run (text or CSV), and one run as JSON.
 void printRunTable(const std::vector<RunRecord>& runs, bool csv);
 nlohmann::ordered_json runRecordJson(const RunRecord& run);
-// One row per (experiment name, method variant): mean ± sample standard deviation over its runs
-// (the seeds), with the number of runs.
+// One row per experiment: mean ± sample standard deviation over its runs (the seeds), with the
+// number of runs. Runs are one experiment when their experiment.json files agree on every key
+// but seed, device, threads and checkpoint.every_steps (#15); rows that share a name and method
+// variant name the keys where they differ ("duallora precision=bf16").
 void printGroupedTable(const std::vector<RunRecord>& runs, bool csv);
 
 }  // namespace dlw::cli

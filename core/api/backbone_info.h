@@ -53,7 +53,8 @@ BackboneInfo inspectBackbone(const std::filesystem::path& path);
 // set, next to an installed binary (../share/dlw/), else in the source tree it was built from.
 std::filesystem::path bundledBackbonePath();
 
-// The final-norm class-token feature of one image file, or the reason it failed.
+// The pooled feature of one image file (the final-norm class token, or the token mean without
+// one), or the reason it failed.
 struct ImageEmbedding {
     std::string file;
     std::vector<float> feature;  // width values; empty when `error` is set

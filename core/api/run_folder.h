@@ -47,6 +47,23 @@ std::filesystem::path newRunFolder(
     const std::filesystem::path& root,
     const std::function<bool(const std::filesystem::path&)>& taken = {});
 
+// Gives back a folder newRunFolder reserved for a run that was refused before it wrote anything
+// (no such CUDA device, a data folder that is not there): removes `dir` when it is still empty,
+// then `root` too when given and empty (pass it only when newRunFolder made it), so that a
+// refused run leaves nothing behind, as one with --out does (#15). A folder with anything in it
+// stays (rmdir refuses it, so a run that started concurrently is safe). Never throws; any thread.
+inline void releaseRunFolder(const std::filesystem::path& dir,
+                             const std::filesystem::path& root = {}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec) && std::filesystem::is_empty(dir, ec)) {
+        std::filesystem::remove(dir, ec);
+    }
+    if (!root.empty() && std::filesystem::is_directory(root, ec) &&
+        std::filesystem::is_empty(root, ec)) {
+        std::filesystem::remove(root, ec);
+    }
+}
+
 // checkpoints/ file stems: after task `task` (0-based) "task-NNN" (NNN = task + 1), and inside it
 // at global step `step` "task-NNN-step-SSSSSSS".
 std::string taskCheckpointStem(int task);

@@ -151,8 +151,8 @@ void refuseUnsupportedVariants(const TensorShapes& shapes, const std::string& fi
     }
     if (!found.empty()) {
         throw Error(fmt::format(
-            "{}: unsupported ViT variant: {}; dlw loads timm's plain VisionTransformer (class "
-            "token, pos_embed, pre-norm blocks, final norm, class-token pooling)",
+            "{}: unsupported ViT variant: {}; dlw loads timm's plain VisionTransformer (pos_embed, "
+            "pre-norm blocks, final norm, then the class token or, without one, the token mean)",
             file, fmt::join(found, "; ")));
     }
 }
@@ -325,6 +325,17 @@ BackboneInfo describe(const std::filesystem::path& path, const SafetensorsHeader
     }
     info.arch = inferBackboneArch(shapes, header.metadata, info.path);
     verifyShapes(info.arch, shapes, info.path);
+    // Weights are floating point; an integer or boolean tensor cast to float32 loaded and trained
+    // silently (a qkv stored as I32: mostly zeros) (#15). F64 narrows to float32. Checked after
+    // the names, so that a file that is no backbone (a checkpoint) is called that first.
+    for (const auto& e : header.entries) {
+        if (e.dtype != "F32" && e.dtype != "F16" && e.dtype != "BF16" && e.dtype != "F64") {
+            throw Error(fmt::format(
+                "{}: tensor '{}' is stored as {}; backbone weights must be floating point (F32, "
+                "F16, BF16 or F64): re-save it without converting to an integer type",
+                info.path, e.name, e.dtype));
+        }
+    }
     info.dtype = fmt::format("{}", fmt::join(dtypes, ","));
     info.fileBytes = static_cast<int64_t>(header.fileSize);
     info.metadata = header.metadata;

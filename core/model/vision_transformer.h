@@ -1,7 +1,8 @@
 #pragma once
 // A ViT in timm's layout and parameter names (DESIGN §3.1): patch_embed.proj, cls_token,
 // pos_embed, blocks.{i}.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2}, norm, head.
-// Pre-norm blocks, LayerNorm eps 1e-6, exact GELU, class token pooled after the final norm.
+// Pre-norm blocks, LayerNorm eps 1e-6, exact GELU; after the final norm the class token is the
+// feature, or the token mean when the model has none (timm's global_pool='avg').
 
 #include "api/backbone_info.h"
 

@@ -28,6 +28,14 @@ void keepFreedMemory() {
 #endif
 }
 
+// Whether this LibTorch was built with CUDA. torch::cuda::device_count() is 0 both for a CPU-only
+// build (Debian's) and for a CUDA build on a machine without a GPU; only the second can be helped
+// by another machine. hasCUDART() is true exactly when the CUDA runtime was compiled in (the
+// CUDA hooks of libtorch_cuda are loaded), in LibTorch 1.13 and 2.x alike.
+bool builtWithCuda() {
+    return at::globalContext().hasCUDART();
+}
+
 }  // namespace
 
 int applyThreads(int requested) {
@@ -63,6 +71,12 @@ std::string resolveDevice(const std::string& requested) {
         } catch (const std::exception&) {
             throw Error(fmt::format("device '{}': expected \"cuda:N\" with N a number", requested));
         }
+        if (!builtWithCuda()) {
+            throw Error(fmt::format(
+                "device '{}': this LibTorch ({}) was built without CUDA; build against a CUDA "
+                "PyTorch's LibTorch (scripts/build-torch2.sh, scripts/build-gpu.sh)",
+                requested, TORCH_VERSION));
+        }
         if (index < 0 || index >= count) {
             throw Error(
                 fmt::format("device '{}': this machine has {} CUDA device(s)", requested, count));
@@ -73,9 +87,11 @@ std::string resolveDevice(const std::string& requested) {
 }
 
 std::string runtimeDescription() {
-    return fmt::format("LibTorch {}, {} CPU thread(s), {} CUDA device(s)", TORCH_VERSION,
-                       torch::get_num_threads(),
-                       torch::cuda::is_available() ? torch::cuda::device_count() : 0);
+    return fmt::format(
+        "LibTorch {}, {} CPU thread(s), {}", TORCH_VERSION, torch::get_num_threads(),
+        builtWithCuda() ? fmt::format("{} CUDA device(s)",
+                                      torch::cuda::is_available() ? torch::cuda::device_count() : 0)
+                        : std::string("built without CUDA"));
 }
 
 }  // namespace dlw

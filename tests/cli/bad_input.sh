@@ -103,4 +103,32 @@ printf '{"a\\u0000b": 1}' > nul_key.json
 expect nul_in_key "nul_key.json: unknown key 'a[\\]x00b'" "$dlw" run nul_key.json --out r3
 expect queue_one_bad_file 'wrong_type.json|train.epochs' "$dlw" queue small.json wrong_type.json
 
+# #15: without --out a refused run (no such CUDA device, a data folder that is not there) gives
+# back the folder reserved for it, and the runs folder it made; the queue prints no empty table.
+mkdir fresh && cd fresh || exit 1
+expect no_folder_device "cuda:99" "$dlw" run ../small.json --set "$setbb" --set 'device="cuda:99"'
+expect no_folder_data "/nonexistent" \
+    "$dlw" run ../small.json --set "$setbb" --set 'data.root="/nonexistent"'
+test ! -e runs || { echo "FAIL: a refused run left $(find runs)"; failures=$((failures + 1)); }
+mkdir runs
+expect no_folder_existing_root "cuda:99" "$dlw" run ../small.json --set "$setbb" \
+    --set 'device="cuda:99"'
+if [ -d runs ] && [ -z "$(ls -A runs)" ]; then
+    echo "PASS no_folder_existing_root kept the runs folder that was there, empty"
+else
+    echo "FAIL no_folder_existing_root: $(find runs 2>&1)"
+    failures=$((failures + 1))
+fi
+echo '{"device": "cuda:99"}' > cuda.json
+"$dlw" queue cuda.json --out-root qr > out.txt 2> err.txt
+rc=$?
+if [ $rc -eq 1 ] && [ ! -e qr ] && ! grep -q "A_T" out.txt && grep -q "cuda:99" err.txt; then
+    echo "PASS queue_refused_run: exit 1, no folder, no empty table"
+else
+    echo "FAIL queue_refused_run: exit $rc, $(find qr 2>&1):"
+    cat out.txt err.txt
+    failures=$((failures + 1))
+fi
+cd ..
+
 if [ $failures -eq 0 ]; then echo "ALL PASS"; else echo "$failures FAILED"; exit 1; fi

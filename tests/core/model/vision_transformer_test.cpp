@@ -192,6 +192,30 @@ TEST(Backbone, ANonFiniteWeightIsNamed) {
     DLW_EXPECT_ERROR(loadBackbone(path), path.string(), "tensor 'cls_token' holds NaN or Inf");
 }
 
+// #15: an integer or boolean tensor was cast to float32 and trained: a qkv stored as I32 loaded
+// as mostly zeros. Refused, naming the file, the tensor and its dtype; F64 narrows to float32.
+TEST(Backbone, NonFloatTensorsAreRefusedNamingTheirDtype) {
+    const auto asI32 = alteredFixture([](auto& f) {
+        f.tensors["blocks.0.attn.qkv.weight"] =
+            (f.tensors["blocks.0.attn.qkv.weight"] * 100).to(torch::kInt32);
+    });
+    DLW_EXPECT_ERROR(loadBackbone(asI32), asI32.string(), "tensor 'blocks.0.attn.qkv.weight'",
+                     "stored as I32", "floating point");
+    DLW_EXPECT_ERROR(inspectBackbone(asI32), asI32.string(), "stored as I32");
+    const auto asBool =
+        alteredFixture([](auto& f) { f.tensors["norm.weight"] = f.tensors["norm.weight"] > 0; });
+    DLW_EXPECT_ERROR(loadBackbone(asBool), asBool.string(), "tensor 'norm.weight'",
+                     "stored as BOOL");
+    const auto asF64 = alteredFixture(
+        [](auto& f) { f.tensors["cls_token"] = f.tensors["cls_token"].to(torch::kFloat64); });
+    BackboneInfo info;
+    VisionTransformer model = loadBackbone(asF64, &info);
+    EXPECT_EQ(info.dtype, "F32,F64");
+    const auto original =
+        loadSafetensors(test::fixturesDir() / "vit_reference" / "tiny.safetensors");
+    EXPECT_TRUE(torch::equal(model->cls_token, original.tensors.at("cls_token")));
+}
+
 TEST(Backbone, MissingTensorIsNamed) {
     const auto path = alteredFixture([](auto& f) { f.tensors.erase("blocks.1.mlp.fc2.bias"); });
     DLW_EXPECT_ERROR(loadBackbone(path), path.string(), "missing tensor 'blocks.1.mlp.fc2.bias'");
