@@ -87,7 +87,12 @@ struct TaskIdSettings {
     TaskIdFeature feature = TaskIdFeature::BlockInput;  // h(x) of eq. 5
     int block = -1;                                     // l_f; -1 = depth / 2
     double lambda = 1e-3;                               // shrinkage λ of S_λ (eq. 6)
-    double tau = 2.0;  // temperature τ of the task posterior (eq. 7)
+    // Temperature τ of the task posterior (eq. 7). 8 with the projection below: chosen on the
+    // validation split of the default preset (docs/results.md, "Task identity").
+    double tau = 8.0;
+    // M of a random projection h ← ReLU(h W), W [D, M] ~ N(0, 1), before the statistics memory
+    // (RanPAC's feature map, McDonnell et al. 2023); 0 = h itself (τ 2 suits it).
+    int projection = 2048;
 };
 
 struct MemorySettings {

@@ -60,7 +60,7 @@ auto fields(const MethodSettings& s) {
                     s.basisScale, s.gate, s.ranpacDim, s.ranpacAdaptFirst);
 }
 auto fields(const TaskIdSettings& s) {
-    return std::tie(s.mode, s.feature, s.block, s.lambda, s.tau);
+    return std::tie(s.mode, s.feature, s.block, s.lambda, s.tau, s.projection);
 }
 auto fields(const MemorySettings& s) {
     return std::tie(s.epsBegin, s.epsEnd, s.sample);

@@ -232,6 +232,9 @@ void addTaskIdKeys(Keys& keys) {
     keys.push_back(floatKey(
         "task_id.tau", [](auto& e) -> auto& { return e.taskId.tau; }, Bounds::above(0.0),
         "temperature of the task posterior (eq. 7)"));
+    keys.push_back(intKey(
+        "task_id.projection", [](auto& e) -> auto& { return e.taskId.projection; }, 0,
+        "M of a random projection ReLU(h W) of h before the statistics memory; 0 = h itself"));
 }
 
 void addMemoryTrainKeys(Keys& keys) {

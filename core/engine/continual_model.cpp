@@ -57,6 +57,7 @@ MethodPlan planMethod(const Experiment& e, const BackboneArch& arch) {
     p.featureBlock = effectiveTaskIdBlock(e, arch.depth);
     p.lambda = e.taskId.lambda;
     p.tau = e.taskId.tau;
+    p.taskIdProjection = e.taskId.projection;
     p.gate = e.method.gate;
     if (p.taskId == TaskIdMode::Lda && p.feature == TaskIdFeature::BlockInput &&
         !p.layout.blocks.empty() && p.layout.blocks.front() < p.featureBlock) {
@@ -96,7 +97,12 @@ ContinualModel::ContinualModel(VisionTransformer backbone,
         }
     }
     if (plan_.taskId == TaskIdMode::Lda) {
-        statistics_ = std::make_unique<StatisticsMemory>(backbone_->arch().width, plan_.lambda);
+        int64_t dim = backbone_->arch().width;
+        if (plan_.taskIdProjection > 0) {  // drawn from the caller's seeded generator
+            taskIdProjection_ = torch::randn({dim, plan_.taskIdProjection}).to(device_);
+            dim = plan_.taskIdProjection;
+        }
+        statistics_ = std::make_unique<StatisticsMemory>(dim, plan_.lambda);
     }
     int64_t classes = 0;
     int64_t maxLabel = -1;
@@ -117,6 +123,11 @@ ContinualModel::ContinualModel(VisionTransformer backbone,
         ridge_ =
             std::make_unique<RidgeHead>(backbone_->arch().width, plan_.ranpacDim, classes, device_);
     }
+}
+
+torch::Tensor ContinualModel::taskIdInput(const torch::Tensor& h) const {
+    const auto f = h.to(torch::kFloat32);
+    return taskIdProjection_.defined() ? torch::relu(torch::matmul(f, taskIdProjection_)) : f;
 }
 
 bool ContinualModel::trainsTask(int task) const {
@@ -377,7 +388,7 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
     auto h = x.mean(1);  // [B, D]
     if (features != nullptr) {
         if (statistics_ && plan_.gate != GateMode::None) {
-            auto p = statistics_->taskPosterior(h, seenTaskColumns(), plan_.tau);
+            auto p = statistics_->taskPosterior(taskIdInput(h), seenTaskColumns(), plan_.tau);
             adapters_->setGate(plan_.gate == GateMode::Soft
                                    ? p
                                    : torch::one_hot(p.argmax(1), p.size(1)).to(p.dtype()));
@@ -439,9 +450,10 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     if (statistics_) {
         const bool cached = passFeature_.size() == batches.size();
         for (std::size_t i = 0; i < batches.size(); ++i) {  // eq. 6 sums, no sample kept
-            statistics_->add(cached ? passFeature_[i]
-                                    : taskFeature(batches[i].to(device_), {}, nullptr, prefixed),
-                             labels[i]);
+            statistics_->add(
+                taskIdInput(cached ? passFeature_[i]
+                                   : taskFeature(batches[i].to(device_), {}, nullptr, prefixed)),
+                labels[i]);
         }
         statistics_->finalize();
         seenColumnsTasks_ = -1;
@@ -493,7 +505,8 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
         logits.push_back(head->forward(features));
     }
     if (statistics_) {
-        out.taskPosterior = statistics_->taskPosterior(h, seenTaskColumns(), plan_.tau);  // eq. 7
+        out.taskPosterior =
+            statistics_->taskPosterior(taskIdInput(h), seenTaskColumns(), plan_.tau);  // eq. 7
         const bool sameSize = std::all_of(logits.begin(), logits.end(), [&](const auto& z) {
             return z.size(1) == logits.front().size(1);
         });
@@ -605,6 +618,9 @@ std::vector<std::pair<std::string, torch::Tensor>> ContinualModel::state() {
         for (auto& entry : statistics_->state("statistics.")) {
             out.push_back(std::move(entry));
         }
+        if (taskIdProjection_.defined()) {
+            out.emplace_back("task_id.W_rand", taskIdProjection_);
+        }
     }
     if (ridge_) {
         for (auto& entry : ridge_->state("ranpac.")) {
@@ -680,6 +696,9 @@ void ContinualModel::restoreTensors(const std::map<std::string, torch::Tensor>& 
         memory.restore(get(name + ".basis"),
                        std::vector<int64_t>(cols.data_ptr<int64_t>(),
                                             cols.data_ptr<int64_t>() + cols.numel()));
+    }
+    if (taskIdProjection_.defined()) {
+        copyInto(taskIdProjection_, "task_id.W_rand");
     }
     if (statistics_ && tasksDone > 0) {  // the statistics memory grows at each task's end
         statistics_->restore(tensors, "statistics.");

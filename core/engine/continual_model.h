@@ -35,6 +35,7 @@ struct MethodPlan {
     int featureBlock = 0;  // l_f
     double lambda = 1e-3;
     double tau = 2.0;
+    int64_t taskIdProjection = 0;  // M of ReLU(h W) before the statistics memory; 0 = none
     GateMode gate = GateMode::None;
     int64_t ranpacDim = 0;         // ranpac: M of the random projection
     bool ranpacAdaptFirst = true;  // ranpac: LoRA trained on task 1, then frozen
@@ -144,6 +145,9 @@ private:
     int64_t seenClassCount() const;
     torch::Tensor columnsOf(const torch::Tensor& labels) const;  // global label → column
     SubspaceMemory& memoryOf(const AdapterSite& site);
+    // What the statistics memory sees of h (eq. 5): ReLU(h W) with task_id.projection, else h;
+    // float32.
+    torch::Tensor taskIdInput(const torch::Tensor& h) const;
     // The statistics memory's columns of the tasks started so far, kept between predictions.
     const StatisticsMemory::TaskColumns& seenTaskColumns();
 
@@ -159,6 +163,7 @@ private:
     torch::Tensor labelColumn_;  // [max label + 1] int64: column of each label in task order
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;
+    torch::Tensor taskIdProjection_;  // W [D, M] of task_id.projection, undefined when 0
     StatisticsMemory::TaskColumns seenColumns_;
     int seenColumnsTasks_ = -1;  // tasks seenColumns_ is for; -1 = to be worked out
     bool bf16_ = false;

@@ -59,6 +59,7 @@ nlohmann::json modelSignature(const Experiment& experiment, const BackboneArch& 
             {"residual_rank", experiment.method.residualRank},
             {"task_id", toString(effectiveTaskIdMode(experiment))},
             {"ranpac_dim", plan.ranpacDim},
+            {"task_id_projection", plan.taskIdProjection},
             {"backbone",
              fmt::format("ViT {}x{} px, patch {}, {} channel(s), width {}, depth {}, {} heads{}{}",
                          arch.imgSize, arch.imgSize, arch.patchSize, arch.inChans, arch.width,

@@ -46,7 +46,7 @@ Experiment everyKeyChanged() {
                 GateMode::Top1,
                 512,
                 false};
-    e.taskId = {TaskIdMode::Lda, TaskIdFeature::ClsFrozenPass, 3, 0.0, 0.5};
+    e.taskId = {TaskIdMode::Lda, TaskIdFeature::ClsFrozenPass, 3, 0.0, 0.5, 256};
     e.memory = {0.9, 1.0, 0};
     e.train = {7, 32, 1e-3, OptimizerKind::AdamW, 0.05, 128};
     e.checkpoint.everySteps = 25;
