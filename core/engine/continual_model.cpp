@@ -398,6 +398,26 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
     return h;
 }
 
+void ContinualModel::addToRidge(const torch::Tensor& batch,
+                                const torch::Tensor& labels,
+                                bool prefixed,
+                                bool keep) {
+    checkPrefixed("addToRidge", prefixed);
+    if (!ridge_) {
+        throw Error("addToRidge: this method has no ridge head");
+    }
+    torch::NoGradGuard noGrad;
+    ForwardOptions o;
+    o.adapters = adapters_.get();
+    auto h = ridge_->project(adaptedFeatures(batch, prefixed, o));
+    auto c = columnsOf(labels);
+    ridge_->add(h, c);
+    if (keep) {
+        ridgeKept_.push_back(std::move(h));
+        ridgeKeptColumns_.push_back(std::move(c));
+    }
+}
+
 std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>& batches,
                                                 const std::vector<torch::Tensor>& labels,
                                                 double threshold,
@@ -408,27 +428,18 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     torch::NoGradGuard noGrad;
     adapters_->setGate({});
     std::vector<MemoryStat> stats;
-    if (ridge_) {  // RanPAC: the task's images into G and C, then λ, T and W_o
+    if (ridge_) {  // RanPAC: λ, T and W_o from the sums addToRidge() made
         ForwardOptions o;
         o.adapters = adapters_.get();
-        std::vector<torch::Tensor> projected;
-        std::vector<torch::Tensor> columns;
-        for (std::size_t i = 0; i < batches.size(); ++i) {
-            auto h = ridge_->project(adaptedFeatures(batches[i], prefixed, o));
-            auto c = columnsOf(labels.at(i));
-            ridge_->add(h, c);
-            if (heldOut.empty()) {
-                projected.push_back(std::move(h));
-                columns.push_back(std::move(c));
-            }
-        }
         std::vector<torch::Tensor> heldH;
         std::vector<torch::Tensor> heldC;
         for (std::size_t i = 0; i < heldOut.size(); ++i) {
             heldH.push_back(ridge_->project(adaptedFeatures(heldOut[i], false, o)));
             heldC.push_back(columnsOf(heldOutLabels.at(i)));
         }
-        ridgeFit_ = ridge_->fit(heldH, heldC, projected, columns, seenClassCount());
+        ridgeFit_ = ridge_->fit(heldH, heldC, ridgeKept_, ridgeKeptColumns_, seenClassCount());
+        ridgeKept_.clear();
+        ridgeKeptColumns_.clear();
     }
     if (plan_.subspaceMemory) {
         CovarianceObserver observer(memoryKeys());  // step 4 with the trained model

@@ -88,10 +88,18 @@ public:
     // Called around optimizer.step(): snapshot before, projection after (step 3 of §3.2).
     std::vector<torch::Tensor> beforeStep();
     void afterStep(const std::vector<torch::Tensor>& snapshot);
+    // ranpac, between the task's last step and endTask: adds a batch of its training images
+    // (or frozenPrefix() outputs when `prefixed`) with their global labels to the ridge head's
+    // sums, streamed so that no task's images need to be held at once. `keep` keeps their
+    // projected features for RanPAC's 80/20 rule (a task without a validation split).
+    void addToRidge(const torch::Tensor& batch,
+                    const torch::Tensor& labels,
+                    bool prefixed,
+                    bool keep);
     // Post-pass (step 4): memory update with the trained model and the statistics memory from
-    // the task's training images with their global labels. ranpac: adds the images to the ridge
-    // head's sums and fits it, choosing λ and T on `heldOut` images (the task's validation
-    // split, never prefixed; empty = RanPAC's 80/20 rule on `batches`), see ridgeFit().
+    // the task's training images with their global labels. ranpac: fits the ridge head on what
+    // addToRidge() added, choosing λ and T on `heldOut` images (the task's validation split,
+    // never prefixed; empty = RanPAC's 80/20 rule on the kept features), see ridgeFit().
     std::vector<MemoryStat> endTask(const std::vector<torch::Tensor>& batches,
                                     const std::vector<torch::Tensor>& labels,
                                     double threshold,
@@ -160,6 +168,7 @@ private:
     int started_ = 0;
     std::unique_ptr<RidgeHead> ridge_;  // ranpac
     std::optional<RidgeHead::Fit> ridgeFit_;
+    std::vector<torch::Tensor> ridgeKept_, ridgeKeptColumns_;  // addToRidge's `keep`
     torch::Tensor labelColumn_;  // [max label + 1] int64: column of each label in task order
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;

@@ -472,9 +472,10 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch, epochs,
                      resumed, at.epoch, at.batch});
     torch::manual_seed(detail::hashCombine(e_.seed, static_cast<uint64_t>(t)));
-    const bool ridge = plan_.kind == MethodKind::RanPac;  // its sums take every image
+    const bool ridge = plan_.kind == MethodKind::RanPac;  // no memory pass: its sums, below
     const auto passIdx =
-        sample(trainIdx, ridge ? 0 : e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
+        ridge ? std::vector<int64_t>{}
+              : sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
     cachePrefix(trainIdx, at);
     Passes passes;
     if (prefix_.active()) {  // the memory passes start from the cached prefix outputs too
@@ -522,9 +523,22 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
                                              static_cast<int>(trainTasks_.size()));
     const auto memoryStart = Clock::now();
     Passes heldOut;  // ranpac chooses λ and T on the task's validation split
-    if (ridge) {
-        heldOut = loadPasses(data_.data.train, data_.tasks[static_cast<std::size_t>(t)].val,
-                             data_.evalTransform, e_.train.evalBatchSize);
+    if (ridge) {     // every training image into its sums, a batch at a time
+        const auto& val = data_.tasks[static_cast<std::size_t>(t)].val;
+        const auto size = static_cast<std::size_t>(e_.train.evalBatchSize);
+        if (prefix_.active()) {
+            for (std::size_t i = 0; i < trainIdx.size(); i += size) {
+                const Batch b = prefix_.batch(data_.data.train, slice(trainIdx, i, size));
+                model_->addToRidge(b.images, b.labels, true, val.empty());
+            }
+        } else {
+            BatchLoader loader(data_.data.train, trainIdx, e_.train.evalBatchSize,
+                               data_.evalTransform, /*augment=*/false, 0);
+            while (auto b = loader.next()) {
+                model_->addToRidge(b->images, b->labels, false, val.empty());
+            }
+        }
+        heldOut = loadPasses(data_.data.train, val, data_.evalTransform, e_.train.evalBatchSize);
     }
     auto memoryStats = model_->endTask(passes.images, passes.labels, threshold, prefix_.active(),
                                        heldOut.images, heldOut.labels);
