@@ -10,6 +10,17 @@
 
 namespace dlw {
 
+namespace {
+
+// A task's linear head on `device`: beginTask makes it, restore's replay of beginTask too.
+torch::nn::Linear makeHead(int64_t width, std::size_t classes, const torch::Device& device) {
+    torch::nn::Linear head(width, static_cast<int64_t>(classes));
+    head->to(device);
+    return head;
+}
+
+}  // namespace
+
 MethodPlan planMethod(const Experiment& e, const BackboneArch& arch) {
     MethodPlan p;
     p.kind = e.method.name;
@@ -266,10 +277,8 @@ std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tens
     }
     adapters_->beginTask(bases);
     if (hasHead(task)) {
-        const auto classes =
-            static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(task)).size());
-        heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
-        heads_.back()->to(device_);
+        heads_.push_back(makeHead(backbone_->arch().width,
+                                  taskClasses_.at(static_cast<std::size_t>(task)).size(), device_));
     }
     ++started_;
     return warnings;
@@ -683,10 +692,9 @@ void ContinualModel::restoreTensors(const std::map<std::string, torch::Tensor>& 
         }
         adapters_->beginTask(bases);
         if (hasHead(t)) {
-            const auto classes =
-                static_cast<int64_t>(taskClasses_.at(static_cast<std::size_t>(t)).size());
-            heads_.push_back(torch::nn::Linear(backbone_->arch().width, classes));
-            heads_.back()->to(device_);
+            heads_.push_back(makeHead(backbone_->arch().width,
+                                      taskClasses_.at(static_cast<std::size_t>(t)).size(),
+                                      device_));
         }
         ++started_;
     }
