@@ -176,21 +176,36 @@ ExperimentForm::Editor ExperimentForm::makeTextEditor(const ExperimentKeyInfo& i
     connect(line, &QLineEdit::textEdited, this, &ExperimentForm::notifyChanged);
     const bool text = info.type == "string";
     const bool list = info.type.rfind("list", 0) == 0;
+    const bool names = info.type == "list of string";  // "original, inverted" as words
     line->setPlaceholderText(QString::fromStdString(info.defaultValue));
-    e.json = [line, text, list] {
+    e.json = [line, text, list, names] {
         QString t = line->text().trimmed();
         if (text) {
             return jsonString(t).toStdString();
+        }
+        if (names && !t.startsWith('[')) {
+            QStringList quoted;
+            for (const QString& word : t.split(',', Qt::SkipEmptyParts)) {
+                quoted << jsonString(word.trimmed());
+            }
+            return ("[" + quoted.join(QStringLiteral(", ")) + "]").toStdString();
         }
         if (list && !t.startsWith('[')) {
             t = "[" + t + "]";  // "2, 3" is taken as [2, 3]
         }
         return t.toStdString();
     };
-    e.set = [line, text, list](const QString& json) {
+    e.set = [line, text, list, names](const QString& json) {
         QString t = text ? unquote(json) : json;
         if (list && t.startsWith('[')) {
             t = t.mid(1, t.size() - 2);
+        }
+        if (names) {  // ["a","b"] is shown as a, b
+            QStringList words;
+            for (const QString& word : t.split(',', Qt::SkipEmptyParts)) {
+                words << unquote(word.trimmed());
+            }
+            t = words.join(QStringLiteral(", "));
         }
         line->setText(t);
     };
@@ -224,9 +239,10 @@ ExperimentForm::Editor ExperimentForm::makeTextEditor(const ExperimentKeyInfo& i
 }
 
 ExperimentForm::Editor ExperimentForm::makeEditor(const ExperimentKeyInfo& info) {
-    Editor e = info.key == "method.targets" ? makeTargetsEditor(info)
-               : info.type == "bool"        ? makeBoolEditor(info)
-               : info.type == "int"         ? makeIntEditor(info)
+    Editor e = info.key == "method.targets"    ? makeTargetsEditor(info)
+               : info.type == "bool"           ? makeBoolEditor(info)
+               : info.type == "int"            ? makeIntEditor(info)
+               : info.type == "list of string" ? makeTextEditor(info)
                : !info.choices.empty() || info.key == "sequence.class_order" || info.key == "device"
                    ? makeChoiceEditor(info)
                    : makeTextEditor(info);

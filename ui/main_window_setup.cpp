@@ -197,11 +197,16 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
             for (auto c : tasks[t]) {
                 names << shownText(s.classNames.at(static_cast<std::size_t>(c)));
             }
+            const auto& domains = experiment.sequence.domains;
             out.html += QStringLiteral(
-                            "<span style='background:%1;color:white'>&nbsp;T%2&nbsp;"
-                            "</span> %3 &nbsp; ")
+                            "<span style='background:%1;color:white'>&nbsp;T%2%3&nbsp;"
+                            "</span> %4 &nbsp; ")
                             .arg(okabeIto(static_cast<int>(t)).name())
                             .arg(t + 1)
+                            .arg(t < domains.size()
+                                     ? QStringLiteral(" · %1").arg(
+                                           QString::fromStdString(domains[t]).toHtmlEscaped())
+                                     : QString())
                             .arg(names.join(QStringLiteral(", ")).toHtmlEscaped());
         }
     } catch (const std::exception& err) {

@@ -46,6 +46,16 @@ QString cardText(const ImagePrediction& p) {
     }
     QString html = QStringLiteral("<b>%1</b><br>")
                        .arg(QFileInfo(shownText(p.file)).fileName().toHtmlEscaped());
+    if (p.unfamiliar) {
+        html += QObject::tr(
+                    "<span style='color:#D55E00'><b>Unfamiliar</b>: unlike every learned "
+                    "class (OOD score %1, familiar ≤ 1); calibrated probabilities "
+                    "discounted</span><br>")
+                    .arg(*p.oodScore, 0, 'f', 2);
+    } else if (p.oodScore) {
+        html += QObject::tr("<small>familiar (OOD score %1 ≤ 1)</small><br>")
+                    .arg(*p.oodScore, 0, 'f', 2);
+    }
     html += QObject::tr("Task %1 · confidence %2 %3<br>")
                 .arg(p.predictedTask + 1)
                 .arg(100 * p.taskConfidence, 0, 'f', 1)
@@ -211,6 +221,11 @@ void PredictPanel::showResults(const std::vector<ImagePrediction>& results,
     for (const auto& p : results) {
         auto* card = new QFrame;
         card->setFrameShape(QFrame::StyledPanel);
+        if (p.unfamiliar) {  // the labels inside are QFrames too: select the card by name
+            card->setObjectName(QStringLiteral("unfamiliarCard"));
+            card->setStyleSheet(QStringLiteral(
+                "#unfamiliarCard { border: 2px solid #D55E00; border-radius: 4px; }"));
+        }
         auto* row = new QHBoxLayout(card);
         auto* picture = new QLabel;
         QImage image(QString::fromStdString(p.file));

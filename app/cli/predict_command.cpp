@@ -29,11 +29,22 @@ nlohmann::ordered_json toJson(const ImagePrediction& p) {
             {"task_confidence", p.taskConfidence},
             {"task_posterior", p.taskPosterior},
             {"task_identity", p.hasTaskIdentity ? "predicted" : "from class scores"},
+            {"ood_score",
+             p.oodScore ? nlohmann::ordered_json(*p.oodScore) : nlohmann::ordered_json(nullptr)},
+            {"unfamiliar", p.unfamiliar},
             {"top", top}};
 }
 
 void printText(const ImagePrediction& p) {
     printOut("{}\n", p.file);
+    if (p.unfamiliar) {
+        printOut(
+            "  UNFAMILIAR: unlike every learned class (OOD score {:.2f}, familiar <= 1); "
+            "calibrated probabilities discounted toward uniform\n",
+            *p.oodScore);
+    } else if (p.oodScore) {
+        printOut("  familiar (OOD score {:.2f} <= 1)\n", *p.oodScore);
+    }
     std::string posterior;
     for (std::size_t t = 0; t < p.taskPosterior.size(); ++t) {
         posterior += fmt::format("{}t{} {:.3f}", t == 0 ? "" : "  ", t + 1, p.taskPosterior[t]);

@@ -61,13 +61,25 @@ class Progress {
 public:
     // `precision` is the experiment's: RunStarted does not carry it, and a run's precision
     // must be visible in its console output (#15).
-    Progress(bool terminal, Precision precision) : terminal_(terminal), precision_(precision) {}
+    Progress(bool terminal, Precision precision, std::vector<std::string> domains)
+        : terminal_(terminal), precision_(precision), domains_(std::move(domains)) {}
 
     void operator()(const Event& event) {
         if (const auto* s = std::get_if<RunStarted>(&event)) {
             tasks_ = s->tasks;
             printOut("run {}: {} on {}, {} ({} thread(s)), {} tasks\n", s->runDir, s->method,
                      s->device, toString(precision_), s->threads, s->tasks);
+            for (std::size_t t = 0; t < s->taskClasses.size(); ++t) {  // a few names each
+                constexpr std::size_t kShown = 6;
+                const auto& names = s->taskClasses[t];
+                std::vector<std::string> shown(names.begin(),
+                                               names.begin() + std::min(kShown, names.size()));
+                printOut("  task {}{}: {}{}\n", t + 1,
+                         t < domains_.size() ? " (" + domains_[t] + ")" : std::string(),
+                         fmt::join(shown, ", "),
+                         names.size() > kShown ? fmt::format(", … ({} classes)", names.size())
+                                               : std::string());
+            }
             // TF32 is a mode of CUDA's tensor cores: on the CPU the setting silently did nothing.
             if (precision_ == Precision::Tf32 && s->device.rfind("cuda", 0) != 0) {
                 printErr(
@@ -98,10 +110,13 @@ public:
                          ep->epoch + 1, epochs_, ep->meanLoss, ep->imagesPerSecond);
             }
         } else if (const auto* ev = std::get_if<Evaluation>(&event)) {
-            printOut("{}after task {}: accuracy [{:.1f}]  task-id {:.1f} %  ECE raw {} cal {}\n",
-                     terminal_ ? "\r\033[K" : "", ev->afterTask + 1, fmt::join(ev->accuracy, ", "),
-                     ev->taskIdAccuracy.empty() ? 0.0 : mean(ev->taskIdAccuracy),
-                     fmtOpt(ev->eceRaw, " %"), fmtOpt(ev->eceCalibrated, " %"));
+            printOut(
+                "{}after task {}: accuracy [{:.1f}]  task-id {:.1f} %  ECE raw {} cal {}  "
+                "unfamiliar {}\n",
+                terminal_ ? "\r\033[K" : "", ev->afterTask + 1, fmt::join(ev->accuracy, ", "),
+                ev->taskIdAccuracy.empty() ? 0.0 : mean(ev->taskIdAccuracy),
+                fmtOpt(ev->eceRaw, " %"), fmtOpt(ev->eceCalibrated, " %"),
+                fmtOpt(ev->unfamiliarShare, " %"));
         } else if (const auto* w = std::get_if<Warning>(&event)) {
             printErr("{}warning: {}\n", terminal_ ? "\r\033[K" : "", w->message);
         } else if (const auto* sk = std::get_if<FilesSkipped>(&event)) {
@@ -145,6 +160,7 @@ private:
 
     bool terminal_;
     Precision precision_;
+    std::vector<std::string> domains_;  // sequence.domains
     int tasks_ = 0;
     int task_ = 0;
     int epochs_ = 0;
@@ -162,17 +178,23 @@ void printSummary(const RunSummary& s) {
     printOut("  A_T {:.2f} %   Ā {:.2f} %   BWT {}   mean forgetting {}\n", s.metrics.finalAccuracy,
              s.metrics.averageIncrementalAccuracy, fmtOpt(s.metrics.bwt),
              fmtOpt(s.metrics.meanForgetting));
-    printOut("  task-id accuracy {}   ECE raw {}   calibrated {}\n", fmtOpt(s.taskIdAccuracy, " %"),
-             fmtOpt(s.eceRaw, " %"), fmtOpt(s.eceCalibrated, " %"));
-    printOut("  training {:.1f} s, {:.0f} img/s, {} trainable parameters\n", s.trainSeconds,
-             s.imagesPerSecond, s.trainableParameters);
+    printOut("  task-id accuracy {}   ECE raw {}   calibrated {}   unfamiliar {}\n",
+             fmtOpt(s.taskIdAccuracy, " %"), fmtOpt(s.eceRaw, " %"), fmtOpt(s.eceCalibrated, " %"),
+             fmtOpt(s.unfamiliarShare, " %"));
+    if (s.trainSeconds > 0) {
+        printOut("  training {:.1f} s, {:.0f} img/s, {} trainable parameters\n", s.trainSeconds,
+                 s.imagesPerSecond, s.trainableParameters);
+    } else {  // ranpac without first-session adaptation: closed-form heads only
+        printOut("  no gradient steps, {} trainable parameters\n", s.trainableParameters);
+    }
 }
 
 RunOutcome runWithProgress(const RunRequest& request) {
     RunControl control;
     gControl = &control;
     auto previous = std::signal(SIGINT, onInterrupt);
-    Progress progress(::isatty(STDOUT_FILENO) != 0, request.experiment.precision);
+    Progress progress(::isatty(STDOUT_FILENO) != 0, request.experiment.precision,
+                      request.experiment.sequence.domains);
     RunOutcome outcome;
     try {
         outcome.summary = runExperiment(request, control, [&](const Event& ev) {
@@ -210,18 +232,19 @@ nlohmann::ordered_json runRecordJson(const RunRecord& r) {
             {"task_id_accuracy", opt(s.taskIdAccuracy)},
             {"ece_raw", opt(s.eceRaw)},
             {"ece_calibrated", opt(s.eceCalibrated)},
+            {"unfamiliar_share", opt(s.unfamiliarShare)},
             {"train_seconds", s.trainSeconds},
             {"trainable_parameters", s.trainableParameters}};
 }
 
 void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     const char* sep = csv ? "," : " ";
-    const std::string format = csv ? "{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}\n"
+    const std::string format = csv ? "{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}\n"
                                    : "{:<22}{}{:>4}{}{:>6}{}{:>6}{}{:>7}{}{:>6}{}{:>6}{}{:>7}"
-                                     "{}{:>7}{}{:>7}{}{:>7}{}{:>8}{} {}\n";
+                                     "{}{:>7}{}{:>7}{}{:>6}{}{:>7}{}{:>8}{} {}\n";
     printOut(fmt::runtime(format), "method", sep, "seed", sep, "A_T", sep, "A_avg", sep, "BWT", sep,
-             "forget", sep, "TA_A_T", sep, "task-id", sep, "ECE_raw", sep, "ECE_cal", sep,
-             "seconds", sep, "params", sep, "run");
+             "forget", sep, "TA_A_T", sep, "task-id", sep, "ECE_raw", sep, "ECE_cal", sep, "unfam",
+             sep, "seconds", sep, "params", sep, "run");
     // CSV leaves a missing value empty; the table shows "-".
     const auto cell = [&](const std::optional<double>& v) {
         return v ? fmt::format("{:.2f}", *v) : std::string(csv ? "" : "-");
@@ -234,8 +257,8 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
                  cell(s.metrics.averageIncrementalAccuracy), sep, cell(s.metrics.bwt), sep,
                  cell(s.metrics.meanForgetting), sep, cell(r.taskAwareFinal), sep,
                  cell(s.taskIdAccuracy), sep, cell(s.eceRaw), sep, cell(s.eceCalibrated), sep,
-                 fmt::format("{:.1f}", s.trainSeconds), sep, s.trainableParameters, sep,
-                 csv ? csvCell(r.dir) : tableCell(r.dir));
+                 cell(s.unfamiliarShare), sep, fmt::format("{:.1f}", s.trainSeconds), sep,
+                 s.trainableParameters, sep, csv ? csvCell(r.dir) : tableCell(r.dir));
     }
     if (!csv && std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.completed; })) {
         printOut("* stopped before its last task: metrics after the last trained task\n");
@@ -262,6 +285,7 @@ std::vector<GroupColumn> groupColumns() {
         {"task-id", [](const RunRecord& r) { return r.summary.taskIdAccuracy; }},
         {"ECE_raw", [](const RunRecord& r) { return r.summary.eceRaw; }},
         {"ECE_cal", [](const RunRecord& r) { return r.summary.eceCalibrated; }},
+        {"unfam", [](const RunRecord& r) { return r.summary.unfamiliarShare; }},
         {"seconds", [](const RunRecord& r) { return std::optional(r.summary.trainSeconds); }},
         {"params",
          [](const RunRecord& r) {

@@ -79,6 +79,10 @@ struct Evaluation {
     std::vector<std::vector<int64_t>> taskConfusion;  // [true task][predicted task] counts
     std::optional<double> eceRaw;                     // percent, 15 bins
     std::optional<double> eceCalibrated;              // only when the method calibrates
+    // Percent of the evaluated images whose OOD score exceeds 1 ("unfamiliar"; the threshold
+    // passes 95 % of each task's validation images); nullopt when the model keeps no
+    // familiarity memory.
+    std::optional<double> unfamiliarShare;
     std::vector<ReliabilityBin> reliabilityRaw;
     std::vector<ReliabilityBin> reliabilityCalibrated;
     std::vector<float> taskConfidence;  // per test image: max p(t|x) (empty without task id)
@@ -115,6 +119,7 @@ struct RunSummary {
     std::optional<double> taskIdAccuracy;  // last row, all seen tasks
     std::optional<double> eceRaw;
     std::optional<double> eceCalibrated;
+    std::optional<double> unfamiliarShare;  // last evaluation's, percent (Evaluation)
     double trainSeconds = 0;
     int64_t trainableParameters = 0;
     double imagesPerSecond = 0;

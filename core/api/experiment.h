@@ -24,11 +24,12 @@ enum class EvalSplit { Test, Val };                     // "test", "val"
 enum class ClassOrder { Identity, Shuffle, Explicit };  // "identity", "shuffle", a JSON list
 // "duallora", "inflora", "seq-lora", "joint", "sd-lora", "ranpac"
 enum class MethodKind { DualLora, InfLora, SeqLora, Joint, SdLora, RanPac };
-enum class GateMode { None, Soft, Top1 };                // "none", "soft", "top1"
-enum class TaskIdMode { Auto, Lda, None };               // "auto", "lda", "none"
-enum class TaskIdFeature { BlockInput, ClsFrozenPass };  // "block_input", "cls_frozen_pass"
-enum class OptimizerKind { Adam, AdamW, Sgd };           // "adam", "adamw", "sgd"
-enum class Precision { Fp32, Tf32, Bf16 };               // "fp32", "tf32", "bf16"
+enum class GateMode { None, Soft, Top1 };   // "none", "soft", "top1"
+enum class TaskIdMode { Auto, Lda, None };  // "auto", "lda", "none"
+// "block_input", "cls_frozen_pass", "block_input_and_cls" (the two concatenated)
+enum class TaskIdFeature { BlockInput, ClsFrozenPass, BlockInputAndCls };
+enum class OptimizerKind { Adam, AdamW, Sgd };  // "adam", "adamw", "sgd"
+enum class Precision { Fp32, Tf32, Bf16 };      // "fp32", "tf32", "bf16"
 
 // The JSON names above ("seq-lora", "cls_frozen_pass", ...). ClassOrder::Explicit is "explicit".
 std::string toString(PixelNormalization value);
@@ -64,6 +65,10 @@ struct SequenceSettings {
     std::vector<int> taskSizes;                    // explicit class count per task (T entries)
     ClassOrder classOrder = ClassOrder::Identity;  // how dataset classes are ordered
     std::vector<int> classList;  // the order when classOrder == Explicit, else empty
+    // The image domain of each task (T entries: "original", "inverted", "rotated",
+    // "blurred-noisy", "edges"); [] = every task as the dataset has it. Class-incremental with
+    // a new domain per task (the `domain-shift` preset); in-memory datasets only.
+    std::vector<std::string> domains;
 };
 
 struct MethodSettings {
@@ -84,9 +89,12 @@ struct MethodSettings {
 
 struct TaskIdSettings {
     TaskIdMode mode = TaskIdMode::Auto;  // auto = lda for duallora, none for the others
-    TaskIdFeature feature = TaskIdFeature::BlockInput;  // h(x) of eq. 5
-    int block = -1;                                     // l_f; -1 = depth / 2
-    double lambda = 1e-3;                               // shrinkage λ of S_λ (eq. 6)
+    // h(x) of eq. 5. block_input_and_cls: chosen on the validation split of the default preset
+    // (docs/results.md, "Task identity"); its frozen pass on from l_f costs about half a forward
+    // pass more at evaluation and prediction.
+    TaskIdFeature feature = TaskIdFeature::BlockInputAndCls;
+    int block = -1;        // l_f; -1 = depth / 2
+    double lambda = 1e-3;  // shrinkage λ of S_λ (eq. 6)
     // Temperature τ of the task posterior (eq. 7). 8 with the projection below: chosen on the
     // validation split of the default preset (docs/results.md, "Task identity").
     double tau = 8.0;
@@ -171,7 +179,7 @@ void applyOverrides(Experiment& experiment, const std::vector<std::string>& assi
 // depth, enough classes) are the engine's. Throws dlw::Error "<sourceName>: 'key' ...".
 void validateExperiment(const Experiment& experiment, const std::string& sourceName = "experiment");
 
-// "default", "cifar100-10", "imagenet-r-10".
+// "default", "deep", "domain-shift", "cifar100-10", "imagenet-r-10".
 std::vector<std::string> presetNames();
 
 // A preset's experiment. Throws dlw::Error listing the valid names for an unknown one.

@@ -30,6 +30,16 @@ struct ImagePrediction {
     // probability mass of each task's classes (the task of the argmax class).
     std::vector<double> taskPosterior;
     bool hasTaskIdentity = false;
+    // Out-of-distribution score: the squared Mahalanobis distance of the image's frozen feature
+    // to the nearest learned class mean, over the distance that 95 % of that class's task's
+    // validation images stay within (Lee et al., NeurIPS 2018, with a fitted threshold).
+    // Unitless, >= 0; nullopt for a run whose checkpoints predate it.
+    std::optional<double> oodScore;
+    // oodScore > 1: unlike the images the model learned from. The calibrated probabilities of
+    // such an image are mixed toward uniform over the C learned classes,
+    // p ← p / oodScore + (1 − 1 / oodScore) / C, and with task identity its task posterior
+    // alike (toward each task's share of the classes); the raw ones are not.
+    bool unfamiliar = false;
 };
 
 class Predictor {

@@ -53,7 +53,7 @@ auto fields(const DataSettings& s) {
                     s.flip, s.randomResizedCrop, s.normalize, s.evalSplit);
 }
 auto fields(const SequenceSettings& s) {
-    return std::tie(s.tasks, s.classesPerTask, s.taskSizes, s.classOrder, s.classList);
+    return std::tie(s.tasks, s.classesPerTask, s.taskSizes, s.classOrder, s.classList, s.domains);
 }
 auto fields(const MethodSettings& s) {
     return std::tie(s.name, s.targets, s.blocks, s.rank, s.residualRank, s.orthogonal, s.projectB,
@@ -90,6 +90,20 @@ void validateAcrossKeys(const Experiment& e, const std::string& sourceName) {
         fail(sourceName, "sequence.task_sizes",
              fmt::format("must have one entry per task (sequence.tasks = {}), found {} entries",
                          e.sequence.tasks, sizes.size()));
+    }
+    const auto& domains = e.sequence.domains;
+    if (!domains.empty() && static_cast<int>(domains.size()) != e.sequence.tasks) {
+        fail(sourceName, "sequence.domains",
+             fmt::format("must have one entry per task (sequence.tasks = {}), found {} entries",
+                         e.sequence.tasks, domains.size()));
+    }
+    const DataKind kind = e.data.kind;
+    if (!domains.empty() && kind != DataKind::FashionMnist && kind != DataKind::Digits &&
+        kind != DataKind::Cifar100) {
+        fail(sourceName, "sequence.domains",
+             fmt::format("needs a dataset held in memory (fashion-mnist, digits, cifar100), not "
+                         "data.kind \"{}\"",
+                         toString(kind)));
     }
     const int64_t needed = sizes.empty() ? int64_t{e.sequence.tasks} * e.sequence.classesPerTask
                                          : std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
@@ -189,7 +203,7 @@ int effectiveTaskIdBlock(const Experiment& experiment, int depth) {
 std::vector<int> effectiveAdaptedBlocks(const Experiment& experiment, int depth) {
     std::vector<int> blocks = experiment.method.blocks;
     if (blocks.empty()) {
-        const int first = experiment.taskId.feature == TaskIdFeature::BlockInput
+        const int first = experiment.taskId.feature != TaskIdFeature::ClsFrozenPass
                               ? effectiveTaskIdBlock(experiment, depth)
                               : 0;
         for (int b = first; b < depth; ++b) {

@@ -3,6 +3,7 @@
 #include "config/experiment_keys.h"
 
 #include "config/key_builders.h"
+#include "data/image_domain.h"
 
 #include <algorithm>
 #include <cctype>
@@ -96,6 +97,35 @@ void addDataKeys(Keys& keys) {
         "split behind the accuracy matrix; \"val\" to choose knobs without the test split"));
 }
 
+ExperimentKey domainsKey() {
+    const auto& names = imageDomainNames();
+    ExperimentKey k =
+        makeKey("sequence.domains", "list of string", "[] or T of " + quotedList(names),
+                "image domain of each task's classes (train, validation and test); [] = none. "
+                "Fashion-MNIST, digits and CIFAR-100 only",
+                names);
+    k.read = [names](const Json& v, Experiment& e) {
+        if (!v.is_array()) {
+            throw ValueError("must be a list of domain names, found " + describeJson(v));
+        }
+        std::vector<std::string> domains;
+        for (const auto& item : v) {
+            domains.push_back(names.at(parseChoice(item, names)));
+        }
+        e.sequence.domains = std::move(domains);
+    };
+    k.write = [](const Experiment& e) { return Json(e.sequence.domains); };
+    k.check = [names](const Experiment& e) -> std::string {
+        for (const auto& d : e.sequence.domains) {  // one per task: validateExperiment
+            if (std::find(names.begin(), names.end(), d) == names.end()) {
+                return fmt::format("must name domains of {}, found \"{}\"", quotedList(names), d);
+            }
+        }
+        return "";
+    };
+    return k;
+}
+
 ExperimentKey classOrderKey() {
     ExperimentKey k = makeKey("sequence.class_order", "string or list of int",
                               R"("identity", "shuffle", or a list of distinct class indices)",
@@ -147,6 +177,7 @@ void addSequenceKeys(Keys& keys) {
         "sequence.task_sizes", [](auto& e) -> auto& { return e.sequence.taskSizes; }, 1,
         /*unique=*/false, "explicit class count of each task (T entries); [] = classes_per_task"));
     keys.push_back(classOrderKey());
+    keys.push_back(domainsKey());
 }
 
 ExperimentKey targetsKey() {
@@ -189,7 +220,8 @@ void addMethodKeys(Keys& keys) {
     keys.push_back(targetsKey());
     keys.push_back(intListKey(
         "method.blocks", [](auto& e) -> auto& { return e.method.blocks; }, 0, /*unique=*/true,
-        "adapted blocks; [] = from task_id.block on (block_input) or all (cls_frozen_pass)"));
+        "adapted blocks; [] = from task_id.block on (block_input, block_input_and_cls) or all "
+        "(cls_frozen_pass)"));
     keys.push_back(intKey(
         "method.rank", [](auto& e) -> auto& { return e.method.rank; }, 1,
         "rank r_O of the orthogonal adapter; LoRA rank of the other methods"));
@@ -222,7 +254,8 @@ void addTaskIdKeys(Keys& keys) {
         R"(task predictor (eq. 5-8); "auto" = "lda" for duallora, "none" for the others)"));
     keys.push_back(enumKey(
         "task_id.feature", [](auto& e) -> auto& { return e.taskId.feature; },
-        "h(x) of eq. 5: token mean entering block l_f, or a frozen pass's class token"));
+        "h(x) of eq. 5: token mean entering block l_f, a frozen pass's class token, or the "
+        "two concatenated [2D] (the pass continues frozen from l_f)"));
     keys.push_back(intKey(
         "task_id.block", [](auto& e) -> auto& { return e.taskId.block; }, -1,
         "l_f of eq. 5; -1 = depth / 2"));

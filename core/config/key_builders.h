@@ -52,7 +52,8 @@ struct EnumNames<TaskIdMode> {
 };
 template <>
 struct EnumNames<TaskIdFeature> {
-    static constexpr std::array<const char*, 2> names{"block_input", "cls_frozen_pass"};
+    static constexpr std::array<const char*, 3> names{"block_input", "cls_frozen_pass",
+                                                      "block_input_and_cls"};
 };
 template <>
 struct EnumNames<Precision> {

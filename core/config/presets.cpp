@@ -58,6 +58,28 @@ Experiment imagenetR() {
     return e;
 }
 
+// `default` with every map of every block adapted and the task feature from an adapter-free
+// pass: the representation can drift, which the subspace memory is there to contain (#16).
+Experiment deep() {
+    Experiment e;
+    e.name = "deep";
+    e.method.targets = {"q", "k", "v", "proj", "fc1", "fc2"};
+    e.method.blocks = {};  // every block, with the cls_frozen_pass feature
+    e.taskId.feature = TaskIdFeature::ClsFrozenPass;
+    return e;
+}
+
+// `default` with each task's classes in a domain of their own: class-incremental under domain
+// shift (#16, docs/results.md). Domain-incremental learning (the same classes in each new
+// domain) would need one head shared by every task, which DualLoRA's per-task heads and task
+// identity do not have; DomainNet as InfLoRA and SD-LoRA use it is class-incremental too.
+Experiment domainShift() {
+    Experiment e;
+    e.name = "domain-shift";
+    e.sequence.domains = {"original", "inverted", "rotated", "blurred-noisy", "edges"};
+    return e;
+}
+
 struct Preset {
     const char* name;
     const char* description;
@@ -70,6 +92,15 @@ const std::vector<Preset>& presets() {
          "Fashion-MNIST 5 x 2 on the bundled backbone (DESIGN §4): a few minutes per method on "
          "2 CPU cores.",
          [] { return Experiment{}; }},
+        {"deep",
+         "default with q, k, v, proj, fc1 and fc2 adapted in every block and the task feature "
+         "from an adapter-free pass (task_id.feature cls_frozen_pass): the representation can "
+         "drift, so the subspace memory matters.",
+         deep},
+        {"domain-shift",
+         "default with each task's classes in a domain of its own (original, inverted, "
+         "rotated, blurred-noisy, edges): class-incremental under domain shift.",
+         domainShift},
         {"cifar100-10",
          "CIFAR-100 (binary version) in 10 tasks x 10 classes with the literature's ViT-B/16 "
          "settings. Give data.root (the folder of train.bin and test.bin); backbone.path is "

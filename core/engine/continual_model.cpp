@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <limits>
 
 namespace dlw {
 
@@ -70,7 +71,7 @@ MethodPlan planMethod(const Experiment& e, const BackboneArch& arch) {
     p.tau = e.taskId.tau;
     p.taskIdProjection = e.taskId.projection;
     p.gate = e.method.gate;
-    if (p.taskId == TaskIdMode::Lda && p.feature == TaskIdFeature::BlockInput &&
+    if (p.taskId == TaskIdMode::Lda && p.feature != TaskIdFeature::ClsFrozenPass &&
         !p.layout.blocks.empty() && p.layout.blocks.front() < p.featureBlock) {
         throw Error(
             fmt::format("method.blocks: block {} is adapted but the task feature is read "
@@ -78,6 +79,12 @@ MethodPlan planMethod(const Experiment& e, const BackboneArch& arch) {
                         "adapt only blocks >= {} or use task_id.feature "
                         "\"cls_frozen_pass\"",
                         p.layout.blocks.front(), p.featureBlock, p.featureBlock));
+    }
+    if (p.taskId != TaskIdMode::Lda && p.feature != TaskIdFeature::ClsFrozenPass &&
+        !p.layout.blocks.empty() && p.layout.blocks.front() < p.featureBlock) {
+        // Without task identity h serves only the familiarity memory (Prediction::ood): read
+        // it where no adapter acts, as block l_f's input would drift here.
+        p.feature = TaskIdFeature::ClsFrozenPass;
     }
     return p;
 }
@@ -108,13 +115,14 @@ ContinualModel::ContinualModel(VisionTransformer backbone,
         }
     }
     if (plan_.taskId == TaskIdMode::Lda) {
-        int64_t dim = backbone_->arch().width;
+        int64_t dim = featureDim();
         if (plan_.taskIdProjection > 0) {  // drawn from the caller's seeded generator
             taskIdProjection_ = torch::randn({dim, plan_.taskIdProjection}).to(device_);
             dim = plan_.taskIdProjection;
         }
         statistics_ = std::make_unique<StatisticsMemory>(dim, plan_.lambda);
     }
+    familiarity_ = std::make_unique<StatisticsMemory>(featureDim(), plan_.lambda);
     int64_t classes = 0;
     int64_t maxLabel = -1;
     for (const auto& t : taskClasses_) {
@@ -134,6 +142,11 @@ ContinualModel::ContinualModel(VisionTransformer backbone,
         ridge_ =
             std::make_unique<RidgeHead>(backbone_->arch().width, plan_.ranpacDim, classes, device_);
     }
+}
+
+int64_t ContinualModel::featureDim() const {
+    const int64_t width = backbone_->arch().width;
+    return plan_.feature == TaskIdFeature::BlockInputAndCls ? 2 * width : width;
 }
 
 torch::Tensor ContinualModel::taskIdInput(const torch::Tensor& h) const {
@@ -195,8 +208,8 @@ const StatisticsMemory::TaskColumns& ContinualModel::seenTaskColumns() {
 }
 
 bool ContinualModel::hasFrozenPrefix() const {
-    return prefixBlocks() > 0 && (!statistics_ || (plan_.feature == TaskIdFeature::BlockInput &&
-                                                   plan_.featureBlock == prefixBlocks()));
+    return prefixBlocks() > 0 && (!hasFeature() || (plan_.feature != TaskIdFeature::ClsFrozenPass &&
+                                                    plan_.featureBlock == prefixBlocks()));
 }
 
 torch::Tensor ContinualModel::frozenPrefix(const torch::Tensor& images) {
@@ -317,7 +330,8 @@ void ContinualModel::prePass(const std::vector<torch::Tensor>& batches,
     // h of eq. 5 is the token mean entering l_f; planMethod keeps l_f at or below the first
     // adapted block, and when they are equal the pre-pass computes it on the way.
     const bool feature =
-        statistics_ && plan_.feature == TaskIdFeature::BlockInput && plan_.featureBlock == p;
+        hasFeature() && plan_.feature == TaskIdFeature::BlockInput && plan_.featureBlock == p;
+    // (block_input_and_cls needs a frozen pass on from l_f too: endTask computes it.)
     int64_t bytes = 0;
     for (const auto& b : batches) {
         const torch::Tensor x = atFirstAdapted(b, prefixed);  // no observed input sits below p
@@ -394,7 +408,12 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
     auto x = prefixed
                  ? images
                  : backbone_->runBlocks(backbone_->embedTokens(images), 0, lf, ForwardOptions{});
-    auto h = x.mean(1);  // [B, D]
+    auto h = x.mean(1);                                      // [B, D]
+    if (plan_.feature == TaskIdFeature::BlockInputAndCls) {  // [B, 2D]: and the frozen class token
+        h = torch::cat({h, backbone_->pool(backbone_->runBlocks(x, lf, backbone_->arch().depth,
+                                                                ForwardOptions{}))},
+                       1);
+    }
     if (features != nullptr) {
         if (statistics_ && plan_.gate != GateMode::None) {
             auto p = statistics_->taskPosterior(taskIdInput(h), seenTaskColumns(), plan_.tau);
@@ -467,16 +486,41 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
                              u.energyBefore, u.energyAfter, u.threshold});
         }
     }
-    if (statistics_) {
+    if (hasFeature()) {
         const bool cached = passFeature_.size() == batches.size();
+        std::vector<torch::Tensor> seen;  // h of `batches`, for θ_t when nothing is held out
         for (std::size_t i = 0; i < batches.size(); ++i) {  // eq. 6 sums, no sample kept
-            statistics_->add(
-                taskIdInput(cached ? passFeature_[i]
-                                   : taskFeature(batches[i].to(device_), {}, nullptr, prefixed)),
-                labels[i]);
+            const torch::Tensor h =
+                cached ? passFeature_[i]
+                       : taskFeature(batches[i].to(device_), {}, nullptr, prefixed);
+            if (statistics_) {
+                statistics_->add(taskIdInput(h), labels[i]);
+            }
+            if (familiarity_) {
+                familiarity_->add(h, labels[i]);
+                if (heldOut.empty()) {
+                    seen.push_back(h.to(torch::kFloat32));
+                }
+            }
         }
-        statistics_->finalize();
-        seenColumnsTasks_ = -1;
+        if (statistics_) {
+            statistics_->finalize();
+            seenColumnsTasks_ = -1;
+        }
+        if (familiarity_ && batches.empty()) {  // nothing to learn it from: no OOD scores
+            familiarity_.reset();
+            oodThreshold_.clear();
+        }
+        if (familiarity_) {
+            familiarity_->finalize();
+            std::vector<torch::Tensor> held;
+            for (const auto& images : heldOut) {  // images, never prefixed
+                held.push_back(
+                    taskFeature(images.to(device_), {}, nullptr, false).to(torch::kFloat32));
+            }
+            const auto h = torch::cat(held.empty() ? seen : held);
+            oodThreshold_.push_back(fitOodThreshold(h, started_ - 1));
+        }
     }
     passPrefix_.clear();
     passFeature_.clear();
@@ -492,11 +536,40 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
     Prediction out;
     torch::Tensor features;
     torch::Tensor h;
-    if (ridge_) {
-        {
-            compat::AutocastScope autocast(device_, bf16_);
+    {
+        compat::AutocastScope autocast(device_, bf16_);  // the backbone only; eq. 7-8 in fp32
+        if (hasFeature()) {
+            h = taskFeature(images, o, &features, prefixed).to(torch::kFloat32);
+        } else {
+            adapters_->setGate({});
             features = adaptedFeatures(images, prefixed, o);
         }
+    }
+    features = features.to(torch::kFloat32);
+    const bool familiar = familiarity_ && !oodThreshold_.empty();
+    if (familiar) {
+        out.ood = oodScore(h);
+    }
+    // Unfamiliar inputs: calibrated probabilities mixed toward uniform over the C classes,
+    // p ← w p + (1 − w) / C with w = 1 / score (familiar inputs, score <= 1, keep w = 1), and
+    // p(t|x) alike toward n_t / C, so that it stays the sum of its classes' probabilities.
+    const auto temper = [&] {
+        if (familiar && out.calibrated.defined()) {
+            const auto w = 1.0 / out.ood.clamp_min(kUnfamiliarAbove).unsqueeze(1);
+            const auto classes = static_cast<double>(out.calibrated.size(1));
+            out.calibrated = w * out.calibrated + (1.0 - w) / classes;
+            std::vector<double> share;
+            for (int t = 0; t < started_; ++t) {
+                share.push_back(
+                    static_cast<double>(taskClasses_[static_cast<std::size_t>(t)].size()) /
+                    classes);
+            }
+            const auto uniform = torch::tensor(share).to(out.taskPosterior.device(),
+                                                         out.taskPosterior.scalar_type());
+            out.taskPosterior = w * out.taskPosterior + (1.0 - w) * uniform;
+        }
+    };
+    if (ridge_) {
         const auto scores = ridge_->scores(ridge_->project(features), seenClassCount());
         out.logits = scores;  // [B, C]
         out.calibrated = torch::softmax(scores / ridge_->temperature(), 1);
@@ -508,18 +581,9 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
             start += n;
         }
         out.taskPosterior = torch::stack(perTask, 1);  // [B, T]
+        temper();
         return out;
     }
-    {
-        compat::AutocastScope autocast(device_, bf16_);  // the backbone only; eq. 7-8 in fp32
-        if (statistics_) {
-            h = taskFeature(images, o, &features, prefixed).to(torch::kFloat32);
-        } else {
-            adapters_->setGate({});
-            features = adaptedFeatures(images, prefixed, o);
-        }
-    }
-    features = features.to(torch::kFloat32);
     std::vector<torch::Tensor> logits;
     for (auto& head : heads_) {
         logits.push_back(head->forward(features));
@@ -546,8 +610,50 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
     } else {
         out.logits = torch::cat(logits, 1);  // [B, C]
     }
+    temper();
     adapters_->setGate({});
     return out;
+}
+
+double ContinualModel::fitOodThreshold(const torch::Tensor& h, int task) const {
+    const auto seen = familiarity_->classes();
+    std::vector<int64_t> columns;
+    for (const int64_t c : taskClasses_.at(static_cast<std::size_t>(task))) {
+        const auto it = std::lower_bound(seen.begin(), seen.end(), c);
+        if (it != seen.end() && *it == c) {
+            columns.push_back(it - seen.begin());
+        }
+    }
+    if (columns.empty() || h.size(0) == 0) {
+        throw Error(
+            fmt::format("task {}: no images to fit the familiarity threshold on", task + 1));
+    }
+    const auto d2 = (-2.0 * familiarity_->classScores(h))
+                        .index_select(1, torch::tensor(columns, torch::kInt64).to(h.device()))
+                        .amin(1)
+                        .to(torch::kCPU, torch::kFloat64);
+    return torch::quantile(d2, kFamiliarQuantile).item<double>();
+}
+
+torch::Tensor ContinualModel::oodScore(const torch::Tensor& h) {
+    if (oodClassThresholdTasks_ != oodThreshold_.size() || !oodClassThreshold_.defined()) {
+        std::vector<float> theta;
+        for (const int64_t c : familiarity_->classes()) {
+            std::size_t task = 0;
+            while (task < taskClasses_.size() &&
+                   std::find(taskClasses_[task].begin(), taskClasses_[task].end(), c) ==
+                       taskClasses_[task].end()) {
+                ++task;
+            }
+            theta.push_back(static_cast<float>(task < oodThreshold_.size()
+                                                   ? std::max(oodThreshold_[task], 1e-12)
+                                                   : std::numeric_limits<double>::infinity()));
+        }
+        oodClassThreshold_ = torch::tensor(theta).to(device_);
+        oodClassThresholdTasks_ = oodThreshold_.size();
+    }
+    const auto d2 = -2.0 * familiarity_->classScores(h);  // [B, C]
+    return (d2 / oodClassThreshold_.to(d2.device())).amin(1);
 }
 
 std::vector<AdapterSpectrum> ContinualModel::spectra() {
@@ -642,6 +748,12 @@ std::vector<std::pair<std::string, torch::Tensor>> ContinualModel::state() {
             out.emplace_back("task_id.W_rand", taskIdProjection_);
         }
     }
+    if (familiarity_ && !oodThreshold_.empty()) {
+        for (auto& entry : familiarity_->state("familiarity.")) {
+            out.push_back(std::move(entry));
+        }
+        out.emplace_back("ood.threshold", torch::tensor(oodThreshold_, torch::kFloat64));
+    }
     if (ridge_) {
         for (auto& entry : ridge_->state("ranpac.")) {
             out.push_back(std::move(entry));
@@ -722,6 +834,22 @@ void ContinualModel::restoreTensors(const std::map<std::string, torch::Tensor>& 
     if (statistics_ && tasksDone > 0) {  // the statistics memory grows at each task's end
         statistics_->restore(tensors, "statistics.");
         seenColumnsTasks_ = -1;
+    }
+    oodThreshold_.clear();
+    oodClassThreshold_ = torch::Tensor();
+    if (familiarity_ && tasksDone > 0) {
+        if (tensors.count("ood.threshold") == 0) {
+            familiarity_.reset();  // a checkpoint from before OOD scores: none for this run
+        } else {
+            familiarity_->restore(tensors, "familiarity.");
+            const auto theta = get("ood.threshold").to(torch::kCPU, torch::kFloat64).contiguous();
+            if (theta.dim() != 1 || theta.size(0) != tasksDone) {
+                throw Error(fmt::format(
+                    "checkpoint tensor 'ood.threshold' has {} values for {} finished tasks",
+                    theta.numel(), tasksDone));
+            }
+            oodThreshold_.assign(theta.data_ptr<double>(), theta.data_ptr<double>() + tasksDone);
+        }
     }
     if (ridge_) {
         ridge_->restore(tensors, "ranpac.");

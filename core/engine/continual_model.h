@@ -47,7 +47,20 @@ struct Prediction {
     torch::Tensor logits;         // [B, C] concatenated heads (global class order of the tasks)
     torch::Tensor taskPosterior;  // [B, T] p(t|x), undefined without task identity
     torch::Tensor calibrated;     // [B, C] P(k|x) (eq. 8), undefined without task identity
+    // [B] OOD score: min over learned classes c of d²_c(h) / θ_task(c), the squared
+    // Mahalanobis distance of h (eq. 5's feature) to class mean μ_c under the familiarity
+    // memory's shared covariance, over the 95 % quantile θ_t of that distance on task t's
+    // validation images (Lee et al., NeurIPS 2018, with a fitted threshold). > 1 = unfamiliar.
+    // `calibrated` of an unfamiliar input is then mixed toward uniform over its C columns,
+    // p ← p / score + (1 − 1 / score) / C, and `taskPosterior` alike toward n_t / C. Undefined
+    // when the model has no familiarity memory (a checkpoint from before it).
+    torch::Tensor ood;
 };
+
+// A prediction is unfamiliar when its OOD score exceeds this: the familiar images of the
+// validation split pass at kFamiliarQuantile.
+inline constexpr double kUnfamiliarAbove = 1.0;
+inline constexpr double kFamiliarQuantile = 0.95;
 
 class ContinualModel {
 public:
@@ -100,12 +113,18 @@ public:
     // the task's training images with their global labels. ranpac: fits the ridge head on what
     // addToRidge() added, choosing λ and T on `heldOut` images (the task's validation split,
     // never prefixed; empty = RanPAC's 80/20 rule on the kept features), see ridgeFit().
+    // Every method: the familiarity memory takes the same images' h and θ_t of
+    // Prediction::ood comes from `heldOut` (empty: from `batches`, which it has seen, so the
+    // threshold is then tighter).
     std::vector<MemoryStat> endTask(const std::vector<torch::Tensor>& batches,
                                     const std::vector<torch::Tensor>& labels,
                                     double threshold,
                                     bool prefixed = false,
                                     const std::vector<torch::Tensor>& heldOut = {},
                                     const std::vector<torch::Tensor>& heldOutLabels = {});
+    // θ_t of Prediction::ood for each finished task (squared Mahalanobis units); empty when
+    // the model has no familiarity memory.
+    const std::vector<double>& oodThresholds() const { return oodThreshold_; }
     // ranpac: the last endTask's choice of λ and T; nullopt for the other methods.
     std::optional<RidgeHead::Fit> ridgeFit() const { return ridgeFit_; }
 
@@ -172,6 +191,17 @@ private:
     torch::Tensor labelColumn_;  // [max label + 1] int64: column of each label in task order
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;
+    // Class statistics of h itself (unprojected) for every method, for Prediction::ood; the
+    // same for every method on one sequence, as h is frozen. Null for an older checkpoint.
+    std::unique_ptr<StatisticsMemory> familiarity_;
+    std::vector<double> oodThreshold_;        // θ_t per finished task
+    torch::Tensor oodClassThreshold_;         // θ of each of familiarity_->classes(), [C] float32
+    std::size_t oodClassThresholdTasks_ = 0;  // oodThreshold_.size() it was made for
+    bool hasFeature() const { return statistics_ || familiarity_; }
+    int64_t featureDim() const;                      // of h: D, or 2D for block_input_and_cls
+    torch::Tensor oodScore(const torch::Tensor& h);  // [B], Prediction::ood
+    // θ_t: kFamiliarQuantile of min over task t's classes of d²_c on `h` [N, D].
+    double fitOodThreshold(const torch::Tensor& h, int task) const;
     torch::Tensor taskIdProjection_;  // W [D, M] of task_id.projection, undefined when 0
     StatisticsMemory::TaskColumns seenColumns_;
     int seenColumnsTasks_ = -1;  // tasks seenColumns_ is for; -1 = to be worked out

@@ -472,10 +472,10 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch, epochs,
                      resumed, at.epoch, at.batch});
     torch::manual_seed(detail::hashCombine(e_.seed, static_cast<uint64_t>(t)));
-    const bool ridge = plan_.kind == MethodKind::RanPac;  // no memory pass: its sums, below
-    const auto passIdx =
-        ridge ? std::vector<int64_t>{}
-              : sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
+    // ranpac's head takes every training image below; its pass sample feeds only the
+    // familiarity memory (Prediction::ood), as every method's does.
+    const bool ridge = plan_.kind == MethodKind::RanPac;
+    const auto passIdx = sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
     cachePrefix(trainIdx, at);
     Passes passes;
     if (prefix_.active()) {  // the memory passes start from the cached prefix outputs too
@@ -522,9 +522,12 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const double threshold = energyThreshold(e_.memory.epsBegin, e_.memory.epsEnd, t + 1,
                                              static_cast<int>(trainTasks_.size()));
     const auto memoryStart = Clock::now();
-    Passes heldOut;  // ranpac chooses λ and T on the task's validation split
-    if (ridge) {     // every training image into its sums, a batch at a time
-        const auto& val = data_.tasks[static_cast<std::size_t>(t)].val;
+    // The task's validation split: ranpac chooses λ and T on it, and every method's OOD
+    // threshold θ_t (Prediction::ood) is fitted on it.
+    const auto& val = data_.tasks[static_cast<std::size_t>(t)].val;
+    const Passes heldOut =
+        loadPasses(data_.data.train, val, data_.evalTransform, e_.train.evalBatchSize);
+    if (ridge) {  // every training image into its sums, a batch at a time
         const auto size = static_cast<std::size_t>(e_.train.evalBatchSize);
         if (prefix_.active()) {
             for (std::size_t i = 0; i < trainIdx.size(); i += size) {
@@ -538,7 +541,6 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
                 model_->addToRidge(b->images, b->labels, false, val.empty());
             }
         }
-        heldOut = loadPasses(data_.data.train, val, data_.evalTransform, e_.train.evalBatchSize);
     }
     auto memoryStats = model_->endTask(passes.images, passes.labels, threshold, prefix_.active(),
                                        heldOut.images, heldOut.labels);

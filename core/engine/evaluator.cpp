@@ -19,6 +19,8 @@ struct Evaluator::Confidences {
     std::vector<bool> rawRight;
     std::vector<float> cal;
     std::vector<bool> calRight;
+    int64_t scored = 0;  // images with an OOD score
+    int64_t unfamiliar = 0;
 };
 
 namespace {
@@ -91,6 +93,10 @@ void Evaluator::scoreBatch(const Prediction& p,
         calArg = toVector<int64_t>(ca);
         taskMax = toVector<float>(tm);
         taskPred = toVector<int64_t>(tp);
+    }
+    if (p.ood.defined()) {
+        conf->scored += p.ood.size(0);
+        conf->unfamiliar += p.ood.gt(kUnfamiliarAbove).sum().item<int64_t>();
     }
     for (std::size_t i = 0; i < truthLabels.size(); ++i) {
         const int64_t truth = columnOf_[static_cast<std::size_t>(truthLabels[i])];
@@ -200,8 +206,13 @@ Evaluation Evaluator::evaluate(ContinualModel& model,
     }
     taskIdAccuracy_ = 100.0 * static_cast<double>(right) /
                       static_cast<double>(std::max<std::size_t>(ev.taskCorrect.size(), 1));
+    if (conf.scored > 0) {
+        ev.unfamiliarShare =
+            100.0 * static_cast<double>(conf.unfamiliar) / static_cast<double>(conf.scored);
+    }
     eceRaw_ = ev.eceRaw;
     eceCalibrated_ = ev.eceCalibrated;
+    unfamiliarShare_ = ev.unfamiliarShare;
     ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return ev;
 }
@@ -216,6 +227,7 @@ RunSummary Evaluator::summary(const std::string& runDir, const std::string& meth
     s.taskIdAccuracy = taskIdAccuracy_;
     s.eceRaw = eceRaw_;
     s.eceCalibrated = eceCalibrated_;
+    s.unfamiliarShare = unfamiliarShare_;
     return s;
 }
 
@@ -227,7 +239,8 @@ nlohmann::json Evaluator::state() const {
             {"task_aware", accuracyMatrixToJson(taskAware_)},
             {"task_id_accuracy", opt(taskIdAccuracy_)},
             {"ece_raw", opt(eceRaw_)},
-            {"ece_calibrated", opt(eceCalibrated_)}};
+            {"ece_calibrated", opt(eceCalibrated_)},
+            {"unfamiliar_share", opt(unfamiliarShare_)}};
 }
 
 void Evaluator::restore(const nlohmann::json& state) {
@@ -236,6 +249,9 @@ void Evaluator::restore(const nlohmann::json& state) {
     taskIdAccuracy_ = optionalFrom(state.at("task_id_accuracy"));
     eceRaw_ = optionalFrom(state.at("ece_raw"));
     eceCalibrated_ = optionalFrom(state.at("ece_calibrated"));
+    unfamiliarShare_ = state.contains("unfamiliar_share")  // absent before OOD scores
+                           ? optionalFrom(state.at("unfamiliar_share"))
+                           : std::nullopt;
 }
 
 }  // namespace dlw

@@ -57,6 +57,7 @@ private:
     std::optional<double> taskIdAccuracy_;
     std::optional<double> eceRaw_;
     std::optional<double> eceCalibrated_;
+    std::optional<double> unfamiliarShare_;
 };
 
 }  // namespace dlw

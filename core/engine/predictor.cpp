@@ -189,12 +189,18 @@ std::vector<ImagePrediction> Predictor::predictFiles(
         const auto posterior = p.taskPosterior.defined()
                                    ? p.taskPosterior.to(torch::kCPU, torch::kFloat64).contiguous()
                                    : torch::Tensor();
+        const auto ood =
+            p.ood.defined() ? p.ood.to(torch::kCPU, torch::kFloat64).contiguous() : torch::Tensor();
         const auto width = static_cast<std::size_t>(raw.size(1));
         for (std::size_t b = 0; b < n; ++b) {
             ImagePrediction& r = out[loaded.indices[b]];
             const double* rawRow = raw.data_ptr<double>() + b * width;
             const double* calRow = calibrates ? cal.data_ptr<double>() + b * width : nullptr;
             r.hasTaskIdentity = posterior.defined();
+            if (ood.defined()) {
+                r.oodScore = ood.data_ptr<double>()[b];
+                r.unfamiliar = *r.oodScore > kUnfamiliarAbove;
+            }
             r.taskPosterior.assign(static_cast<std::size_t>(learned), 0.0);
             std::vector<ClassProbability> all;
             all.reserve(columns.size());

@@ -90,6 +90,7 @@ struct EventToJson {
                 {"task_confusion", e.taskConfusion},
                 {"ece_raw", optionalJson(e.eceRaw)},
                 {"ece_calibrated", optionalJson(e.eceCalibrated)},
+                {"unfamiliar_share", optionalJson(e.unfamiliarShare)},
                 {"reliability_raw", binsJson(e.reliabilityRaw)},
                 {"reliability_calibrated", binsJson(e.reliabilityCalibrated)},
                 {"task_confidence", e.taskConfidence},
@@ -188,6 +189,7 @@ nlohmann::json toJson(const RunSummary& s) {
             {"task_id_accuracy", optionalJson(s.taskIdAccuracy)},
             {"ece_raw", optionalJson(s.eceRaw)},
             {"ece_calibrated", optionalJson(s.eceCalibrated)},
+            {"unfamiliar_share", optionalJson(s.unfamiliarShare)},
             {"train_seconds", s.trainSeconds},
             {"trainable_parameters", s.trainableParameters},
             {"images_per_second", s.imagesPerSecond},
@@ -243,6 +245,7 @@ RunSummary summaryFromJson(const nlohmann::json& s) {
     out.taskIdAccuracy = optional(s, "task_id_accuracy");
     out.eceRaw = optional(s, "ece_raw");
     out.eceCalibrated = optional(s, "ece_calibrated");
+    out.unfamiliarShare = optional(s, "unfamiliar_share");
     out.trainSeconds = s.at("train_seconds").get<double>();
     out.trainableParameters = numberAt<int64_t>(s, "trainable_parameters");
     out.imagesPerSecond = s.at("images_per_second").get<double>();
@@ -293,6 +296,7 @@ std::optional<Event> eventFromJson(const nlohmann::json& j) {
         e.taskConfusion = matrixAt<int64_t>(j, "task_confusion");
         e.eceRaw = optional(j, "ece_raw");
         e.eceCalibrated = optional(j, "ece_calibrated");
+        e.unfamiliarShare = optional(j, "unfamiliar_share");
         e.reliabilityRaw = binsFrom(j.at("reliability_raw"));
         e.reliabilityCalibrated = binsFrom(j.at("reliability_calibrated"));
         if (j.contains("task_confidence")) {

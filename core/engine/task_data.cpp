@@ -2,7 +2,9 @@
 
 #include "api/error.h"
 #include "data/class_sequence.h"
+#include "data/image_domain.h"
 #include "data/image_transform.h"
+#include "data/seeded_random.h"
 #include "engine/run_model.h"
 #include "model/backbone.h"
 
@@ -144,6 +146,33 @@ bool dropUndecodable(ImageDataset& set,
     return true;
 }
 
+// sequence.domains: every image of task t's classes, in the training and the test part, is
+// rendered in task t's domain (classes belong to one task each, so each image to one domain).
+void renderDomains(const Experiment& e,
+                   TrainTestData& data,
+                   const std::vector<std::vector<int64_t>>& sequence) {
+    for (std::size_t t = 0; t < e.sequence.domains.size() && t < sequence.size(); ++t) {
+        const std::string& domain = e.sequence.domains[t];
+        if (domain == "original") {
+            continue;
+        }
+        const auto classes = torch::tensor(sequence[t], torch::kInt64);
+        uint64_t part = 0;
+        for (ImageDataset* set : {&data.train, &data.test}) {
+            if (!set->inMemory()) {
+                throw Error(fmt::format(
+                    "sequence.domains: dataset {} is read from files, not held in memory",
+                    set->source));
+            }
+            const auto labels = torch::tensor(set->labels, torch::kInt64);
+            const auto rows = torch::nonzero(torch::isin(labels, classes)).flatten();
+            const uint64_t seed = detail::hashCombine(detail::hashCombine(e.seed, t), part++);
+            set->pixels.index_put_(
+                {rows}, applyImageDomain(set->pixels.index_select(0, rows), domain, seed));
+        }
+    }
+}
+
 }  // namespace
 
 TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
@@ -157,6 +186,7 @@ TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     } catch (const Error& err) {
         throw Error(fmt::format("{} (dataset {})", err.what(), out.data.train.source));
     }
+    renderDomains(e, out.data, sequence);
     out.evalTransform = evalTransformFor(e, arch);  // the one the predictor uses too
     out.trainTransform = out.evalTransform;
     out.trainTransform.flip = e.data.flip;

@@ -32,9 +32,14 @@ Experiment everyKeyChanged() {
     e.threads = 3;
     e.precision = Precision::Bf16;
     e.backbone.path = "/models/vit b/model.safetensors";
-    e.data = {DataKind::ImageFolder,    "/data/ünïcode", 50, 10, 20, 0.25, true, true,
+    e.data = {DataKind::Cifar100,       "/data/ünïcode", 50, 10, 20, 0.25, true, true,
               PixelNormalization::None, EvalSplit::Val};
-    e.sequence = {3, 4, {2, 3, 1}, ClassOrder::Explicit, {5, 4, 3, 2, 1, 0}};
+    e.sequence = {3,
+                  4,
+                  {2, 3, 1},
+                  ClassOrder::Explicit,
+                  {5, 4, 3, 2, 1, 0},
+                  {"edges", "original", "rotated"}};
     e.method = {MethodKind::InfLora,
                 {"q", "proj", "fc2"},
                 {0, 2},
@@ -134,7 +139,8 @@ TEST(Experiment, EachKeyChangesEqualityAndText) {
 }
 
 TEST(Experiment, EveryPresetParsesAndRoundTrips) {
-    ASSERT_EQ(presetNames(), (std::vector<std::string>{"default", "cifar100-10", "imagenet-r-10"}));
+    ASSERT_EQ(presetNames(), (std::vector<std::string>{"default", "deep", "domain-shift",
+                                                       "cifar100-10", "imagenet-r-10"}));
     for (const auto& name : presetNames()) {
         const Experiment e = preset(name);
         EXPECT_NO_THROW(validateExperiment(e, name)) << name;
