@@ -176,18 +176,35 @@ ExperimentForm::Editor ExperimentForm::makeTextEditor(const ExperimentKeyInfo& i
     connect(line, &QLineEdit::textEdited, this, &ExperimentForm::notifyChanged);
     const bool text = info.type == "string";
     const bool list = info.type.rfind("list", 0) == 0;
+    const bool names = info.type == "list of string";  // data.domains: "clipart, real"
     line->setPlaceholderText(QString::fromStdString(info.defaultValue));
-    e.json = [line, text, list] {
+    e.json = [line, text, list, names] {
         QString t = line->text().trimmed();
         if (text) {
             return jsonString(t).toStdString();
+        }
+        if (names && !t.startsWith('[')) {
+            QStringList quoted;
+            for (const auto& name : t.split(',', Qt::SkipEmptyParts)) {
+                quoted << jsonString(name.trimmed());
+            }
+            return ("[" + quoted.join(QStringLiteral(", ")) + "]").toStdString();
         }
         if (list && !t.startsWith('[')) {
             t = "[" + t + "]";  // "2, 3" is taken as [2, 3]
         }
         return t.toStdString();
     };
-    e.set = [line, text, list](const QString& json) {
+    e.set = [line, text, list, names](const QString& json) {
+        const QJsonDocument doc = QJsonDocument::fromJson(json.toUtf8());
+        if (names && doc.isArray()) {
+            QStringList shown;
+            for (const auto& name : doc.array()) {
+                shown << name.toString();
+            }
+            line->setText(shown.join(QStringLiteral(", ")));
+            return;
+        }
         QString t = text ? unquote(json) : json;
         if (list && t.startsWith('[')) {
             t = t.mid(1, t.size() - 2);

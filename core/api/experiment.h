@@ -56,6 +56,9 @@ struct DataSettings {
     bool randomResizedCrop = false;  // random resized crop when training
     PixelNormalization normalize = PixelNormalization::Backbone;  // mean/std of the backbone
     EvalSplit evalSplit = EvalSplit::Test;  // split behind the accuracy matrix (val: tuning)
+    // file-list: the domains (list prefixes: "clipart" reads clipart_train.txt and
+    // clipart_test.txt) to read and merge; [] = every <domain>_train.txt in data.root.
+    std::vector<std::string> domains;
 };
 
 struct SequenceSettings {

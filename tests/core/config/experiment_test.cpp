@@ -32,8 +32,17 @@ Experiment everyKeyChanged() {
     e.threads = 3;
     e.precision = Precision::Bf16;
     e.backbone.path = "/models/vit b/model.safetensors";
-    e.data = {DataKind::ImageFolder,    "/data/ünïcode", 50, 10, 20, 0.25, true, true,
-              PixelNormalization::None, EvalSplit::Val};
+    e.data = {DataKind::ImageFolder,
+              "/data/ünïcode",
+              50,
+              10,
+              20,
+              0.25,
+              true,
+              true,
+              PixelNormalization::None,
+              EvalSplit::Val,
+              {"clipart", "réal"}};
     e.sequence = {3, 4, {2, 3, 1}, ClassOrder::Explicit, {5, 4, 3, 2, 1, 0}};
     e.method = {MethodKind::InfLora,
                 {"q", "proj", "fc2"},
@@ -178,6 +187,9 @@ TEST(Experiment, RejectsWrongTypes) {
     DLW_EXPECT_ERROR(parse(R"({"sequence": {"class_order": 3}})"), "'sequence.class_order'",
                      "\"identity\"");
     DLW_EXPECT_ERROR(parse(R"({"precision": "fp16"})"), "'precision'", "\"bf16\"", "fp16");
+    DLW_EXPECT_ERROR(parse(R"({"data": {"domains": "clipart"}})"), "'data.domains'",
+                     "list of domain names");
+    DLW_EXPECT_ERROR(parse(R"({"data": {"domains": [1]}})"), "'data.domains'", "string");
     DLW_EXPECT_ERROR(parse("[1, 2]"), "exp.json", "must be a JSON object");
 }
 
@@ -212,6 +224,8 @@ TEST(Experiment, RejectsValuesOutOfRange) {
         {R"({"sequence": {"task_sizes": [2, 2]}})", "'sequence.task_sizes' must have one entry"},
         {R"({"sequence": {"class_order": [0, 1, 1]}})", "'sequence.class_order' must list"},
         {R"({"sequence": {"class_order": [0, 1, 2]}})", "at least the 10 classes"},
+        {R"({"data": {"domains": ["clipart", ""]}})", "'data.domains' must hold non-empty"},
+        {R"({"data": {"domains": ["real", "real"]}})", "\"real\" twice"},  // #16
     };
     for (const auto& [text, message] : cases) {
         DLW_EXPECT_ERROR(parse(text), "exp.json: ", message);
@@ -340,7 +354,7 @@ TEST(Experiment, ResolvesAutoValues) {
 TEST(Experiment, EnumNamesMatchTheDataReaders) {
     for (const auto& info : experimentKeyInfos()) {
         if (info.key == "data.kind") {
-            ASSERT_EQ(info.choices.size(), 4U);
+            ASSERT_EQ(info.choices.size(), 5U);
             for (std::size_t i = 0; i < info.choices.size(); ++i) {
                 EXPECT_EQ(info.choices[i], toString(static_cast<DataKind>(i)));
             }
