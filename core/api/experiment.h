@@ -174,7 +174,7 @@ void applyOverrides(Experiment& experiment, const std::vector<std::string>& assi
 // depth, enough classes) are the engine's. Throws dlw::Error "<sourceName>: 'key' ...".
 void validateExperiment(const Experiment& experiment, const std::string& sourceName = "experiment");
 
-// "default", "cifar100-10", "imagenet-r-10".
+// "default", "cifar100-10", "imagenet-r-10", "domainnet".
 std::vector<std::string> presetNames();
 
 // A preset's experiment. Throws dlw::Error listing the valid names for an unknown one.

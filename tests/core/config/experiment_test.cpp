@@ -143,7 +143,8 @@ TEST(Experiment, EachKeyChangesEqualityAndText) {
 }
 
 TEST(Experiment, EveryPresetParsesAndRoundTrips) {
-    ASSERT_EQ(presetNames(), (std::vector<std::string>{"default", "cifar100-10", "imagenet-r-10"}));
+    ASSERT_EQ(presetNames(),
+              (std::vector<std::string>{"default", "cifar100-10", "imagenet-r-10", "domainnet"}));
     for (const auto& name : presetNames()) {
         const Experiment e = preset(name);
         EXPECT_NO_THROW(validateExperiment(e, name)) << name;
@@ -163,6 +164,36 @@ TEST(Experiment, EveryPresetParsesAndRoundTrips) {
     EXPECT_EQ(r.train.epochs, 50);
     EXPECT_DOUBLE_EQ(r.memory.epsBegin, 0.98);
     DLW_EXPECT_ERROR(preset("cifar"), "unknown preset 'cifar'", "default", "imagenet-r-10");
+}
+
+// #16: DomainNet as InfLoRA's configs/domainnet_inflora.json and SD-LoRA's exps/sdlora_dom.json
+// cut it: 345 classes, 5 tasks of 69 (init_cls = increment = 69), DomainNet's class order.
+TEST(Experiment, DomainnetPresetIsFiveTasksOf69Classes) {
+    const Experiment d = preset("domainnet");
+    EXPECT_NO_THROW(validateExperiment(d, "domainnet"));
+    EXPECT_EQ(d.data.kind, DataKind::FileList);
+    EXPECT_TRUE(d.data.domains.empty());  // all six lists
+    EXPECT_TRUE(d.data.root.empty());     // must be given
+    EXPECT_EQ(d.backbone.path, preset("cifar100-10").backbone.path);
+    EXPECT_EQ(d.sequence.classOrder, ClassOrder::Identity);
+    EXPECT_EQ(d.train.epochs, 5);
+    EXPECT_EQ(d.train.batchSize, 128);
+    EXPECT_DOUBLE_EQ(d.memory.epsBegin, 0.95);
+    EXPECT_DOUBLE_EQ(d.memory.epsEnd, 1.0);
+    const auto tasks = taskClassSequence(d, 345);
+    ASSERT_EQ(tasks.size(), 5U);
+    std::vector<int64_t> all;
+    for (const auto& t : tasks) {
+        EXPECT_EQ(t.size(), 69U);
+        all.insert(all.end(), t.begin(), t.end());
+    }
+    for (int64_t c = 0; c < 345; ++c) {
+        EXPECT_EQ(all[static_cast<std::size_t>(c)], c);  // identity: DomainNet's own indices
+    }
+    DLW_EXPECT_ERROR(taskClassSequence(d, 344), "345", "344");
+    const Experiment chosen = parse(R"({"preset": "domainnet", "data": {"root": "/data/domainnet",
+                  "domains": ["clipart", "real"]}})");
+    EXPECT_EQ(chosen.data.domains, (std::vector<std::string>{"clipart", "real"}));
 }
 
 TEST(Experiment, RejectsUnknownKeyWithSuggestion) {
