@@ -9,7 +9,8 @@
 
 namespace dlw::test {
 
-// A fresh, empty folder under the system temp dir, unique per call; left for the OS to clean.
+// A fresh, empty folder under the system temp dir, unique per call; removed with everything in
+// it when the test program exits (DLW_KEEP_TEST_DIRS=1 keeps them).
 std::filesystem::path tempDir(const std::string& tag);
 
 // Folder of the committed fixtures (tests/fixtures).

@@ -176,7 +176,7 @@ ExperimentForm::Editor ExperimentForm::makeTextEditor(const ExperimentKeyInfo& i
     connect(line, &QLineEdit::textEdited, this, &ExperimentForm::notifyChanged);
     const bool text = info.type == "string";
     const bool list = info.type.rfind("list", 0) == 0;
-    const bool names = info.type == "list of string";  // "original, inverted" as words
+    const bool names = info.type == "list of string";  // data.domains: "clipart, real"
     line->setPlaceholderText(QString::fromStdString(info.defaultValue));
     e.json = [line, text, list, names] {
         QString t = line->text().trimmed();
@@ -185,8 +185,8 @@ ExperimentForm::Editor ExperimentForm::makeTextEditor(const ExperimentKeyInfo& i
         }
         if (names && !t.startsWith('[')) {
             QStringList quoted;
-            for (const QString& word : t.split(',', Qt::SkipEmptyParts)) {
-                quoted << jsonString(word.trimmed());
+            for (const auto& name : t.split(',', Qt::SkipEmptyParts)) {
+                quoted << jsonString(name.trimmed());
             }
             return ("[" + quoted.join(QStringLiteral(", ")) + "]").toStdString();
         }
@@ -196,16 +196,18 @@ ExperimentForm::Editor ExperimentForm::makeTextEditor(const ExperimentKeyInfo& i
         return t.toStdString();
     };
     e.set = [line, text, list, names](const QString& json) {
+        const QJsonDocument doc = QJsonDocument::fromJson(json.toUtf8());
+        if (names && doc.isArray()) {
+            QStringList shown;
+            for (const auto& name : doc.array()) {
+                shown << name.toString();
+            }
+            line->setText(shown.join(QStringLiteral(", ")));
+            return;
+        }
         QString t = text ? unquote(json) : json;
         if (list && t.startsWith('[')) {
             t = t.mid(1, t.size() - 2);
-        }
-        if (names) {  // ["a","b"] is shown as a, b
-            QStringList words;
-            for (const QString& word : t.split(',', Qt::SkipEmptyParts)) {
-                words << unquote(word.trimmed());
-            }
-            t = words.join(QStringLiteral(", "));
         }
         line->setText(t);
     };

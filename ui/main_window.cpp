@@ -280,10 +280,15 @@ void MainWindow::createMenus() {
 }
 
 std::string MainWindow::sequenceKey(const Experiment& e) const {
-    return toString(e.data.kind) + "|" + e.data.root + "|" + std::to_string(e.sequence.tasks) +
-           "|" + std::to_string(e.sequence.classesPerTask) + "|" +
-           std::to_string(static_cast<int>(e.sequence.classOrder)) + "|" + std::to_string(e.seed) +
-           "|" + std::to_string(e.data.trainPerClass) + "|" + e.backbone.path;
+    std::string key =
+        toString(e.data.kind) + "|" + e.data.root + "|" + std::to_string(e.sequence.tasks) + "|" +
+        std::to_string(e.sequence.classesPerTask) + "|" +
+        std::to_string(static_cast<int>(e.sequence.classOrder)) + "|" + std::to_string(e.seed) +
+        "|" + std::to_string(e.data.trainPerClass) + "|" + e.backbone.path;
+    for (const auto& domain : e.data.domains) {  // file-list: the lists read (#16)
+        key += "|" + domain;
+    }
+    return key;
 }
 
 std::string MainWindow::newRunDir(const Experiment& e) const {

@@ -139,6 +139,8 @@ void MainWindow::useDatasetFolder(const QString& folder) {
         kind = QStringLiteral("cifar100");
     } else if (!dir.entryList({QStringLiteral("*idx3-ubyte*")}, QDir::Files).isEmpty()) {
         kind = QStringLiteral("fashion-mnist");
+    } else if (!dir.entryList({QStringLiteral("*_train.txt")}, QDir::Files).isEmpty()) {
+        kind = QStringLiteral("file-list");  // DomainNet's clipart_train.txt, ... (#16)
     }
     form_->setString("data.kind", kind);
     form_->setString("data.root", folder);
@@ -159,7 +161,8 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
         const std::filesystem::path root = experiment.data.root.empty()
                                                ? defaultDataRoot(experiment.data.kind)
                                                : std::filesystem::path(experiment.data.root);
-        const DatasetSummary s = scanDataset(experiment.data.kind, root, progress);
+        const DatasetSummary s =
+            scanDataset(experiment.data.kind, root, progress, experiment.data.domains);
         int64_t train = 0;
         int64_t test = 0;
         out.tooltip = QObject::tr("<b>%1</b><table>").arg(shownText(s.root));
@@ -178,6 +181,14 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
                        .arg(s.classNames.size())
                        .arg(QLocale().toString(static_cast<qlonglong>(train)))
                        .arg(QLocale().toString(static_cast<qlonglong>(test)));
+        if (!s.domains.empty()) {
+            QStringList domains;
+            for (const auto& d : s.domains) {
+                domains << shownText(d);
+            }
+            out.html += QObject::tr(" · domains %1")
+                            .arg(domains.join(QStringLiteral(", ")).toHtmlEscaped());
+        }
         if (!s.warnings.empty()) {
             out.html += QObject::tr(
                 " · <span style='color:#D55E00'>%n unreadable file(s) "

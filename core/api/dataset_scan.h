@@ -17,10 +17,12 @@ struct LoadWarning {
     std::string reason;  // what went wrong, e.g. "not a decodable image"
 };
 
-// Kinds of dataset the readers understand (DESIGN §4, experiment key data.kind).
-enum class DataKind { FashionMnist, Digits, Cifar100, ImageFolder };
+// Kinds of dataset the readers understand (DESIGN §4, experiment key data.kind). FileList: image
+// lists as DomainNet ships them (<domain>_train.txt, <domain>_test.txt; core/data/file_list.cpp).
+enum class DataKind { FashionMnist, Digits, Cifar100, ImageFolder, FileList };
 
-// "fashion-mnist", "digits", "cifar100", "image-folder"; parse throws dlw::Error on others.
+// "fashion-mnist", "digits", "cifar100", "image-folder", "file-list"; parse throws dlw::Error on
+// others.
 std::string toString(DataKind kind);
 DataKind parseDataKind(const std::string& text);
 
@@ -38,17 +40,20 @@ struct DatasetSummary {
     int imageHeight = 0;               // 0 when images differ in size (image folders)
     int imageWidth = 0;
     int channels = 0;
+    std::vector<std::string> domains;  // file-list: the domains read (list prefixes), else empty
     std::vector<LoadWarning> warnings;
 };
 
 // Progress of a scan: files done, files total (0 while counting). Return false to cancel.
 using ScanProgress = std::function<bool(int64_t done, int64_t total)>;
 
-// Reads the dataset's index (not every pixel for image folders: each file's header is checked)
-// and summarises it. Throws dlw::Error naming the path for a missing or malformed dataset and
-// when cancelled through `progress`. Any thread; no shared state.
+// Reads the dataset's index (not every pixel for image folders and file lists: each file's header
+// is checked) and summarises it. `domains` (experiment key data.domains) chooses the lists of a
+// file-list dataset, [] = all; the other kinds ignore it. Throws dlw::Error naming the path for a
+// missing or malformed dataset and when cancelled through `progress`. Any thread; no shared state.
 DatasetSummary scanDataset(DataKind kind,
                            const std::filesystem::path& root,
-                           const ScanProgress& progress = {});
+                           const ScanProgress& progress = {},
+                           const std::vector<std::string>& domains = {});
 
 }  // namespace dlw

@@ -57,6 +57,9 @@ struct DataSettings {
     bool randomResizedCrop = false;  // random resized crop when training
     PixelNormalization normalize = PixelNormalization::Backbone;  // mean/std of the backbone
     EvalSplit evalSplit = EvalSplit::Test;  // split behind the accuracy matrix (val: tuning)
+    // file-list: the domains (list prefixes: "clipart" reads clipart_train.txt and
+    // clipart_test.txt) to read and merge; [] = every <domain>_train.txt in data.root.
+    std::vector<std::string> domains;
 };
 
 struct SequenceSettings {
@@ -179,7 +182,7 @@ void applyOverrides(Experiment& experiment, const std::vector<std::string>& assi
 // depth, enough classes) are the engine's. Throws dlw::Error "<sourceName>: 'key' ...".
 void validateExperiment(const Experiment& experiment, const std::string& sourceName = "experiment");
 
-// "default", "deep", "domain-shift", "cifar100-10", "imagenet-r-10".
+// "default", "deep", "domain-shift", "cifar100-10", "imagenet-r-10", "domainnet".
 std::vector<std::string> presetNames();
 
 // A preset's experiment. Throws dlw::Error listing the valid names for an unknown one.

@@ -50,7 +50,7 @@ auto fields(const BackboneSettings& s) {
 }
 auto fields(const DataSettings& s) {
     return std::tie(s.kind, s.root, s.trainPerClass, s.valPerClass, s.testPerClass, s.testFraction,
-                    s.flip, s.randomResizedCrop, s.normalize, s.evalSplit);
+                    s.flip, s.randomResizedCrop, s.normalize, s.evalSplit, s.domains);
 }
 auto fields(const SequenceSettings& s) {
     return std::tie(s.tasks, s.classesPerTask, s.taskSizes, s.classOrder, s.classList, s.domains);

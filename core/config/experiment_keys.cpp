@@ -63,12 +63,47 @@ void addTopKeys(Keys& keys) {
         "ViT safetensors file (timm layout); \"\" = the bundled dlw-vit-tiny backbone"));
 }
 
+// data.domains: names, not paths, so that the same experiment reads another copy of the lists.
+ExperimentKey dataDomainsKey() {
+    ExperimentKey k = makeKey("data.domains", "list of string", "distinct non-empty names",
+                              "file-list: domains to read and merge (\"clipart\" reads "
+                              "clipart_train.txt and clipart_test.txt); [] = every *_train.txt "
+                              "in data.root; other kinds ignore it");
+    k.read = [](const Json& v, Experiment& e) {
+        if (!v.is_array()) {
+            throw ValueError(
+                R"(must be a list of domain names such as ["clipart", "real"], found )" +
+                describeJson(v));
+        }
+        std::vector<std::string> names;
+        for (const auto& item : v) {
+            names.push_back(readString(item));
+        }
+        e.data.domains = std::move(names);
+    };
+    k.write = [](const Experiment& e) { return Json(e.data.domains); };
+    k.check = [](const Experiment& e) -> std::string {
+        std::set<std::string> seen;
+        for (const auto& name : e.data.domains) {
+            if (name.empty() || name.find('\0') != std::string::npos) {
+                return "must hold non-empty domain names";
+            }
+            if (!seen.insert(name).second) {
+                return fmt::format("must not name a domain twice, found \"{}\" twice", name);
+            }
+        }
+        return "";
+    };
+    return k;
+}
+
 void addDataKeys(Keys& keys) {
     keys.push_back(enumKey(
         "data.kind", [](auto& e) -> auto& { return e.data.kind; }, "dataset reader (DESIGN §4)"));
     keys.push_back(stringKey(
         "data.root", [](auto& e) -> auto& { return e.data.root; }, "folder or file", noProblem,
         "dataset location; \"\" = the Debian package path (fashion-mnist, digits only)"));
+    keys.push_back(dataDomainsKey());
     keys.push_back(intKey(
         "data.train_per_class", [](auto& e) -> auto& { return e.data.trainPerClass; }, 0,
         "training images per class; 0 = all that validation leaves"));
@@ -97,7 +132,7 @@ void addDataKeys(Keys& keys) {
         "split behind the accuracy matrix; \"val\" to choose knobs without the test split"));
 }
 
-ExperimentKey domainsKey() {
+ExperimentKey taskDomainsKey() {
     const auto& names = imageDomainNames();
     ExperimentKey k =
         makeKey("sequence.domains", "list of string", "[] or T of " + quotedList(names),
@@ -177,7 +212,7 @@ void addSequenceKeys(Keys& keys) {
         "sequence.task_sizes", [](auto& e) -> auto& { return e.sequence.taskSizes; }, 1,
         /*unique=*/false, "explicit class count of each task (T entries); [] = classes_per_task"));
     keys.push_back(classOrderKey());
-    keys.push_back(domainsKey());
+    keys.push_back(taskDomainsKey());
 }
 
 ExperimentKey targetsKey() {

@@ -22,8 +22,8 @@ template <class E>
 struct EnumNames;
 template <>
 struct EnumNames<DataKind> {
-    static constexpr std::array<const char*, 4> names{"fashion-mnist", "digits", "cifar100",
-                                                      "image-folder"};
+    static constexpr std::array<const char*, 5> names{"fashion-mnist", "digits", "cifar100",
+                                                      "image-folder", "file-list"};
 };
 template <>
 struct EnumNames<PixelNormalization> {

@@ -80,6 +80,47 @@ Experiment domainShift() {
     return e;
 }
 
+// DomainNet as InfLoRA (Liang & Li, CVPR 2024; github.com/liangyanshuo/InfLoRA) and SD-LoRA
+// (Wu et al., ICLR 2025; github.com/WuYichen-97/SD-Lora-CL) run it: the six domains merged into
+// one class-incremental sequence of 345 classes in 5 tasks of 69, DomainNet's own train/test
+// lists. Where each value comes from:
+// - classes and tasks: InfLoRA configs/domainnet_inflora.json "init_cls": 69, "increment": 69,
+//   "total_sessions": 5; SD-LoRA exps/sdlora_dom.json "init_cls": 69, "increment": 69. Both
+//   DataManagers (utils/data_manager.py) make tasks of init_cls, then increment, until the 345
+//   classes are used.
+// - domains: InfLoRA utils/data.py iDomainNet.domain_names, all six ("clipart", "infograph",
+//   "painting", "quickdraw", "real", "sketch"), merged: data.domains [] reads every list. Its
+//   image lists (dataloaders/splits/domainnet_*.yaml) are not in the snapshot read; SD-LoRA's
+//   snapshot has no DomainNet reader at all (utils/data_manager.py _get_idata raises
+//   NotImplementedError for "domainnet"), so neither says more about the split than this.
+// - class order: InfLoRA "shuffle": false, so DataManager._setup_data keeps
+//   iDomainNet.class_order = np.arange(345), DomainNet's own class indices: "identity" here.
+//   SD-LoRA has "shuffle": true, "seed": [1993]: np.random.seed(1993);
+//   np.random.permutation(345), a fixed order that our seeded "shuffle" does not reproduce; give
+//   it as an explicit sequence.class_order to match (README, "Bring your own data").
+// - epochs: InfLoRA "epochs": 5 (SD-LoRA: 10); batch: both "batch_size": 128 (the base).
+// - memory thresholds: InfLoRA "lamb": 0.95, "lame": 1.0 (eps_begin, eps_end).
+// - augmentation: InfLoRA iDomainNet.train_trsf RandomResizedCrop(224) + RandomHorizontalFlip,
+//   common_trsf Normalize(mean 0, std 1) = pixels in [0, 1] (the base).
+// - rank: the base's 10 (SD-LoRA models/sdlora.py update_network rank = 10; InfLoRA "rank": 30).
+// - not theirs: the optimizer stays the base's Adam 5e-4. InfLoRA trains DomainNet with SGD,
+//   momentum 0.9, lr 0.005 (heads 0.01), lr x0.1 after epoch 4 (methods/inflora_domain.py);
+//   SD-LoRA with SGD, momentum 0.9 (models/sdlora.py, whatever its "optimizer": "adam" says),
+//   lr 0.02, x0.005 after epochs 4, 6, 8 ("lrate", "milestones", "lrate_decay"); our
+//   train.optimizer "sgd" has no momentum. Their test transform Resize(256) + CenterCrop(224)
+//   is a plain resize here.
+Experiment domainNet() {
+    Experiment e = literature();
+    e.name = "domainnet";
+    e.data.kind = DataKind::FileList;
+    e.sequence.tasks = 5;
+    e.sequence.classesPerTask = 69;
+    e.sequence.classOrder = ClassOrder::Identity;
+    e.memory.epsBegin = 0.95;
+    e.train.epochs = 5;
+    return e;
+}
+
 struct Preset {
     const char* name;
     const char* description;
@@ -110,6 +151,14 @@ const std::vector<Preset>& presets() {
          "ImageNet-R (200 class folders, seeded 80/20 split) in 10 tasks x 20 classes with the "
          "literature's ViT-B/16 settings. Give data.root; backbone.path as for cifar100-10.",
          imagenetR},
+        {"domainnet",
+         "DomainNet's six domains merged, 345 classes in 5 tasks x 69 in DomainNet's class "
+         "order, as InfLoRA's configs/domainnet_inflora.json (init_cls 69, increment 69, "
+         "shuffle false, 5 epochs, lamb 0.95, lame 1.0) and SD-LoRA's exps/sdlora_dom.json "
+         "(init_cls 69, increment 69) cut it; the literature's ViT-B/16 settings otherwise "
+         "(Adam 5e-4 where both use SGD with momentum). Give data.root: the folder of "
+         "clipart_train.txt, clipart_test.txt, ... and the domain folders they name.",
+         domainNet},
     };
     return list;
 }

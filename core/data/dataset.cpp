@@ -8,7 +8,8 @@ namespace dlw {
 TrainTestData readDataset(DataKind kind,
                           const std::filesystem::path& root,
                           uint64_t seed,
-                          double testFraction) {
+                          double testFraction,
+                          const std::vector<std::string>& domains) {
     const auto where = root.empty() ? defaultDataRoot(kind) : root;
     if (where.empty()) {
         throw Error("data.root: " + toString(kind) +
@@ -23,6 +24,8 @@ TrainTestData readDataset(DataKind kind,
             return readCifar100(where);
         case DataKind::ImageFolder:
             return readImageFolder(where, testFraction, seed);
+        case DataKind::FileList:
+            return readFileLists(where, domains);
     }
     throw Error("data.kind: unknown dataset kind");  // unreachable with a valid enum value
 }
@@ -32,6 +35,7 @@ ImageDataset selectImages(const ImageDataset& data, const std::vector<int64_t>& 
     out.source = data.source;
     out.classNames = data.classNames;
     out.warnings = data.warnings;
+    out.domainNames = data.domainNames;
     out.labels.reserve(indices.size());
     for (const int64_t index : indices) {
         if (index < 0 || index >= data.size()) {
@@ -42,6 +46,9 @@ ImageDataset selectImages(const ImageDataset& data, const std::vector<int64_t>& 
         out.labels.push_back(data.labels[static_cast<std::size_t>(index)]);
         if (!data.files.empty()) {
             out.files.push_back(data.files[static_cast<std::size_t>(index)]);
+        }
+        if (!data.domain.empty()) {
+            out.domain.push_back(data.domain[static_cast<std::size_t>(index)]);
         }
     }
     if (data.inMemory()) {

@@ -23,6 +23,10 @@ struct ImageDataset {
     std::vector<std::filesystem::path> files;  // one per image when decoded on demand
     std::vector<LoadWarning> warnings;         // files or records skipped while reading
 
+    // file-list data (readFileLists) only, else both empty: the list each image came from.
+    std::vector<std::string> domainNames;  // list prefixes, e.g. "clipart"; index = domain
+    std::vector<int16_t> domain;           // one per image, an index into domainNames
+
     int64_t size() const { return static_cast<int64_t>(labels.size()); }
     bool inMemory() const { return pixels.defined(); }
 };
@@ -63,21 +67,36 @@ TrainTestData readImageFolder(const std::filesystem::path& root,
                               uint64_t seed,
                               const ScanProgress& progress = {});
 
+// Image lists as DomainNet ships them: `root`/<domain>_train.txt and <domain>_test.txt, one image
+// a line, "path LABEL" (path relative to `root`, LABEL a class index >= 0; blank lines, lines
+// starting with '#' and CR line ends are ignored). `domains` names the lists to merge, [] = every
+// *_train.txt in `root`, by name. Images are decoded on demand; each file is probed here. Class
+// k is named after the folder that holds its images when every image of k has the same folder
+// and no other class uses that name, else "class k". A malformed line, a missing or unreadable
+// image is skipped with a warning naming the list and the line. Throws dlw::Error naming the
+// file for a missing root, domain or test list, a list that yields no readable image, and a
+// cancel through `progress` ("scan cancelled").
+TrainTestData readFileLists(const std::filesystem::path& root,
+                            const std::vector<std::string>& domains,
+                            const ScanProgress& progress = {});
+
 // Test share of the seeded split that readDataset uses for the digits sheet and for image
 // folders without train/ and test/ sub-folders.
 inline constexpr double kDefaultTestFraction = 0.2;
 
 // Reads dataset `kind` at `root` ("" = the default location); data without a test part (the
 // digits sheet, folders without test/) is split with `testFraction` as its test share
-// (experiment key data.test_fraction). Throws dlw::Error naming the path when there is no
-// default location for `kind` or the reader fails.
+// (experiment key data.test_fraction); `domains` chooses the lists of file-list data
+// (data.domains). Throws dlw::Error naming the path when there is no default location for
+// `kind` or the reader fails.
 TrainTestData readDataset(DataKind kind,
                           const std::filesystem::path& root,
                           uint64_t seed,
-                          double testFraction = kDefaultTestFraction);
+                          double testFraction = kDefaultTestFraction,
+                          const std::vector<std::string>& domains = {});
 
-// Images `indices` of `data`, in that order, with its class names, source and warnings (pixels
-// are copied; files are shared paths). Throws dlw::Error for an index out of range.
+// Images `indices` of `data`, in that order, with its class names, source, warnings and domains
+// (pixels are copied; files are shared paths). Throws dlw::Error for an index out of range.
 ImageDataset selectImages(const ImageDataset& data, const std::vector<int64_t>& indices);
 
 }  // namespace dlw

@@ -21,7 +21,8 @@ std::vector<int64_t> countPerClass(const ImageDataset& data, std::size_t numClas
 // Readers without a progress of their own report 0/1 then 1/1, so that cancel still works.
 TrainTestData readWithProgress(DataKind kind,
                                const std::filesystem::path& root,
-                               const ScanProgress& progress) {
+                               const ScanProgress& progress,
+                               const std::vector<std::string>& domains) {
     const auto checkCancel = [&](int64_t done) {
         if (progress && !progress(done, /*total=*/1)) {
             throw Error("scan cancelled: " + root.string());
@@ -29,6 +30,9 @@ TrainTestData readWithProgress(DataKind kind,
     };
     if (kind == DataKind::ImageFolder) {
         return readImageFolder(root, kDefaultTestFraction, /*seed=*/0, progress);
+    }
+    if (kind == DataKind::FileList) {
+        return readFileLists(root, domains, progress);
     }
     checkCancel(0);
     auto data = readDataset(kind, root, /*seed=*/0);
@@ -48,19 +52,21 @@ std::string toString(DataKind kind) {
             return "cifar100";
         case DataKind::ImageFolder:
             return "image-folder";
+        case DataKind::FileList:
+            return "file-list";
     }
     return "unknown";
 }
 
 DataKind parseDataKind(const std::string& text) {
-    for (const auto kind :
-         {DataKind::FashionMnist, DataKind::Digits, DataKind::Cifar100, DataKind::ImageFolder}) {
+    for (const auto kind : {DataKind::FashionMnist, DataKind::Digits, DataKind::Cifar100,
+                            DataKind::ImageFolder, DataKind::FileList}) {
         if (text == toString(kind)) {
             return kind;
         }
     }
     throw Error("data.kind: unknown dataset kind '" + text +
-                "' (expected fashion-mnist, digits, cifar100 or image-folder)");
+                "' (expected fashion-mnist, digits, cifar100, image-folder or file-list)");
 }
 
 std::filesystem::path defaultDataRoot(DataKind kind) {
@@ -76,6 +82,7 @@ std::filesystem::path defaultDataRoot(DataKind kind) {
             return "/usr/share/doc/opencv-doc/examples/data/digits.png";  // Debian opencv-doc
         case DataKind::Cifar100:
         case DataKind::ImageFolder:
+        case DataKind::FileList:
             return {};
     }
     return {};
@@ -83,13 +90,14 @@ std::filesystem::path defaultDataRoot(DataKind kind) {
 
 DatasetSummary scanDataset(DataKind kind,
                            const std::filesystem::path& root,
-                           const ScanProgress& progress) {
+                           const ScanProgress& progress,
+                           const std::vector<std::string>& domains) {
     const auto where = root.empty() ? defaultDataRoot(kind) : root;
     if (where.empty()) {
         throw Error("data.root: " + toString(kind) +
                     " has no default location; set data.root to the dataset's folder");
     }
-    const auto data = readWithProgress(kind, where, progress);
+    const auto data = readWithProgress(kind, where, progress, domains);
     DatasetSummary summary;
     summary.kind = kind;
     summary.root = where.string();
@@ -101,6 +109,7 @@ DatasetSummary scanDataset(DataKind kind,
         summary.imageWidth = static_cast<int>(data.train.pixels.size(2));
         summary.channels = static_cast<int>(data.train.pixels.size(3));
     }
+    summary.domains = data.train.domainNames;
     summary.warnings = data.train.warnings;
     summary.warnings.insert(summary.warnings.end(), data.test.warnings.begin(),
                             data.test.warnings.end());

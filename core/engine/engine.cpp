@@ -607,6 +607,9 @@ RunSummary RunDriver::run() {
     if (!data_.skipped.empty()) {
         emit(FilesSkipped{data_.skipped});
     }
+    for (const auto& line : data_.warnings) {
+        emit(Warning{line});
+    }
     if (resume_ && !fromCheckpoint) {
         emit(Warning{"no checkpoint yet: the run starts again from its beginning"});
     }

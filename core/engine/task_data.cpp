@@ -133,16 +133,13 @@ bool dropUndecodable(ImageDataset& set,
     if (bad.empty()) {
         return false;
     }
-    ImageDataset kept = set;
-    kept.files.clear();
-    kept.labels.clear();
+    std::vector<int64_t> kept;
     for (int64_t i = 0; i < set.size(); ++i) {
         if (bad.count(i) == 0) {
-            kept.files.push_back(set.files[static_cast<std::size_t>(i)]);
-            kept.labels.push_back(set.labels[static_cast<std::size_t>(i)]);
+            kept.push_back(i);
         }
     }
-    set = std::move(kept);
+    set = selectImages(set, kept);  // every per-image field (file, label, domain) in step
     return true;
 }
 
@@ -173,11 +170,52 @@ void renderDomains(const Experiment& e,
     }
 }
 
+// #16: a class of a task without a training image (a file-list class whose images are all in
+// test lists, or one whose few images all went to validation) is learnt from nothing. The run
+// goes on; each such class is said once, naming its task.
+std::vector<std::string> untrainedClasses(const Experiment& e, const TaskData& out) {
+    const auto count = [&](const std::vector<int64_t>& labels) {
+        std::vector<int64_t> n(out.classNames.size(), 0);
+        for (const int64_t label : labels) {
+            ++n[static_cast<std::size_t>(label)];
+        }
+        return n;
+    };
+    const auto inTrain = count(out.data.train.labels);
+    const auto inTest = count(out.data.test.labels);
+    std::vector<int64_t> picked(out.classNames.size(), 0);
+    for (const auto& t : out.tasks) {
+        for (const int64_t i : t.train) {
+            ++picked[static_cast<std::size_t>(out.data.train.labels[static_cast<std::size_t>(i)])];
+        }
+    }
+    std::vector<std::string> lines;
+    for (std::size_t t = 0; t < out.tasks.size(); ++t) {
+        for (const int64_t c : out.tasks[t].classes) {
+            const auto k = static_cast<std::size_t>(c);
+            if (picked[k] > 0) {
+                continue;
+            }
+            const std::string why =
+                inTrain[k] == 0 ? fmt::format("has no training image in {}", out.data.train.source)
+                                : fmt::format(
+                                      "has no training image left: all {} went to validation "
+                                      "(data.val_per_class = {})",
+                                      inTrain[k], e.data.valPerClass);
+            lines.push_back(fmt::format(
+                "task {}: class {} ({}) {}; it is learnt from nothing, and its {} test images "
+                "count against the task",
+                t + 1, c, out.classNames[k], why, inTest[k]));
+        }
+    }
+    return lines;
+}
+
 }  // namespace
 
 TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     TaskData out;
-    out.data = readDataset(e.data.kind, e.data.root, e.seed, e.data.testFraction);
+    out.data = readDataset(e.data.kind, e.data.root, e.seed, e.data.testFraction, e.data.domains);
     out.classNames = out.data.train.classNames;
     const auto numClasses = static_cast<int64_t>(out.classNames.size());
     std::vector<std::vector<int64_t>> sequence;
@@ -217,6 +255,7 @@ TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
             break;
         }
     }
+    out.warnings = untrainedClasses(e, out);
     out.evalOnVal = e.data.evalSplit == EvalSplit::Val;
     if (out.evalOnVal && e.data.valPerClass == 0) {
         throw Error("data.eval_split is \"val\" but data.val_per_class is 0");

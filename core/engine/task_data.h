@@ -35,6 +35,9 @@ struct TaskData {
     // Every file or record the run leaves out, with its reason (the readers' warnings and the
     // files the run would use that fail to decode).
     std::vector<LoadWarning> skipped;
+    // What the run goes on with but the user should know, one line each, sent as Warning events
+    // when it starts: a class of a task without a training image (#16).
+    std::vector<std::string> warnings;
 };
 
 // Reads the dataset and cuts it; files decoded on demand that the run would use are decoded

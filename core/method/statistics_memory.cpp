@@ -85,15 +85,22 @@ StatisticsMemory::TaskColumns StatisticsMemory::taskColumns(
     const auto seen = classes();
     TaskColumns out;
     std::vector<int64_t> order;
-    for (const auto& task : taskClasses) {
-        for (int64_t c : task) {
+    for (std::size_t t = 0; t < taskClasses.size(); ++t) {
+        // #16: a class without a training image (one that a dataset's test lists alone hold)
+        // has no statistics; its task is scored by its other classes.
+        int64_t size = 0;
+        for (int64_t c : taskClasses[t]) {
             auto it = std::lower_bound(seen.begin(), seen.end(), c);
-            if (it == seen.end() || *it != c) {
-                throw Error(fmt::format("statistics memory: class {} has no statistics yet", c));
+            if (it != seen.end() && *it == c) {
+                order.push_back(it - seen.begin());
+                ++size;
             }
-            order.push_back(it - seen.begin());
         }
-        out.sizes.push_back(static_cast<int64_t>(task.size()));
+        if (size == 0) {
+            throw Error(
+                fmt::format("statistics memory: no class of task {} has statistics yet", t + 1));
+        }
+        out.sizes.push_back(size);
     }
     bool identity = order.size() == seen.size();
     for (std::size_t i = 0; identity && i < order.size(); ++i) {

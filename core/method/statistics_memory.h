@@ -37,11 +37,12 @@ public:
         torch::Tensor order;         // [C'] columns in task order; undefined = already in order
         std::vector<int64_t> sizes;  // classes per task
     };
-    // Throws dlw::Error naming a class without statistics.
+    // A class without statistics (no training image) is left out of its task's columns.
+    // Throws dlw::Error naming a task none of whose classes has statistics.
     TaskColumns taskColumns(const std::vector<std::vector<int64_t>>& taskClasses) const;
 
     // Eq. 7: p(t | x) = softmax_t(max_{c ∈ task t} score_c / τ) over `taskClasses` (each task's
-    // global labels, all of them seen), [B, T].
+    // global labels; classes without statistics left out), [B, T].
     torch::Tensor taskPosterior(const torch::Tensor& features,
                                 const std::vector<std::vector<int64_t>>& taskClasses,
                                 double tau) const;

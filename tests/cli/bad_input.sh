@@ -50,6 +50,17 @@ expect backbone_not_a_vit "small.json.*(not|unknown|missing|header)" \
     "$dlw" run small.json --set "backbone.path=\"$(pwd)/small.json\"" --out r1
 expect blocks_beyond_depth "'method.blocks'.*depth" \
     "$dlw" run small.json --set "$setbb" --set 'method.blocks=[9]' --out r1
+# #16: image lists: a training list without its test partner, a domain without lists, an empty
+# domain name. No image is needed: the lists are checked before any file they name.
+mkdir -p lists && echo 'clipart/a/0.png 0' > lists/clipart_train.txt
+setlists="data.root=\"$(pwd)/lists\""
+expect file_list_without_test 'lists/clipart_test.txt: test list not found.*clipart_train.txt' \
+    "$dlw" run small.json --set "$setbb" --set data.kind=file-list --set "$setlists" --out r1
+expect file_list_unknown_domain 'sketch_train.txt: training list of domain "sketch" not found' \
+    "$dlw" run small.json --set "$setbb" --set data.kind=file-list --set "$setlists" \
+    --set 'data.domains=["sketch"]' --out r1
+expect file_list_empty_domain "'data.domains' must hold non-empty domain names" \
+    "$dlw" run small.json --set 'data.domains=[""]' --out r1
 test ! -e r1 || { echo "FAIL: a refused run left r1 behind"; failures=$((failures + 1)); }
 
 # A finished run, then a copy made to look stopped with a truncated latest checkpoint.

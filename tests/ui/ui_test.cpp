@@ -14,10 +14,13 @@
 #include "ui/queue_model.h"
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QImage>
+#include <QLabel>
 #include <QMimeData>
 #include <QSpinBox>
 #include <QThread>
@@ -116,6 +119,7 @@ TEST(ExperimentForm, SaveAndOpenRoundTripAndErrorsNameTheKey) {
     e.method.blocks = {1};
     e.sequence.classOrder = ClassOrder::Shuffle;
     e.train.lr = 3e-4;
+    e.data.domains = {"clipart", "real"};  // #16: a list of names, shown as "clipart, real"
     form.setExperiment(e);
     auto back = form.experiment();
     ASSERT_TRUE(back.has_value()) << form.error().toStdString();
@@ -218,6 +222,45 @@ TEST(MainWindow, AMissingDatasetFailsItsRowWithTheReason) {
     const QString row = QueueModel::describe(entry);
     EXPECT_TRUE(row.contains("failed:") && row.contains("no-cifar-here")) << row.toStdString();
     EXPECT_FALSE(window.runner().busy());
+}
+
+// #16: a folder of DomainNet-style image lists dropped on the setup is read as "file-list", and
+// the setup says which domains it merged.
+TEST(MainWindow, ADroppedFolderOfImageListsIsReadAsFileList) {
+    const auto root = test::tempDir("ui") / "lists";
+    std::filesystem::create_directories(root);
+    for (const std::string domain : {"clipart", "real"}) {
+        std::ofstream train(root / (domain + "_train.txt"));
+        std::ofstream testList(root / (domain + "_test.txt"));
+        for (const std::string cls : {"apple", "bee"}) {
+            std::filesystem::create_directories(root / domain / cls);
+            for (const std::string part : {"0", "1"}) {
+                QImage image(8, 8, QImage::Format_RGB32);
+                image.fill(cls == "apple" ? Qt::red : Qt::blue);
+                const std::string file = domain + "/" + cls + "/" + part + ".png";
+                ASSERT_TRUE(image.save(QString::fromStdString((root / file).string())));
+                (part == "0" ? train : testList) << file << (cls == "apple" ? " 0\n" : " 1\n");
+            }
+        }
+    }
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-lists").string());
+    MainWindow window(options);
+    window.form().setValue("sequence.tasks", "1");  // the 2 classes: one task
+    window.useDatasetFolder(QString::fromStdString(root.string()));
+    const auto e = window.form().experiment();
+    ASSERT_TRUE(e.has_value()) << window.form().error().toStdString();
+    EXPECT_EQ(e->data.kind, DataKind::FileList);
+    EXPECT_EQ(e->data.root, root.string());
+    const auto shown = [&] {
+        for (const auto* label : window.findChildren<QLabel*>()) {
+            if (label->text().contains(QStringLiteral("domains clipart, real"))) {
+                return label->text().contains(QStringLiteral("2 classes · 4 train · 4 test"));
+            }
+        }
+        return false;
+    };
+    EXPECT_TRUE(waitFor(shown, 20000));
 }
 
 // The window shows the engine's numbers, and the experiment it saves reproduces them headless.

@@ -32,8 +32,17 @@ Experiment everyKeyChanged() {
     e.threads = 3;
     e.precision = Precision::Bf16;
     e.backbone.path = "/models/vit b/model.safetensors";
-    e.data = {DataKind::Cifar100,       "/data/ünïcode", 50, 10, 20, 0.25, true, true,
-              PixelNormalization::None, EvalSplit::Val};
+    e.data = {DataKind::Cifar100,
+              "/data/ünïcode",
+              50,
+              10,
+              20,
+              0.25,
+              true,
+              true,
+              PixelNormalization::None,
+              EvalSplit::Val,
+              {"clipart", "réal"}};
     e.sequence = {3,
                   4,
                   {2, 3, 1},
@@ -139,8 +148,9 @@ TEST(Experiment, EachKeyChangesEqualityAndText) {
 }
 
 TEST(Experiment, EveryPresetParsesAndRoundTrips) {
-    ASSERT_EQ(presetNames(), (std::vector<std::string>{"default", "deep", "domain-shift",
-                                                       "cifar100-10", "imagenet-r-10"}));
+    ASSERT_EQ(presetNames(),
+              (std::vector<std::string>{"default", "deep", "domain-shift", "cifar100-10",
+                                        "imagenet-r-10", "domainnet"}));
     for (const auto& name : presetNames()) {
         const Experiment e = preset(name);
         EXPECT_NO_THROW(validateExperiment(e, name)) << name;
@@ -160,6 +170,36 @@ TEST(Experiment, EveryPresetParsesAndRoundTrips) {
     EXPECT_EQ(r.train.epochs, 50);
     EXPECT_DOUBLE_EQ(r.memory.epsBegin, 0.98);
     DLW_EXPECT_ERROR(preset("cifar"), "unknown preset 'cifar'", "default", "imagenet-r-10");
+}
+
+// #16: DomainNet as InfLoRA's configs/domainnet_inflora.json and SD-LoRA's exps/sdlora_dom.json
+// cut it: 345 classes, 5 tasks of 69 (init_cls = increment = 69), DomainNet's class order.
+TEST(Experiment, DomainnetPresetIsFiveTasksOf69Classes) {
+    const Experiment d = preset("domainnet");
+    EXPECT_NO_THROW(validateExperiment(d, "domainnet"));
+    EXPECT_EQ(d.data.kind, DataKind::FileList);
+    EXPECT_TRUE(d.data.domains.empty());  // all six lists
+    EXPECT_TRUE(d.data.root.empty());     // must be given
+    EXPECT_EQ(d.backbone.path, preset("cifar100-10").backbone.path);
+    EXPECT_EQ(d.sequence.classOrder, ClassOrder::Identity);
+    EXPECT_EQ(d.train.epochs, 5);
+    EXPECT_EQ(d.train.batchSize, 128);
+    EXPECT_DOUBLE_EQ(d.memory.epsBegin, 0.95);
+    EXPECT_DOUBLE_EQ(d.memory.epsEnd, 1.0);
+    const auto tasks = taskClassSequence(d, 345);
+    ASSERT_EQ(tasks.size(), 5U);
+    std::vector<int64_t> all;
+    for (const auto& t : tasks) {
+        EXPECT_EQ(t.size(), 69U);
+        all.insert(all.end(), t.begin(), t.end());
+    }
+    for (int64_t c = 0; c < 345; ++c) {
+        EXPECT_EQ(all[static_cast<std::size_t>(c)], c);  // identity: DomainNet's own indices
+    }
+    DLW_EXPECT_ERROR(taskClassSequence(d, 344), "345", "344");
+    const Experiment chosen = parse(R"({"preset": "domainnet", "data": {"root": "/data/domainnet",
+                  "domains": ["clipart", "real"]}})");
+    EXPECT_EQ(chosen.data.domains, (std::vector<std::string>{"clipart", "real"}));
 }
 
 TEST(Experiment, RejectsUnknownKeyWithSuggestion) {
@@ -184,6 +224,9 @@ TEST(Experiment, RejectsWrongTypes) {
     DLW_EXPECT_ERROR(parse(R"({"sequence": {"class_order": 3}})"), "'sequence.class_order'",
                      "\"identity\"");
     DLW_EXPECT_ERROR(parse(R"({"precision": "fp16"})"), "'precision'", "\"bf16\"", "fp16");
+    DLW_EXPECT_ERROR(parse(R"({"data": {"domains": "clipart"}})"), "'data.domains'",
+                     "list of domain names");
+    DLW_EXPECT_ERROR(parse(R"({"data": {"domains": [1]}})"), "'data.domains'", "string");
     DLW_EXPECT_ERROR(parse("[1, 2]"), "exp.json", "must be a JSON object");
 }
 
@@ -218,6 +261,8 @@ TEST(Experiment, RejectsValuesOutOfRange) {
         {R"({"sequence": {"task_sizes": [2, 2]}})", "'sequence.task_sizes' must have one entry"},
         {R"({"sequence": {"class_order": [0, 1, 1]}})", "'sequence.class_order' must list"},
         {R"({"sequence": {"class_order": [0, 1, 2]}})", "at least the 10 classes"},
+        {R"({"data": {"domains": ["clipart", ""]}})", "'data.domains' must hold non-empty"},
+        {R"({"data": {"domains": ["real", "real"]}})", "\"real\" twice"},  // #16
     };
     for (const auto& [text, message] : cases) {
         DLW_EXPECT_ERROR(parse(text), "exp.json: ", message);
@@ -346,7 +391,7 @@ TEST(Experiment, ResolvesAutoValues) {
 TEST(Experiment, EnumNamesMatchTheDataReaders) {
     for (const auto& info : experimentKeyInfos()) {
         if (info.key == "data.kind") {
-            ASSERT_EQ(info.choices.size(), 4U);
+            ASSERT_EQ(info.choices.size(), 5U);
             for (std::size_t i = 0; i < info.choices.size(); ++i) {
                 EXPECT_EQ(info.choices[i], toString(static_cast<DataKind>(i)));
             }

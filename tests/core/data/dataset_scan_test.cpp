@@ -34,12 +34,13 @@ fs::path writeSmallFashion() {
 }
 
 TEST(DataKind, NamesRoundTrip) {
-    for (const auto kind :
-         {DataKind::FashionMnist, DataKind::Digits, DataKind::Cifar100, DataKind::ImageFolder}) {
+    for (const auto kind : {DataKind::FashionMnist, DataKind::Digits, DataKind::Cifar100,
+                            DataKind::ImageFolder, DataKind::FileList}) {
         EXPECT_EQ(parseDataKind(toString(kind)), kind);
     }
     EXPECT_EQ(toString(DataKind::ImageFolder), "image-folder");
-    DLW_EXPECT_ERROR(parseDataKind("mnist"), "data.kind", "'mnist'", "fashion-mnist");
+    EXPECT_EQ(toString(DataKind::FileList), "file-list");  // #16
+    DLW_EXPECT_ERROR(parseDataKind("mnist"), "data.kind", "'mnist'", "fashion-mnist", "file-list");
 }
 
 TEST(DataKind, DefaultRootsAreDebianPaths) {

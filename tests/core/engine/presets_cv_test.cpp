@@ -1,6 +1,7 @@
-// Every preset runs: a couple of training steps of `cifar100-10` and `imagenet-r-10` on small
-// data written here in the real formats (CIFAR-100 binary, an ImageNet-R-style image folder),
-// with the small random 32×32 RGB fixture backbone in place of ViT-B/16.
+// Every preset runs: a couple of training steps of `cifar100-10`, `imagenet-r-10` and
+// `domainnet` on small data written here in the real formats (CIFAR-100 binary, an
+// ImageNet-R-style image folder, DomainNet's image lists), with the small random 32×32 RGB
+// fixture backbone in place of ViT-B/16.
 #include "api/engine.h"
 #include "api/experiment.h"
 #include "core/engine/engine_test_support.h"
@@ -81,6 +82,32 @@ TEST(Presets, ImagenetRRunsOnAnImageFolder) {
     e.data.valPerClass = 1;
     e.train.batchSize = 16;
     EXPECT_EQ(runSteps(e, test::tempDir("presets") / "imagenet-r-run", 3), 3);
+}
+
+// #16: DomainNet's layout, six domains of 345 classes, one training and one test image each.
+TEST(Presets, DomainnetRunsOnDomainNetStyleLists) {
+    const auto root = test::tempDir("presets") / "domainnet";
+    for (const std::string domain :
+         {"clipart", "infograph", "painting", "quickdraw", "real", "sketch"}) {
+        std::ofstream train(root / (domain + "_train.txt"));
+        std::ofstream testList(root / (domain + "_test.txt"));
+        for (int c = 0; c < 345; ++c) {
+            const auto folder = fmt::format("{}/class_{:03d}", domain, c);
+            fs::create_directories(root / folder);
+            for (const std::string part : {"train", "test"}) {
+                const auto file = fmt::format("{}/{}_{}.jpg", folder, domain, part);
+                const cv::Mat image(
+                    10, 12, CV_8UC3,
+                    cv::Scalar(c % 256, 20.0 * static_cast<double>(domain.size()), 9));
+                ASSERT_TRUE(cv::imwrite((root / file).string(), image));
+                (part == "train" ? train : testList) << file << ' ' << c << "\r\n";
+            }
+        }
+    }
+    Experiment e = preset("domainnet");
+    e.data.root = root.string();
+    e.train.batchSize = 32;
+    EXPECT_EQ(runSteps(e, test::tempDir("presets") / "domainnet-run", 3), 3);
 }
 
 }  // namespace

@@ -103,7 +103,13 @@ TEST(StatisticsMemory, ScoresAndPosteriorMatchEquationSeven) {
     const std::vector<std::vector<int64_t>> even{{0, 1}, {2, 3}, {4, 5}};
     EXPECT_TRUE(torch::allclose(memory.taskPosterior(h, even, 2.0).to(torch::kFloat64),
                                 posteriorOf(even), 1e-4, 1e-5));
-    DLW_EXPECT_ERROR(memory.taskPosterior(h, {{0, 9}}, 2.0), "class 9 has no statistics");
+    // #16: a class without statistics (no training image) is left out of its task's maximum;
+    // a task without any class with statistics is an error.
+    const std::vector<std::vector<int64_t>> withUnseen{{4, 9, 1, 5}, {0, 2}, {3, 8}};
+    EXPECT_TRUE(torch::allclose(memory.taskPosterior(h, withUnseen, 2.0).to(torch::kFloat64),
+                                posteriorOf(tasks), 1e-4, 1e-5));
+    DLW_EXPECT_ERROR(memory.taskPosterior(h, {{0, 1}, {9}}, 2.0),
+                     "no class of task 2 has statistics");
 }
 
 TEST(StatisticsMemory, PosteriorFindsTheTaskOfSeparatedClasses) {
