@@ -624,9 +624,8 @@ double ContinualModel::fitOodThreshold(const torch::Tensor& h, int task) const {
             columns.push_back(it - seen.begin());
         }
     }
-    if (columns.empty() || h.size(0) == 0) {
-        throw Error(
-            fmt::format("task {}: no images to fit the familiarity threshold on", task + 1));
+    if (columns.empty() || h.size(0) == 0) {  // no class of the task has an image (file lists)
+        return std::numeric_limits<double>::max();  // finite: checkpoints refuse Inf
     }
     const auto d2 = (-2.0 * familiarity_->classScores(h))
                         .index_select(1, torch::tensor(columns, torch::kInt64).to(h.device()))

@@ -200,7 +200,8 @@ private:
     bool hasFeature() const { return statistics_ || familiarity_; }
     int64_t featureDim() const;                      // of h: D, or 2D for block_input_and_cls
     torch::Tensor oodScore(const torch::Tensor& h);  // [B], Prediction::ood
-    // θ_t: kFamiliarQuantile of min over task t's classes of d²_c on `h` [N, D].
+    // θ_t: kFamiliarQuantile of min over task t's classes of d²_c on `h` [N, D]; the largest
+    // double when none of them has statistics or `h` is empty (nothing is unfamiliar to it).
     double fitOodThreshold(const torch::Tensor& h, int task) const;
     torch::Tensor taskIdProjection_;  // W [D, M] of task_id.projection, undefined when 0
     StatisticsMemory::TaskColumns seenColumns_;
