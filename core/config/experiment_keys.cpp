@@ -140,14 +140,7 @@ ExperimentKey taskDomainsKey() {
                 "Fashion-MNIST, digits and CIFAR-100 only",
                 names);
     k.read = [names](const Json& v, Experiment& e) {
-        if (!v.is_array()) {
-            throw ValueError("must be a list of domain names, found " + describeJson(v));
-        }
-        std::vector<std::string> domains;
-        for (const auto& item : v) {
-            domains.push_back(names.at(parseChoice(item, names)));
-        }
-        e.sequence.domains = std::move(domains);
+        e.sequence.domains = readChoiceList(v, names, "domain");
     };
     k.write = [](const Experiment& e) { return Json(e.sequence.domains); };
     k.check = [names](const Experiment& e) -> std::string {
@@ -221,14 +214,7 @@ ExperimentKey targetsKey() {
         makeKey("method.targets", "list of string", "non-empty subset of " + quotedList(maps),
                 "adapted maps of each adapted block (eq. 1)", maps);
     k.read = [maps](const Json& v, Experiment& e) {
-        if (!v.is_array()) {
-            throw ValueError("must be a list of map names, found " + describeJson(v));
-        }
-        std::vector<std::string> targets;
-        for (const auto& item : v) {
-            targets.push_back(maps.at(parseChoice(item, maps)));
-        }
-        e.method.targets = std::move(targets);
+        e.method.targets = readChoiceList(v, maps, "map");
     };
     k.write = [](const Experiment& e) { return Json(e.method.targets); };
     k.check = [maps](const Experiment& e) -> std::string {

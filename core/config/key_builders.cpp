@@ -113,6 +113,19 @@ std::string readString(const Json& value) {
     return value.get<std::string>();
 }
 
+std::vector<std::string> readChoiceList(const Json& value,
+                                        const std::vector<std::string>& choices,
+                                        const std::string& what) {
+    if (!value.is_array()) {
+        throw ValueError("must be a list of " + what + " names, found " + describeJson(value));
+    }
+    std::vector<std::string> list;
+    for (const auto& item : value) {
+        list.push_back(choices.at(parseChoice(item, choices)));
+    }
+    return list;
+}
+
 std::vector<int> readIntList(const Json& value) {
     if (!value.is_array()) {
         throw ValueError("must be a list of integers, found " + describeJson(value));

@@ -95,6 +95,11 @@ bool readBool(const Json& value);
 double readNumber(const Json& value);
 std::string readString(const Json& value);
 std::vector<int> readIntList(const Json& value);
+// A list of names, each one of `choices` (parseChoice's errors); `what` names an item in the
+// "must be a list of <what> names" error.
+std::vector<std::string> readChoiceList(const Json& value,
+                                        const std::vector<std::string>& choices,
+                                        const std::string& what);
 
 // The allowed interval of a float key.
 struct Bounds {

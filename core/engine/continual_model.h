@@ -167,6 +167,9 @@ private:
     torch::Tensor adaptedFeatures(const torch::Tensor& batch,
                                   bool prefixed,
                                   const ForwardOptions& options);
+    // The structure of the next task, from its residual bases (empty without residual pieces):
+    // its adapter pieces and head. beginTask and restore's replay share it.
+    void startTask(const std::vector<torch::Tensor>& bases);
     std::vector<InputKey> memoryKeys() const;
     bool hasHead(int task) const;  // a linear head per task; ranpac: task 1's while adapting
     int64_t seenClassCount() const;
