@@ -13,9 +13,12 @@
 #include "ui/predict_panel.h"
 #include "ui/queue_model.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <random>
 
 #include <QApplication>
 #include <QElapsedTimer>
@@ -170,6 +173,62 @@ TEST(PredictPanel, DroppedImagesArePredictedAndANonImageGetsItsMessage) {
     EXPECT_EQ(panel.results()[0].top.size(), 5U);
     EXPECT_EQ(panel.results()[0].taskPosterior.size(), 3U);
     EXPECT_NE(panel.results()[1].error.find("not_an_image.png"), std::string::npos);
+}
+
+// #16: an image unlike every learned class is marked on its card (the word "Unfamiliar", an
+// orange frame), a familiar one is not. The bundled backbone: noise is far from Fashion-MNIST's
+// classes in its features. DLW_UI_SCREENSHOT=FILE.png saves the panel as a user sees it.
+TEST(PredictPanel, AnUnfamiliarImageIsMarkedOnItsCard) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    Experiment e = small();
+    e.backbone.path = "";  // the bundled dlw-vit-tiny
+    e.data.trainPerClass = 200;
+    e.data.valPerClass = 50;
+    e.train.epochs = 1;
+    e.train.batchSize = 32;
+    e.memory.sample = 0;  // the familiarity memory from every training image, not 40 per task
+    const auto dir = test::tempDir("ui") / "ood";
+    RunControl control;
+    test::run(e, dir / "run", control);
+    QImage noise(28, 28, QImage::Format_Grayscale8);  // uniform noise, seeded
+    std::mt19937 random(3);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (int y = 0; y < 28; ++y) {
+        for (int x = 0; x < 28; ++x) {
+            noise.scanLine(y)[x] = static_cast<uchar>(byte(random));
+        }
+    }
+    const QString noisy = QString::fromStdString((dir / "noise.png").string());
+    ASSERT_TRUE(noise.save(noisy));
+    const QString shirt =
+        QString::fromStdString((test::fixturesDir() / "images" / "shirt_like.png").string());
+
+    PredictPanel panel;
+    panel.resize(420, 900);
+    panel.setRun(QString::fromStdString((dir / "run").string()));
+    bool shown = false;
+    QObject::connect(&panel, &PredictPanel::predictionsShown, [&] { shown = true; });
+    panel.predictFiles({noisy, shirt});
+    ASSERT_TRUE(waitFor([&] { return shown; }, 20000));
+    ASSERT_EQ(panel.results().size(), 2U);
+    EXPECT_TRUE(panel.results()[0].unfamiliar) << panel.results()[0].oodScore.value_or(-1);
+    const auto cards = panel.findChildren<QWidget*>(QStringLiteral("unfamiliarCard"));
+    int flagged = 0;
+    for (const auto& r : panel.results()) {
+        flagged += r.unfamiliar ? 1 : 0;
+    }
+    EXPECT_EQ(static_cast<int>(cards.size()), flagged);
+    ASSERT_FALSE(cards.empty());
+    const auto labels = cards.front()->findChildren<QLabel*>();
+    EXPECT_TRUE(std::any_of(labels.begin(), labels.end(),
+                            [](const QLabel* l) { return l->text().contains("Unfamiliar"); }));
+    if (const char* shot = std::getenv("DLW_UI_SCREENSHOT")) {
+        panel.show();
+        QApplication::processEvents();
+        EXPECT_TRUE(panel.grab().save(QString::fromUtf8(shot)));
+    }
 }
 
 TEST(MainWindow, StopLandsWithinOneBatchAndTheRunResumes) {
