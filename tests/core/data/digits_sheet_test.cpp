@@ -23,7 +23,7 @@ fs::path writeSheet(const fs::path& dir) {
     return file;
 }
 
-std::vector<int64_t> counts(const ImageDataset& data) {
+std::vector<int64_t> digitCounts(const ImageDataset& data) {
     std::vector<int64_t> result(10, 0);
     for (const int64_t label : data.labels) {
         ++result[static_cast<std::size_t>(label)];
@@ -34,8 +34,8 @@ std::vector<int64_t> counts(const ImageDataset& data) {
 TEST(DigitsSheet, CutsCellsAndLabelsFiveRowsPerDigit) {
     const auto file = writeSheet(test::tempDir("digits"));
     const auto data = readDigitsSheet(file, 0.2, /*seed=*/1);
-    EXPECT_EQ(counts(data.train), std::vector<int64_t>(10, 400));
-    EXPECT_EQ(counts(data.test), std::vector<int64_t>(10, 100));
+    EXPECT_EQ(digitCounts(data.train), std::vector<int64_t>(10, 400));
+    EXPECT_EQ(digitCounts(data.test), std::vector<int64_t>(10, 100));
     EXPECT_EQ(data.train.pixels.sizes(), (std::vector<int64_t>{4000, 20, 20, 1}));
     EXPECT_EQ(data.train.classNames[3], "3");
     for (const auto* part : {&data.train, &data.test}) {
@@ -73,8 +73,8 @@ TEST(DigitsSheet, ReadsInstalledSheet) {
     }
     const auto data = readDigitsSheet(file, 0.2, 0);
     EXPECT_EQ(data.train.size() + data.test.size(), 5000);
-    auto all = counts(data.train);
-    const auto test = counts(data.test);
+    auto all = digitCounts(data.train);
+    const auto test = digitCounts(data.test);
     for (std::size_t c = 0; c < 10; ++c) {
         all[c] += test[c];
     }

@@ -15,13 +15,13 @@
 namespace dlw {
 namespace {
 
-torch::Tensor randomImages(int64_t n, int64_t size, int64_t channels, uint64_t seed) {
+torch::Tensor randomImageTensor(int64_t n, int64_t size, int64_t channels, uint64_t seed) {
     torch::manual_seed(seed);
     return torch::randint(0, 256, {n, size, size, channels}, torch::kUInt8);
 }
 
 TEST(ImageDomain, InvertedRotatedAndOriginalAreExactPixelMaps) {
-    const auto x = randomImages(3, 8, 1, 1);
+    const auto x = randomImageTensor(3, 8, 1, 1);
     EXPECT_TRUE(torch::equal(applyImageDomain(x, "original", 0), x));
     EXPECT_TRUE(torch::equal(applyImageDomain(x, "inverted", 0), 255 - x));
     const auto r = applyImageDomain(x, "rotated", 0);
@@ -34,7 +34,7 @@ TEST(ImageDomain, InvertedRotatedAndOriginalAreExactPixelMaps) {
         back = applyImageDomain(back, "rotated", 0);
     }
     EXPECT_TRUE(torch::equal(back, x));
-    const auto colour = randomImages(2, 6, 3, 2);
+    const auto colour = randomImageTensor(2, 6, 3, 2);
     EXPECT_TRUE(torch::equal(applyImageDomain(colour, "inverted", 0), 255 - colour));
 }
 
@@ -70,7 +70,7 @@ TEST(ImageDomain, EdgesMarkTheStepAndNothingElse) {
 }
 
 TEST(ImageDomain, BadInputIsANamedError) {
-    const auto x = randomImages(1, 8, 1, 3);
+    const auto x = randomImageTensor(1, 8, 1, 3);
     EXPECT_THROW(applyImageDomain(x, "sepia", 0), Error);
     EXPECT_THROW(applyImageDomain(x.to(torch::kFloat32), "inverted", 0), Error);
     EXPECT_THROW(applyImageDomain(torch::zeros({1, 8, 6, 1}, torch::kUInt8), "rotated", 0), Error);
