@@ -301,7 +301,8 @@ void addMemoryTrainKeys(Keys& keys) {
         "energy threshold after task T; linear in between; >= eps_begin"));
     keys.push_back(intKey(
         "memory.sample", [](auto& e) -> auto& { return e.memory.sample; }, 0,
-        "images per covariance pass (eq. 2, 4); 0 = the whole task"));
+        "images per covariance pass (eq. 2, 4); 0 = the whole task (the class statistics "
+        "and familiarity memories always take the whole task)"));
     keys.push_back(intKey(
         "train.epochs", [](auto& e) -> auto& { return e.train.epochs; }, 1, "epochs per task"));
     keys.push_back(intKey(

@@ -442,6 +442,28 @@ void ContinualModel::addToRidge(const torch::Tensor& batch,
     }
 }
 
+void ContinualModel::addToStatistics(const torch::Tensor& batch,
+                                     const torch::Tensor& labels,
+                                     bool prefixed,
+                                     bool keep) {
+    checkPrefixed("addToStatistics", prefixed);
+    if (!hasFeature()) {
+        return;
+    }
+    torch::NoGradGuard noGrad;
+    statisticsAdded_ = true;
+    const torch::Tensor h = taskFeature(batch.to(device_), {}, nullptr, prefixed);
+    if (statistics_) {
+        statistics_->add(taskIdInput(h), labels);
+    }
+    if (familiarity_) {
+        familiarity_->add(h, labels);
+        if (keep) {
+            statsKept_.push_back(h.to(torch::kFloat32));
+        }
+    }
+}
+
 std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>& batches,
                                                 const std::vector<torch::Tensor>& labels,
                                                 double threshold,
@@ -484,8 +506,10 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     }
     if (hasFeature()) {
         const bool cached = passFeature_.size() == batches.size();
-        std::vector<torch::Tensor> seen;  // h of `batches`, for θ_t when nothing is held out
-        for (std::size_t i = 0; i < batches.size(); ++i) {  // eq. 6 sums, no sample kept
+        // h of what the memories saw, for θ_t when nothing is held out
+        std::vector<torch::Tensor> seen = std::move(statsKept_);
+        const std::size_t fromBatches = statisticsAdded_ ? 0 : batches.size();
+        for (std::size_t i = 0; i < fromBatches; ++i) {  // eq. 6 sums, no sample kept
             const torch::Tensor h =
                 cached ? passFeature_[i]
                        : taskFeature(batches[i].to(device_), {}, nullptr, prefixed);
@@ -503,7 +527,7 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
             statistics_->finalize();
             seenColumnsTasks_ = -1;
         }
-        if (familiarity_ && batches.empty()) {  // nothing to learn it from: no OOD scores
+        if (familiarity_ && batches.empty() && !statisticsAdded_) {  // nothing to learn from
             familiarity_.reset();
             oodThreshold_.clear();
         }
@@ -520,6 +544,8 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     }
     passPrefix_.clear();
     passFeature_.clear();
+    statisticsAdded_ = false;
+    statsKept_.clear();
     return stats;
 }
 

@@ -109,13 +109,23 @@ public:
                     const torch::Tensor& labels,
                     bool prefixed,
                     bool keep);
+    // Every method with a class statistics or familiarity memory, between the task's last step
+    // and endTask: adds a batch of the task's training images (or frozenPrefix() outputs when
+    // `prefixed`) with their global labels to those memories' sums (eq. 6; h of eq. 5, no image
+    // kept), so that they learn from the whole task when the covariance pass is a sample
+    // (memory.sample). `keep` keeps h for θ_t (a task without a validation split). Once called,
+    // endTask takes no statistics from its `batches`. No-op for a model without those memories.
+    void addToStatistics(const torch::Tensor& batch,
+                         const torch::Tensor& labels,
+                         bool prefixed,
+                         bool keep);
     // Post-pass (step 4): memory update with the trained model and the statistics memory from
-    // the task's training images with their global labels. ranpac: fits the ridge head on what
-    // addToRidge() added, choosing λ and T on `heldOut` images (the task's validation split,
-    // never prefixed; empty = RanPAC's 80/20 rule on the kept features), see ridgeFit().
-    // Every method: the familiarity memory takes the same images' h and θ_t of
-    // Prediction::ood comes from `heldOut` (empty: from `batches`, which it has seen, so the
-    // threshold is then tighter).
+    // the task's training images with their global labels (or from what addToStatistics
+    // added). ranpac: fits the ridge head on what addToRidge() added, choosing λ and T on
+    // `heldOut` images (the task's validation split, never prefixed; empty = RanPAC's 80/20
+    // rule on the kept features), see ridgeFit(). Every method: the familiarity memory takes
+    // the same images' h and θ_t of Prediction::ood comes from `heldOut` (empty: from the
+    // images it took, which it has seen, so the threshold is then tighter).
     std::vector<MemoryStat> endTask(const std::vector<torch::Tensor>& batches,
                                     const std::vector<torch::Tensor>& labels,
                                     double threshold,
@@ -191,6 +201,8 @@ private:
     std::unique_ptr<RidgeHead> ridge_;  // ranpac
     std::optional<RidgeHead::Fit> ridgeFit_;
     std::vector<torch::Tensor> ridgeKept_, ridgeKeptColumns_;  // addToRidge's `keep`
+    bool statisticsAdded_ = false;          // addToStatistics called since the task began
+    std::vector<torch::Tensor> statsKept_;  // addToStatistics's `keep`: h, float32
     torch::Tensor labelColumn_;  // [max label + 1] int64: column of each label in task order
     std::map<InputKey, SubspaceMemory> memories_;
     std::unique_ptr<StatisticsMemory> statistics_;

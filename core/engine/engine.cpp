@@ -472,8 +472,8 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch, epochs,
                      resumed, at.epoch, at.batch});
     torch::manual_seed(detail::hashCombine(e_.seed, static_cast<uint64_t>(t)));
-    // ranpac's head takes every training image below; its pass sample feeds only the
-    // familiarity memory (Prediction::ood), as every method's does.
+    // ranpac's head takes every training image below, and so do the statistics and familiarity
+    // memories of every method when passIdx is a sample.
     const bool ridge = plan_.kind == MethodKind::RanPac;
     const auto passIdx = sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
     cachePrefix(trainIdx, at);
@@ -527,18 +527,31 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const auto& val = data_.tasks[static_cast<std::size_t>(t)].val;
     const Passes heldOut =
         loadPasses(data_.data.train, val, data_.evalTransform, e_.train.evalBatchSize);
-    if (ridge) {  // every training image into its sums, a batch at a time
+    // Every training image, a batch at a time, into ranpac's ridge sums and, when the covariance
+    // pass is a sample (memory.sample), into the class statistics and familiarity memories: a
+    // sample of 40 images cannot estimate a covariance of width 192 (#16).
+    const bool sampled = passIdx.size() < trainIdx.size();
+    if (ridge || sampled) {
+        const auto add = [&](const torch::Tensor& images, const torch::Tensor& labels,
+                             bool prefixed) {
+            if (ridge) {
+                model_->addToRidge(images, labels, prefixed, val.empty());
+            }
+            if (sampled) {
+                model_->addToStatistics(images, labels, prefixed, val.empty());
+            }
+        };
         const auto size = static_cast<std::size_t>(e_.train.evalBatchSize);
         if (prefix_.active()) {
             for (std::size_t i = 0; i < trainIdx.size(); i += size) {
                 const Batch b = prefix_.batch(data_.data.train, slice(trainIdx, i, size));
-                model_->addToRidge(b.images, b.labels, true, val.empty());
+                add(b.images, b.labels, true);
             }
         } else {
             BatchLoader loader(data_.data.train, trainIdx, e_.train.evalBatchSize,
                                data_.evalTransform, /*augment=*/false, 0);
             while (auto b = loader.next()) {
-                model_->addToRidge(b->images, b->labels, false, val.empty());
+                add(b->images, b->labels, false);
             }
         }
     }

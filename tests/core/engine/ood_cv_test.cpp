@@ -36,10 +36,11 @@ Experiment oodExperiment(MethodKind method) {
     return e;
 }
 
-OodRun runOod(MethodKind method, const std::string& name) {
+OodRun runOod(MethodKind method, const std::string& name, int memorySample = 0) {
     OodRun r;
     r.dir = test::tempDir("ood") / name;
     r.experiment = oodExperiment(method);
+    r.experiment.memory.sample = memorySample;
     RunControl control;
     r.summary = test::runWith(r.experiment, r.dir, control, false, [&](const Event& ev) {
         if (const auto* e = std::get_if<Evaluation>(&ev)) {
@@ -166,6 +167,28 @@ TEST(Ood, EveryMethodScoresAnImageAlike) {
                 << toString(method) << " " << files[i];
         }
     }
+}
+
+// A covariance pass of 20 images (memory.sample) is far too few for a covariance of width 96:
+// the class statistics and familiarity memories take every training image of the task
+// instead, so their sums, and with them every OOD score, are those of a whole-task pass.
+TEST(Ood, TheMemoriesLearnEveryTrainingImageWhenTheCovariancePassIsASample) {
+    if (!test::haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const OodRun& reference = dualLoraRun();
+    const OodRun sampled = runOod(MethodKind::DualLora, "sampled", 20);
+    const auto probes = writeProbes(reference.experiment, test::tempDir("ood") / "sampled", 3);
+    std::vector<std::filesystem::path> files = probes.familiar;
+    files.insert(files.end(), probes.noise.begin(), probes.noise.end());
+    const auto expected = Predictor(reference.dir).predictFiles(files, 1);
+    const auto got = Predictor(sampled.dir).predictFiles(files, 1);
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        ASSERT_TRUE(got[i].oodScore && expected[i].oodScore) << files[i];
+        EXPECT_NEAR(*got[i].oodScore, *expected[i].oodScore, 1e-3 * *expected[i].oodScore)
+            << files[i];
+    }
+    EXPECT_EQ(flagged(std::vector<ImagePrediction>(got.begin() + 9, got.end())), 9);
 }
 
 }  // namespace
