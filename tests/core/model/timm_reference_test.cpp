@@ -40,7 +40,7 @@ fs::path referenceDir() {
                                 << "the timm_reference target";                            \
     const auto var = nlohmann::json::parse(manifestStream)
 
-double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
+double maxAbsDifference(const torch::Tensor& a, const torch::Tensor& b) {
     EXPECT_EQ(a.sizes(), b.sizes());
     return (a - b).abs().max().item<double>();
 }
@@ -65,12 +65,12 @@ TEST(TimmReference, EveryStandardSizeLoadsAndMatchesTimmsFeatures) {
         EXPECT_EQ(info.parameters, m.at("parameters").get<int64_t>());
         const auto io = loadSafetensors(referenceDir() / (name + "_io.safetensors"));
         const auto feature = model->forwardFeatures(io.tensors.at("inputs"));
-        const double featureError = maxAbsDiff(feature, io.tensors.at("feature"));
+        const double featureError = maxAbsDifference(feature, io.tensors.at("feature"));
         EXPECT_LT(featureError, 1e-4);
         double logitError = 0;
         EXPECT_EQ(io.tensors.count("logits") != 0, info.arch.numClasses > 0);
         if (io.tensors.count("logits") != 0) {
-            logitError = maxAbsDiff(model->forwardHead(feature), io.tensors.at("logits"));
+            logitError = maxAbsDifference(model->forwardHead(feature), io.tensors.at("logits"));
             EXPECT_LT(logitError, 1e-4);
         }
         std::cout << name << ": largest difference from timm " << featureError << " (features), "
