@@ -19,14 +19,8 @@ set -a
 set +a
 t0=$(date +%s)
 status=0
-# Left out by default: the tests that train several models to compare them (the same engine
-# paths run under the sanitizers in the shorter engine tests); together about 3 minutes of the
-# 7.5 under ASan on 2 cores. DLW_SANITIZE_ALL=1 runs them too.
-skip=()
-if [[ ${DLW_SANITIZE_ALL:-0} != 1 ]]; then
-    skip=(-E '^(Ood\.EveryMethod.*|Predictor\.ReproducesTheRunsAccuracyUnderEveryPresetsSettings|Pretrain\.LearnsTheDigits.*|Engine\.Bf16AutocastTrainsLikeFp32)$')
-fi
-ctest --test-dir "$build" -L unit --output-on-failure -j "$(nproc)" "${skip[@]}" "$@" ||
-    status=$?
+# The tests that train several models to compare them skip themselves here unless
+# DLW_SANITIZE_ALL=1 (tests/test_support.h); together about 3 minutes of 7.5 under ASan.
+ctest --test-dir "$build" -L unit --output-on-failure -j "$(nproc)" "$@" || status=$?
 echo "== sanitizer tests: $(($(date +%s) - t0)) s"
 exit $status

@@ -18,7 +18,21 @@ inline std::filesystem::path fixturesDir() {
     return DLW_TEST_FIXTURES;
 }
 
+// True in a build with AddressSanitizer unless DLW_SANITIZE_ALL=1: the tests that train several
+// models to compare them take minutes there and run the engine paths that the shorter engine
+// tests run under the sanitizers too (scripts/sanitize.sh).
+bool leftOutUnderSanitizers();
+
 }  // namespace dlw::test
+
+// Skips the rest of the test under the sanitizers (test::leftOutUnderSanitizers()).
+#define DLW_SKIP_UNDER_SANITIZERS()                                                 \
+    do {                                                                            \
+        if (::dlw::test::leftOutUnderSanitizers()) {                                \
+            GTEST_SKIP() << "trains several models: left out under the sanitizers " \
+                            "(DLW_SANITIZE_ALL=1 runs it)";                         \
+        }                                                                           \
+    } while (false)
 
 // Expects `statement` to throw dlw::Error whose message contains every one of the substrings.
 #define DLW_EXPECT_ERROR(statement, ...)                                                       \

@@ -91,6 +91,7 @@ TEST(Engine, EventsReadBackAsTheyWereEmitted) {
 // precision "bf16": the backbone runs under autocast (the losses differ from fp32 in their low
 // bits) and the run still learns about as well.
 TEST(Engine, Bf16AutocastTrainsLikeFp32) {
+    DLW_SKIP_UNDER_SANITIZERS();
     if (!haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
     }

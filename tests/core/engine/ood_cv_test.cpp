@@ -152,6 +152,7 @@ TEST(Ood, NoiseAndInvertedImagesAreUnfamiliarAndAtMostATenthOfTheTestSplitIs) {
 // familiarity memories take every training image of the task instead, so its scores are still
 // those of a whole-task pass.
 TEST(Ood, EveryMethodAndPassSampleScoresAnImageAlike) {
+    DLW_SKIP_UNDER_SANITIZERS();
     if (!test::haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
     }

@@ -99,6 +99,7 @@ TEST(Predictor, ReloadedCheckpointPredictsBitIdentically) {
 // measured 85 %. For the pixel, precision and augmentation settings of every preset, the
 // predictor, fed the run's own test images as PNG files, must reproduce the run's accuracy.
 TEST(Predictor, ReproducesTheRunsAccuracyUnderEveryPresetsSettings) {
+    DLW_SKIP_UNDER_SANITIZERS();
     if (!test::haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
     }

@@ -40,6 +40,7 @@ std::string whyNoDigits() {
 }
 
 TEST(Pretrain, LearnsTheDigitsAndWritesTheBackboneWithItsProvenance) {
+    DLW_SKIP_UNDER_SANITIZERS();
     if (const auto why = whyNoDigits(); !why.empty()) {
         GTEST_SKIP() << why;
     }
