@@ -1,8 +1,8 @@
 # dlw_add_gtest_suites(TARGET LABEL label [EXCLUDE suite...]): one ctest entry per GoogleTest
 # suite of TARGET (`TARGET --gtest_filter=Suite.*`, named Suite), listed after each build of
 # TARGET from its --gtest_list_tests. One process per suite, not per test: every start of a
-# LibTorch test program costs about half a second (ASan: one and a half), which for ~265 tests
-# was a minute or more of each configuration's test phase. A suite whose every test skipped
+# LibTorch test program costs about half a second (the wheel's: one; ASan: two), which for ~265
+# tests was a minute or more of each configuration's test phase. A suite whose every test skipped
 # (GTEST_SKIP) reads "Skipped". Run one test with the program itself:
 # `build/tests/dlw_core_tests --gtest_filter=Suite.Test`.
 set(DLW_GTEST_SUITES_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/GTestSuitesWrite.cmake)

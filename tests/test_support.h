@@ -19,8 +19,8 @@ inline std::filesystem::path fixturesDir() {
 }
 
 // True in a build with AddressSanitizer unless DLW_SANITIZE_ALL=1: the tests that train several
-// models to compare them take minutes there and run the engine paths that the shorter engine
-// tests run under the sanitizers too (scripts/sanitize.sh).
+// models to compare them take up to a minute each there, and the shorter engine tests run the
+// same engine paths under the sanitizers (scripts/sanitize.sh).
 bool leftOutUnderSanitizers();
 
 }  // namespace dlw::test
