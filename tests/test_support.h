@@ -13,6 +13,9 @@ namespace dlw::test {
 // it when the test program exits (DLW_KEEP_TEST_DIRS=1 keeps them).
 std::filesystem::path tempDir(const std::string& tag);
 
+// Writes `bytes` to `file` as they are (binary) and returns `file`.
+std::filesystem::path writeBytes(const std::filesystem::path& file, const std::string& bytes);
+
 // Folder of the committed fixtures (tests/fixtures).
 inline std::filesystem::path fixturesDir() {
     return DLW_TEST_FIXTURES;

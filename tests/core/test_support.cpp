@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <unistd.h>
 #include <vector>
@@ -60,6 +61,12 @@ std::filesystem::path tempDir(const std::string& tag) {
     std::filesystem::create_directories(dir);
     tempDirs().add(dir);
     return dir;
+}
+
+std::filesystem::path writeBytes(const std::filesystem::path& file, const std::string& bytes) {
+    std::ofstream(file, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return file;
 }
 
 bool leftOutUnderSanitizers() {

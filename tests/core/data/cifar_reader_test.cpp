@@ -24,13 +24,9 @@ std::string record(int i, int fine) {
     return bytes;
 }
 
-void writeCifarFile(const fs::path& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary) << bytes;
-}
-
 TEST(Cifar100Reader, ReadsRecordsAsRgbImages) {
     const auto dir = test::tempDir("cifar-file");
-    writeCifarFile(dir / "train.bin", record(0, 5) + record(1, 99) + record(2, 0));
+    test::writeBytes(dir / "train.bin", record(0, 5) + record(1, 99) + record(2, 0));
     const auto data = readCifar100File(dir / "train.bin", {});
     ASSERT_EQ(data.size(), 3);
     EXPECT_EQ(data.labels, (std::vector<int64_t>{5, 99, 0}));
@@ -45,8 +41,8 @@ TEST(Cifar100Reader, ReadsRecordsAsRgbImages) {
 
 TEST(Cifar100Reader, ReadsTrainTestAndFineLabelNames) {
     const auto dir = test::tempDir("cifar-root");
-    writeCifarFile(dir / "train.bin", record(0, 1) + record(1, 2) + record(2, 3));
-    writeCifarFile(dir / "test.bin", record(3, 4));
+    test::writeBytes(dir / "train.bin", record(0, 1) + record(1, 2) + record(2, 3));
+    test::writeBytes(dir / "test.bin", record(3, 4));
     std::ofstream names(dir / "fine_label_names.txt");
     for (int c = 0; c < 100; ++c) {
         names << "name" << c << "\n";
@@ -62,23 +58,23 @@ TEST(Cifar100Reader, ReadsTrainTestAndFineLabelNames) {
 
 TEST(Cifar100Reader, RejectsSizeNotMultipleOfRecord) {
     const auto dir = test::tempDir("cifar-size");
-    writeCifarFile(dir / "train.bin", record(0, 1) + record(1, 2).substr(0, 1000));
+    test::writeBytes(dir / "train.bin", record(0, 1) + record(1, 2).substr(0, 1000));
     DLW_EXPECT_ERROR(readCifar100File(dir / "train.bin", {}), (dir / "train.bin").string(),
                      "4074 bytes", "3074-byte");
 }
 
 TEST(Cifar100Reader, RejectsFineLabelOutOfRange) {
     const auto dir = test::tempDir("cifar-label");
-    writeCifarFile(dir / "train.bin", record(0, 1) + record(1, 120));
+    test::writeBytes(dir / "train.bin", record(0, 1) + record(1, 120));
     DLW_EXPECT_ERROR(readCifar100File(dir / "train.bin", {}), (dir / "train.bin").string(),
                      "record 1", "fine label 120");
 }
 
 TEST(Cifar100Reader, RejectsWrongNumberOfNames) {
     const auto dir = test::tempDir("cifar-names");
-    writeCifarFile(dir / "train.bin", record(0, 1));
-    writeCifarFile(dir / "test.bin", record(0, 1));
-    writeCifarFile(dir / "fine_label_names.txt", "apple\nbanana\n");
+    test::writeBytes(dir / "train.bin", record(0, 1));
+    test::writeBytes(dir / "test.bin", record(0, 1));
+    test::writeBytes(dir / "fine_label_names.txt", "apple\nbanana\n");
     DLW_EXPECT_ERROR(readCifar100(dir), (dir / "fine_label_names.txt").string(), "found 2");
 }
 

@@ -1,4 +1,5 @@
 #include "api/error.h"
+#include "core/data/class_counts.h"
 #include "data/dataset.h"
 #include "test_support.h"
 
@@ -23,19 +24,11 @@ fs::path writeSheet(const fs::path& dir) {
     return file;
 }
 
-std::vector<int64_t> digitCounts(const ImageDataset& data) {
-    std::vector<int64_t> result(10, 0);
-    for (const int64_t label : data.labels) {
-        ++result[static_cast<std::size_t>(label)];
-    }
-    return result;
-}
-
 TEST(DigitsSheet, CutsCellsAndLabelsFiveRowsPerDigit) {
     const auto file = writeSheet(test::tempDir("digits"));
     const auto data = readDigitsSheet(file, 0.2, /*seed=*/1);
-    EXPECT_EQ(digitCounts(data.train), std::vector<int64_t>(10, 400));
-    EXPECT_EQ(digitCounts(data.test), std::vector<int64_t>(10, 100));
+    EXPECT_EQ(test::classCounts(data.train), std::vector<int64_t>(10, 400));
+    EXPECT_EQ(test::classCounts(data.test), std::vector<int64_t>(10, 100));
     EXPECT_EQ(data.train.pixels.sizes(), (std::vector<int64_t>{4000, 20, 20, 1}));
     EXPECT_EQ(data.train.classNames[3], "3");
     for (const auto* part : {&data.train, &data.test}) {
@@ -73,8 +66,8 @@ TEST(DigitsSheet, ReadsInstalledSheet) {
     }
     const auto data = readDigitsSheet(file, 0.2, 0);
     EXPECT_EQ(data.train.size() + data.test.size(), 5000);
-    auto all = digitCounts(data.train);
-    const auto test = digitCounts(data.test);
+    auto all = test::classCounts(data.train);
+    const auto test = test::classCounts(data.test);
     for (std::size_t c = 0; c < 10; ++c) {
         all[c] += test[c];
     }

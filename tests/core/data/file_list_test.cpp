@@ -2,6 +2,7 @@
 // layout: <domain>_train.txt / <domain>_test.txt naming <domain>/<class>/<file> with a label.
 #include "api/dataset_scan.h"
 #include "api/error.h"
+#include "core/data/class_counts.h"
 #include "data/dataset.h"
 #include "test_support.h"
 
@@ -67,14 +68,6 @@ fs::path twoDomains(const std::string& tag) {
     return root;
 }
 
-std::vector<int64_t> classCounts(const ImageDataset& data) {
-    std::vector<int64_t> result(data.classNames.size(), 0);
-    for (const int64_t label : data.labels) {
-        ++result[static_cast<std::size_t>(label)];
-    }
-    return result;
-}
-
 TEST(FileList, MergesTheDomainsKeepingEachImagesDomain) {
     const auto root = twoDomains("file-list-merge");
     std::ofstream(root / "notes.txt") << "not a list\n";
@@ -85,8 +78,8 @@ TEST(FileList, MergesTheDomainsKeepingEachImagesDomain) {
     EXPECT_EQ(data.test.classNames, names);
     EXPECT_EQ(data.train.domainNames, (std::vector<std::string>{"clipart", "real"}));
     EXPECT_EQ(data.test.domainNames, data.train.domainNames);
-    EXPECT_EQ(classCounts(data.train), (std::vector<int64_t>{3, 1, 2, 0}));
-    EXPECT_EQ(classCounts(data.test), (std::vector<int64_t>{1, 2, 1, 1}));
+    EXPECT_EQ(test::classCounts(data.train), (std::vector<int64_t>{3, 1, 2, 0}));
+    EXPECT_EQ(test::classCounts(data.test), (std::vector<int64_t>{1, 2, 1, 1}));
     EXPECT_FALSE(data.train.inMemory());
     ASSERT_EQ(data.train.files.size(), 6U);
     EXPECT_EQ(data.train.files[0], root / "clipart/apple/c_000.jpg");  // list order, domain order
@@ -110,7 +103,7 @@ TEST(FileList, DomainsChooseTheLists) {
     const auto real = readFileLists(root, {"real"});
     EXPECT_EQ(real.train.domainNames, (std::vector<std::string>{"real"}));
     EXPECT_EQ(real.train.classNames, (std::vector<std::string>{"apple", "bee", "cat"}));
-    EXPECT_EQ(classCounts(real.train), (std::vector<int64_t>{1, 0, 2}));
+    EXPECT_EQ(test::classCounts(real.train), (std::vector<int64_t>{1, 0, 2}));
     EXPECT_EQ(real.train.domain, (std::vector<int16_t>{0, 0, 0}));
     // In the order given, not by name.
     const auto both = readFileLists(root, {"real", "clipart"});
@@ -143,7 +136,7 @@ TEST(FileList, SkipsBadLinesAndFilesNamingListAndLine) {
     std::ofstream(root / "clipart/bee/text.png") << "this is a text file, not a PNG\n";
     writeList(root, "clipart_test.txt", "clipart/apple/t0.png 0\r\nclipart/bee/t1.png 1\r\n");
     const auto data = readFileLists(root, {});
-    EXPECT_EQ(classCounts(data.train), (std::vector<int64_t>{2, 1}));
+    EXPECT_EQ(test::classCounts(data.train), (std::vector<int64_t>{2, 1}));
     EXPECT_EQ(data.train.classNames, (std::vector<std::string>{"apple", "bee"}));
     EXPECT_EQ(data.train.files[1], root / "clipart/apple/a1.png");
     const std::string list = (root / "clipart_train.txt").string();
@@ -187,7 +180,7 @@ TEST(FileList, ClassNamesComeFromFoldersOrFallBack) {
     EXPECT_EQ(data.train.classNames,
               (std::vector<std::string>{"apple", "caf\\xE9", "class 2", "class 3", "class 4",
                                         "class 5", "class 6", "seven"}));
-    EXPECT_EQ(classCounts(data.train), (std::vector<int64_t>{2, 1, 2, 1, 1, 1, 0, 1}));
+    EXPECT_EQ(test::classCounts(data.train), (std::vector<int64_t>{2, 1, 2, 1, 1, 1, 0, 1}));
 }
 
 TEST(FileList, RejectsWhatCannotBeRead) {

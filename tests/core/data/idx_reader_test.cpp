@@ -27,10 +27,6 @@ std::string labelFile(const std::vector<uint8_t>& labels) {
     return bytes;
 }
 
-void writeRaw(const fs::path& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary) << bytes;
-}
-
 void writeGz(const fs::path& path, const std::string& bytes) {
     gzFile file = gzopen(path.c_str(), "wb");
     ASSERT_NE(file, nullptr);
@@ -53,8 +49,8 @@ void expectFiveImages(const ImageDataset& data) {
 
 TEST(IdxReader, ReadsRawFiles) {
     const auto dir = test::tempDir("idx-raw");
-    writeRaw(dir / "images", imageFile(5, 4, 3));
-    writeRaw(dir / "labels", labelFile(kLabels));
+    test::writeBytes(dir / "images", imageFile(5, 4, 3));
+    test::writeBytes(dir / "labels", labelFile(kLabels));
     const auto data = readIdx(dir / "images", dir / "labels", {"a", "b", "c", "d"});
     expectFiveImages(data);
     EXPECT_EQ(data.classNames.size(), 4U);
@@ -74,39 +70,39 @@ TEST(IdxReader, RejectsTruncatedImages) {
     auto bytes = imageFile(5, 4, 3);
     bytes.resize(bytes.size() - 10);
     writeGz(dir / "images.gz", bytes);
-    writeRaw(dir / "labels", labelFile(kLabels));
+    test::writeBytes(dir / "labels", labelFile(kLabels));
     DLW_EXPECT_ERROR(readIdx(dir / "images.gz", dir / "labels", {}), (dir / "images.gz").string(),
                      "truncated", "60 bytes", "found 50");
 }
 
 TEST(IdxReader, RejectsTrailingBytes) {
     const auto dir = test::tempDir("idx-long");
-    writeRaw(dir / "images", imageFile(5, 4, 3) + "xyz");
-    writeRaw(dir / "labels", labelFile(kLabels));
+    test::writeBytes(dir / "images", imageFile(5, 4, 3) + "xyz");
+    test::writeBytes(dir / "labels", labelFile(kLabels));
     DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "images").string(),
                      "more data than the header promises");
 }
 
 TEST(IdxReader, RejectsWrongMagic) {
     const auto dir = test::tempDir("idx-magic");
-    writeRaw(dir / "images", imageFile(5, 4, 3, /*magic=*/0x801));
-    writeRaw(dir / "labels", labelFile(kLabels));
+    test::writeBytes(dir / "images", imageFile(5, 4, 3, /*magic=*/0x801));
+    test::writeBytes(dir / "labels", labelFile(kLabels));
     DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "images").string(),
                      "magic number 0x00000801", "0x00000803");
 }
 
 TEST(IdxReader, RejectsImageLabelCountMismatch) {
     const auto dir = test::tempDir("idx-count");
-    writeRaw(dir / "images", imageFile(5, 4, 3));
-    writeRaw(dir / "labels", labelFile({1, 2, 3, 4}));
+    test::writeBytes(dir / "images", imageFile(5, 4, 3));
+    test::writeBytes(dir / "labels", labelFile({1, 2, 3, 4}));
     DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "images").string(),
                      (dir / "labels").string(), "5 images", "4 labels");
 }
 
 TEST(IdxReader, RejectsLabelBeyondClassNames) {
     const auto dir = test::tempDir("idx-label");
-    writeRaw(dir / "images", imageFile(5, 4, 3));
-    writeRaw(dir / "labels", labelFile(kLabels));
+    test::writeBytes(dir / "images", imageFile(5, 4, 3));
+    test::writeBytes(dir / "labels", labelFile(kLabels));
     DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {"a", "b"}), (dir / "labels").string(),
                      "label 3");
 }
@@ -121,8 +117,8 @@ TEST(FashionMnist, ReadsFolderOfRawAndGzipFiles) {
     const auto dir = test::tempDir("fashion-small");
     writeGz(dir / "train-images-idx3-ubyte.gz", imageFile(5, 4, 3));
     writeGz(dir / "train-labels-idx1-ubyte.gz", labelFile(kLabels));
-    writeRaw(dir / "t10k-images-idx3-ubyte", imageFile(2, 4, 3));
-    writeRaw(dir / "t10k-labels-idx1-ubyte", labelFile({9, 8}));
+    test::writeBytes(dir / "t10k-images-idx3-ubyte", imageFile(2, 4, 3));
+    test::writeBytes(dir / "t10k-labels-idx1-ubyte", labelFile({9, 8}));
     const auto data = readFashionMnist(dir);
     expectFiveImages(data.train);
     EXPECT_EQ(data.test.labels, (std::vector<int64_t>{9, 8}));
@@ -140,9 +136,9 @@ TEST(FashionMnist, MissingFolderNamesIt) {
 TEST(IdxReader, RejectsSizesWhoseProductOverflows) {
     const auto dir = test::tempDir("idx-overflow");
     const uint32_t huge = 0xFFFFFFFFU;
-    writeRaw(dir / "images",
-             bigEndian(0x803) + bigEndian(huge) + bigEndian(huge) + bigEndian(huge));
-    writeRaw(dir / "labels", labelFile(kLabels));
+    test::writeBytes(dir / "images",
+                     bigEndian(0x803) + bigEndian(huge) + bigEndian(huge) + bigEndian(huge));
+    test::writeBytes(dir / "labels", labelFile(kLabels));
     DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "images").string(),
                      "implausible idx image sizes 4294967295 × 4294967295 × 4294967295");
 }
@@ -151,12 +147,13 @@ TEST(IdxReader, RejectsSizesWhoseProductOverflows) {
 // buffer for it is allocated.
 TEST(IdxReader, RejectsHeaderPromisingMoreThanTheFileHolds) {
     const auto dir = test::tempDir("idx-promise");
-    writeRaw(dir / "images", bigEndian(0x803) + bigEndian(1000) + bigEndian(100) + bigEndian(100));
-    writeRaw(dir / "labels", labelFile(kLabels));
+    test::writeBytes(dir / "images",
+                     bigEndian(0x803) + bigEndian(1000) + bigEndian(100) + bigEndian(100));
+    test::writeBytes(dir / "labels", labelFile(kLabels));
     DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "images").string(),
                      "1000 images of 100×100 = 10000000 bytes", "16-byte file");
-    writeRaw(dir / "images", imageFile(5, 4, 3));
-    writeRaw(dir / "labels", bigEndian(0x801) + bigEndian(100000000));
+    test::writeBytes(dir / "images", imageFile(5, 4, 3));
+    test::writeBytes(dir / "labels", bigEndian(0x801) + bigEndian(100000000));
     DLW_EXPECT_ERROR(readIdx(dir / "images", dir / "labels", {}), (dir / "labels").string(),
                      "100000000 labels", "8-byte file");
 }

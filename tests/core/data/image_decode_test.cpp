@@ -34,12 +34,6 @@ cv::Mat noise(int rows, int cols) {
     return image;
 }
 
-fs::path writeFile(const fs::path& file, const std::string& bytes) {
-    std::ofstream(file, std::ios::binary)
-        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return file;
-}
-
 std::string bigEndian32(uint32_t value) {
     return {static_cast<char>(value >> 24U), static_cast<char>(value >> 16U),
             static_cast<char>(value >> 8U), static_cast<char>(value)};
@@ -62,22 +56,24 @@ TEST(ImageDecode, RefusesPngChunkLongerThanTheRestOfTheFile) {
     const std::string png = encode(".png", noise(16, 16));
     const std::string iend = png.substr(png.size() - 12);  // length 0, "IEND", CRC
     const std::string body = png.substr(0, png.size() - 12);
-    EXPECT_EQ(detail::decodeImageFile(writeFile(dir / "whole.png", png)).size(0), 16);
-    EXPECT_EQ(detail::decodeImageFile(writeFile(dir / "trailer.png", png + "after IEND")).size(1),
-              16);
+    EXPECT_EQ(detail::decodeImageFile(test::writeBytes(dir / "whole.png", png)).size(0), 16);
+    EXPECT_EQ(
+        detail::decodeImageFile(test::writeBytes(dir / "trailer.png", png + "after IEND")).size(1),
+        16);
     // A length above PNG's 2^31 - 1, and a type that is no text: shown as \xHH on one line.
     const std::string huge = bigEndian32(0x80000000U) + "tE\nt" + std::string(40, 'x');
-    DLW_EXPECT_ERROR(detail::decodeImageFile(writeFile(dir / "huge.png", body + huge + iend)),
-                     "huge.png: corrupt PNG: chunk 'tE\\x0At' declares 2147483648 bytes, more than "
-                     "the 2147483647");
     DLW_EXPECT_ERROR(
-        detail::decodeImageFile(writeFile(dir / "half.png", png.substr(0, png.size() / 2))),
+        detail::decodeImageFile(test::writeBytes(dir / "huge.png", body + huge + iend)),
+        "huge.png: corrupt PNG: chunk 'tE\\x0At' declares 2147483648 bytes, more than "
+        "the 2147483647");
+    DLW_EXPECT_ERROR(
+        detail::decodeImageFile(test::writeBytes(dir / "half.png", png.substr(0, png.size() / 2))),
         "half.png: corrupt PNG: chunk 'IDAT' declares");
-    DLW_EXPECT_ERROR(detail::decodeImageFile(writeFile(dir / "no-iend.png", body)),
+    DLW_EXPECT_ERROR(detail::decodeImageFile(test::writeBytes(dir / "no-iend.png", body)),
                      "no-iend.png: truncated PNG (it ends before its IEND chunk)");
-    DLW_EXPECT_ERROR(
-        detail::decodeImageFile(writeFile(dir / "no-crc.png", png.substr(0, png.size() - 2))),
-        "no-crc.png: truncated PNG: chunk 'IEND' ends without its 4-byte CRC");
+    DLW_EXPECT_ERROR(detail::decodeImageFile(
+                         test::writeBytes(dir / "no-crc.png", png.substr(0, png.size() - 2))),
+                     "no-crc.png: truncated PNG: chunk 'IEND' ends without its 4-byte CRC");
 }
 
 // A JPEG cut short (the user's break-it pass: `head -c $((N/3)) colour.jpg`): libjpeg decoded
@@ -94,14 +90,15 @@ TEST(ImageDecode, RefusesJpegWithoutEndOfImageAfterItsImageData) {
     };
     for (const auto& [name, params] : layouts) {
         const std::string jpeg = encode(".jpg", image, params);
-        EXPECT_EQ(detail::decodeImageFile(writeFile(dir / (name + ".jpg"), jpeg)).size(1), 64);
-        EXPECT_EQ(
-            detail::decodeImageFile(writeFile(dir / (name + "-trailer.jpg"), jpeg + "trailer"))
-                .size(0),
-            48);
+        EXPECT_EQ(detail::decodeImageFile(test::writeBytes(dir / (name + ".jpg"), jpeg)).size(1),
+                  64);
+        EXPECT_EQ(detail::decodeImageFile(
+                      test::writeBytes(dir / (name + "-trailer.jpg"), jpeg + "trailer"))
+                      .size(0),
+                  48);
         for (const std::size_t keep : {jpeg.size() / 3, jpeg.size() - 2}) {
-            const fs::path cut =
-                writeFile(dir / (name + "-" + std::to_string(keep) + ".jpg"), jpeg.substr(0, keep));
+            const fs::path cut = test::writeBytes(
+                dir / (name + "-" + std::to_string(keep) + ".jpg"), jpeg.substr(0, keep));
             DLW_EXPECT_ERROR(
                 detail::decodeImageFile(cut),
                 cut.string() + ": truncated JPEG (no end-of-image marker after the image data)");
@@ -114,9 +111,11 @@ TEST(ImageDecode, RefusesJpegWithoutEndOfImageAfterItsImageData) {
     const std::string app1 = std::string("\xFF\xE1") + static_cast<char>((exif.size() + 2) >> 8U) +
                              static_cast<char>((exif.size() + 2) & 0xFFU) + exif;
     const std::string withThumbnail = jpeg.substr(0, 2) + app1 + jpeg.substr(2);
-    EXPECT_EQ(detail::decodeImageFile(writeFile(dir / "thumbnail.jpg", withThumbnail)).size(1), 64);
-    const fs::path cut =
-        writeFile(dir / "thumbnail-cut.jpg", withThumbnail.substr(0, withThumbnail.size() / 2));
+    EXPECT_EQ(
+        detail::decodeImageFile(test::writeBytes(dir / "thumbnail.jpg", withThumbnail)).size(1),
+        64);
+    const fs::path cut = test::writeBytes(dir / "thumbnail-cut.jpg",
+                                          withThumbnail.substr(0, withThumbnail.size() / 2));
     DLW_EXPECT_ERROR(detail::decodeImageFile(cut), "thumbnail-cut.jpg: truncated JPEG");
     // Predict and embed read files through loadImageFiles: the same one line, and the
     // other files still load.
@@ -189,7 +188,7 @@ std::vector<BrokenFile> brokenBmpAndPnmFiles() {
 TEST(ImageDecode, RefusesBmpAndPnmHeadersOutOfRangeOrCutShort) {
     const auto dir = test::tempDir("bmp-pnm");
     for (const auto& broken : brokenBmpAndPnmFiles()) {
-        const fs::path file = writeFile(dir / broken.name, broken.bytes);
+        const fs::path file = test::writeBytes(dir / broken.name, broken.bytes);
         DLW_EXPECT_ERROR(detail::decodeImageFile(file), file.string() + ": " + broken.fault);
         // The scan's probe reads headers and the file's length, not text pixel values.
         if (broken.bytes.rfind("P2", 0) != 0 && broken.bytes.rfind("P3", 0) != 0) {
@@ -207,7 +206,7 @@ TEST(ImageDecode, RefusesBmpAndPnmHeadersOutOfRangeOrCutShort) {
         {"packed.pbm", "P1\n4 2\n01011010"},
     };
     for (const auto& [name, bytes] : whole) {
-        const auto image = detail::decodeImageFile(writeFile(dir / name, bytes));
+        const auto image = detail::decodeImageFile(test::writeBytes(dir / name, bytes));
         EXPECT_EQ(image.size(1), name == "deep.pgm" || name == "text.ppm" ? 2 : 4) << name;
     }
 }
@@ -219,18 +218,18 @@ TEST(ImageDecode, EveryFailureIsOneLineAndStderrStaysQuiet) {
     const auto dir = test::tempDir("one-line");
     std::vector<fs::path> files;
     for (const auto& broken : brokenBmpAndPnmFiles()) {
-        files.push_back(writeFile(dir / broken.name, broken.bytes));
+        files.push_back(test::writeBytes(dir / broken.name, broken.bytes));
     }
     const std::string jpeg = encode(".jpg", noise(32, 32));
-    files.push_back(writeFile(dir / "cut.jpg", jpeg.substr(0, jpeg.size() / 3)));
+    files.push_back(test::writeBytes(dir / "cut.jpg", jpeg.substr(0, jpeg.size() / 3)));
     const std::string png = encode(".png", noise(32, 32));
-    files.push_back(writeFile(dir / "cut.png", png.substr(0, png.size() / 2)));
+    files.push_back(test::writeBytes(dir / "cut.png", png.substr(0, png.size() / 2)));
     files.push_back(test::fixturesDir() / "fuzz/image/oom-png-chunk-length-past-end");
     // A format not checked here, whose size OpenCV refuses with an assertion of its own.
-    files.push_back(writeFile(dir / "huge.hdr",
-                              "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n"
-                              "-Y 100000 +X 100000\n"));
-    files.push_back(writeFile(dir / "text.png", "not an image"));
+    files.push_back(test::writeBytes(dir / "huge.hdr",
+                                     "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n"
+                                     "-Y 100000 +X 100000\n"));
+    files.push_back(test::writeBytes(dir / "text.png", "not an image"));
     testing::internal::CaptureStderr();
     for (const auto& file : files) {
         try {
