@@ -2,6 +2,7 @@
 // (some inputs could not be processed), 2 bad input or usage.
 #include "api/error.h"
 #include "api/output_text.h"
+#include "api/runtime.h"
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>
@@ -10,7 +11,10 @@
 
 int main(int argc, char** argv) {
     CLI::App app{"DualLoRA Workbench: continual learning with dual LoRA adapters on ViTs", "dlw"};
-    app.set_version_flag("--version", std::string("dlw ") + DLW_VERSION);
+    app.set_version_flag(
+        "--version",
+        [] { return std::string("dlw ") + DLW_VERSION + "\n" + dlw::versionDetails(); },
+        "Print the program's version, LibTorch's and whether CUDA is available, and exit");
     app.require_subcommand(1);
     dlw::cli::GlobalOptions global;
     app.add_option("--threads", global.threads, "CPU threads for LibTorch (0 = all cores)")

@@ -26,7 +26,8 @@ void saveAtomically(const QPixmap& pixmap, const QString& path) {
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("dlw-workbench"));
-    QApplication::setApplicationVersion(QStringLiteral(DLW_VERSION));
+    QApplication::setApplicationVersion(QStringLiteral(DLW_VERSION "\nQt %1\n").arg(qVersion()) +
+                                        QString::fromStdString(dlw::versionDetails()));
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("DualLoRA Workbench"));
     parser.addHelpOption();
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
         options.backbonePath = parser.value(backbone);
     }
     options.runsFolder = parser.value(runs);
+    options.threads = parser.value(threads).toInt();
     dlw::ui::MainWindow window(options);
     window.show();
     window.showTab(parser.value(tab).toInt());

@@ -42,7 +42,10 @@ QString clock(double seconds) {
 }  // namespace
 
 MainWindow::MainWindow(WindowOptions options, QWidget* parent)
-    : QMainWindow(parent), options_(std::move(options)), runner_(std::make_unique<EngineRunner>()) {
+    : QMainWindow(parent)
+    , options_(std::move(options))
+    , policy_(queue_, options_.runsFolder, options_.threads)
+    , runner_(std::make_unique<EngineRunner>()) {
     setWindowTitle(tr("DualLoRA Workbench"));
     auto* left = new QSplitter(Qt::Vertical);
     left->addWidget(createSetupPanel());
@@ -124,7 +127,7 @@ QWidget* MainWindow::createQueuePanel() {
 
 void MainWindow::connectQueueButtons(QPushButton* duplicate, QPushButton* remove) {
     connect(runButton_, &QPushButton::clicked, this, [this] {
-        queueHalted_ = false;
+        policy_.release();
         runNext();
     });
     connect(pauseButton_, &QPushButton::toggled, this, [this](bool on) {
@@ -132,13 +135,13 @@ void MainWindow::connectQueueButtons(QPushButton* duplicate, QPushButton* remove
         refreshStatus();
     });
     connect(stopButton_, &QPushButton::clicked, this, [this] {
-        queueHalted_ = true;
+        policy_.halt();
         runner_->stop();  // "Stopping…" at once; the engine stops after the current batch
         pauseButton_->setChecked(false);
         refreshStatus();
     });
     connect(stopAfterButton_, &QPushButton::clicked, this, [this] {
-        queueHalted_ = true;
+        policy_.halt();
         runner_->stopAfterTask();
         statusBar()->showMessage(tr("Stopping after this task"), 5000);
     });
@@ -147,11 +150,7 @@ void MainWindow::connectQueueButtons(QPushButton* duplicate, QPushButton* remove
         if (row < 0) {
             return;
         }
-        auto& e = queue_.entry(row);
-        e.resume = true;
-        e.data->state = RunState::Queued;
-        queue_.refresh(row);
-        queueHalted_ = false;
+        policy_.markResume(row);
         if (!runner_->busy()) {
             startEntry(row);
         }
@@ -268,6 +267,7 @@ void MainWindow::createMenus() {
             QFileDialog::getExistingDirectory(this, tr("Runs folder"), options_.runsFolder);
         if (!dir.isEmpty()) {
             options_.runsFolder = dir;
+            policy_.setRunsFolder(dir);
             loadPastRuns();
         }
     });
@@ -279,44 +279,13 @@ void MainWindow::createMenus() {
     run->addAction(tr("&Compare methods"), this, &MainWindow::compareMethods);
 }
 
-std::string MainWindow::sequenceKey(const Experiment& e) const {
-    std::string key =
-        toString(e.data.kind) + "|" + e.data.root + "|" + std::to_string(e.sequence.tasks) + "|" +
-        std::to_string(e.sequence.classesPerTask) + "|" +
-        std::to_string(static_cast<int>(e.sequence.classOrder)) + "|" + std::to_string(e.seed) +
-        "|" + std::to_string(e.data.trainPerClass) + "|" + e.backbone.path;
-    for (const auto& domain : e.data.domains) {  // file-list: the lists read (#16)
-        key += "|" + domain;
-    }
-    return key;
-}
-
-std::string MainWindow::newRunDir(const Experiment& e) const {
-    // One naming rule for the CLI and the window (#14), skipping folders promised to queued runs.
-    return newRunFolder(e, options_.runsFolder.toStdString(),
-                        [&](const std::filesystem::path& dir) {
-                            for (int i = 0; i < queue_.rowCount(); ++i) {
-                                if (queue_.entry(i).runDir == dir.string()) {
-                                    return true;
-                                }
-                            }
-                            return false;
-                        })
-        .string();
-}
-
 bool MainWindow::addToQueue() {
     auto e = form_->experiment();
     if (!e) {
         setupError_->setText(form_->error());
         return false;
     }
-    QueueEntry entry;
-    entry.experiment = *e;
-    entry.data->label = methodVariant(*e);
-    entry.data->sequenceKey = sequenceKey(*e);
-    entry.data->tasks = e->sequence.tasks;
-    const int row = queue_.add(std::move(entry));
+    const int row = policy_.enqueue(*e);
     if (focusRow_ < 0) {
         selectRow(row);
     }
@@ -330,20 +299,7 @@ bool MainWindow::compareMethods() {
         setupError_->setText(form_->error());
         return false;
     }
-    for (auto method : {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SdLora,
-                        MethodKind::RanPac, MethodKind::SeqLora, MethodKind::Joint}) {
-        Experiment copy = *e;
-        copy.method.name = method;
-        copy.taskId.mode = TaskIdMode::Auto;
-        copy.method.gate = method == MethodKind::DualLora ? e->method.gate : GateMode::None;
-        QueueEntry entry;
-        entry.experiment = copy;
-        entry.data->label = methodVariant(copy);
-        entry.data->sequenceKey = sequenceKey(copy);
-        entry.data->tasks = copy.sequence.tasks;
-        queue_.add(std::move(entry));
-    }
-    queueHalted_ = false;  // asking for a comparison is asking to run it
+    policy_.enqueueComparison(*e);
     if (!runner_->busy()) {
         runNext();
     }
@@ -354,28 +310,29 @@ void MainWindow::runNext() {
     if (runner_->busy()) {
         return;
     }
-    int row = queue_.nextQueued();
+    int row = policy_.next();
     if (row < 0) {
-        if (!addToQueue()) {
+        if (policy_.halted() || !addToQueue()) {
             return;
         }
-        row = queue_.nextQueued();
+        row = policy_.next();
     }
     startEntry(row);
 }
 
 void MainWindow::startEntry(int row) {
-    auto& entry = queue_.entry(row);
-    if (entry.runDir.empty()) {
-        entry.runDir = newRunDir(entry.experiment);
-    }
     RunRequest request;
-    request.experiment = entry.experiment;
-    request.runDir = entry.runDir;
-    request.resume = entry.resume;
-    entry.resume = false;
-    QDir().mkpath(options_.runsFolder);
-    runner_->start(request, entry.data);
+    try {
+        request = policy_.requestFor(row);
+    } catch (const Error& err) {  // the runs folder cannot be made: the row says why
+        auto& failed = *queue_.entry(row).data;
+        failed.state = RunState::Failed;
+        failed.error = err.what();
+        queue_.refresh(row);
+        statusBar()->showMessage(tr("Run failed: %1").arg(shownText(failed.error)), 15000);
+        return;
+    }
+    runner_->start(request, queue_.entry(row).data);
     runningRow_ = row;
     selectRow(row);
     queue_.refresh(row);
@@ -427,7 +384,7 @@ void MainWindow::onRunnerFinished() {
     pauseButton_->setChecked(false);
     refreshStatus();
     updateButtons();
-    if (!queueHalted_ && d.state != RunState::Stopped && queue_.nextQueued() >= 0) {
+    if (policy_.continuesAfter(d.state)) {
         QTimer::singleShot(0, this, &MainWindow::runNext);
     }
 }
@@ -436,15 +393,7 @@ void MainWindow::refreshPlots() {
     const RunData* current = focusRow_ >= 0 && focusRow_ < queue_.rowCount()
                                  ? queue_.entry(focusRow_).data.get()
                                  : nullptr;
-    RunList runs;
-    if (current != nullptr) {
-        for (int i = 0; i < queue_.rowCount(); ++i) {
-            const auto& d = queue_.entry(i).data;
-            if (d->sequenceKey == current->sequenceKey) {
-                runs.push_back(d);
-            }
-        }
-    }
+    const RunList runs = policy_.sameSequence(current);
     QStringList others;
     for (const auto& r : runs) {
         if (r.get() != current && !r->evaluations.empty()) {
@@ -526,51 +475,7 @@ void MainWindow::updateButtons() {
 }
 
 void MainWindow::loadPastRuns() {
-    QDir root(options_.runsFolder);
-    const auto dirs = root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
-    for (const auto& info : dirs) {
-        const std::string dir = info.filePath().toStdString();
-        bool known = false;
-        for (int i = 0; i < queue_.rowCount(); ++i) {
-            known = known || queue_.entry(i).runDir == dir;
-        }
-        if (known || !QFileInfo::exists(info.filePath() + "/" + run_files::kEvents)) {
-            continue;
-        }
-        try {
-            QueueEntry entry;
-            entry.experiment =
-                loadExperimentFile(std::filesystem::path(dir) / run_files::kExperiment);
-            entry.runDir = dir;
-            for (const auto& ev : readRunEvents(dir)) {
-                entry.data->apply(ev);
-            }
-            entry.data->runDir = dir;
-            entry.data->label = methodVariant(entry.experiment);
-            entry.data->sequenceKey = sequenceKey(entry.experiment);
-            if (QFileInfo::exists(info.filePath() + "/" + run_files::kSummary)) {
-                const RunRecord record = readRunRecord(dir);
-                entry.data->summary = record.summary;
-                entry.data->state = record.completed                        ? RunState::Done
-                                    : entry.data->state == RunState::Failed ? RunState::Failed
-                                                                            : RunState::Stopped;
-            } else if (entry.data->state != RunState::Failed) {  // (a failure says why)
-                entry.data->state = RunState::Stopped;  // killed: resumable from its checkpoint
-            }
-            queue_.add(std::move(entry));
-        } catch (const Error& err) {
-            // #14: listed as failed with why (a status-bar message was gone in seconds and hid
-            // the folder); the other runs load as usual.
-            QueueEntry broken;
-            broken.experiment.name = info.fileName().toStdString();
-            broken.runDir = dir;
-            broken.data->runDir = dir;
-            broken.data->label = tr("unreadable run folder").toStdString();
-            broken.data->state = RunState::Failed;
-            broken.data->error = err.what();
-            queue_.add(std::move(broken));
-        }
-    }
+    policy_.loadPastRuns();
 }
 
 }  // namespace dlw::ui

@@ -4,6 +4,7 @@
 // EngineRunner (core/api only) and opens on the runnable `default` experiment. GUI thread only.
 
 #include "ui/queue_model.h"
+#include "ui/queue_policy.h"
 
 #include <atomic>
 #include <memory>
@@ -28,6 +29,9 @@ class PredictPanel;
 struct WindowOptions {
     QString backbonePath;  // the setup's backbone ("" = bundled)
     QString runsFolder = QStringLiteral("runs");
+    // The command line's --threads: what a run started here uses when its experiment leaves
+    // `threads` at 0 (auto); 0 = the experiment decides. An experiment's own count wins.
+    int threads = 0;
 };
 
 class MainWindow : public QMainWindow {
@@ -39,6 +43,7 @@ public:
 
     // For tests and scripted screenshots.
     QueueModel& queue() { return queue_; }
+    QueuePolicy& policy() { return policy_; }
     ExperimentForm& form() { return *form_; }
     PredictPanel& predictPanel() { return *predict_; }
     EngineRunner& runner() { return *runner_; }
@@ -75,11 +80,10 @@ private:
     void refreshBackboneInfo(const Experiment& experiment);
     void updateButtons();
     int selectedRow() const;
-    std::string sequenceKey(const Experiment& e) const;
-    std::string newRunDir(const Experiment& e) const;
 
     WindowOptions options_;
     QueueModel queue_;
+    QueuePolicy policy_;
     std::unique_ptr<EngineRunner> runner_;
     ExperimentForm* form_ = nullptr;
     QLabel* datasetInfo_ = nullptr;
@@ -103,7 +107,6 @@ private:
     QPushButton* compareButton_ = nullptr;
     int focusRow_ = -1;  // the run the plots show
     int runningRow_ = -1;
-    bool queueHalted_ = false;  // a stop halts the queue until Run is pressed again
     QTimer* datasetTimer_ = nullptr;
     QWidget* setupBox_ = nullptr;
     // The latest dataset scan; older ones (and all, once the window is gone) cancel. Shared with

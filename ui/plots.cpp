@@ -145,6 +145,19 @@ void Plot::contextMenuEvent(QContextMenuEvent* event) {
 
 // --- Loss -------------------------------------------------------------------------------------
 
+QVector<double> debiasedMovingAverage(const QVector<double>& values, double beta) {
+    QVector<double> out;
+    out.reserve(values.size());
+    double average = 0;
+    double weight = 0;  // 1 − β^n: the share of the average that is data, not the zero start
+    for (double v : values) {
+        average = beta * average + (1 - beta) * v;
+        weight = beta * weight + (1 - beta);
+        out.push_back(average / weight);
+    }
+    return out;
+}
+
 LossPlot::LossPlot(QWidget* parent)
     : Plot(tr("Training loss (faint: each step; bold: smoothed, reset per task)"), parent) {
     raw_ = addGraph();
@@ -153,7 +166,7 @@ LossPlot::LossPlot(QWidget* parent)
     faint.setAlpha(70);
     raw_->setPen(QPen(faint, 1));
     smooth_ = addGraph();
-    smooth_->setName(tr("smoothed (EMA 0.9, reset per task)"));
+    smooth_->setName(tr("smoothed (debiased EMA %1, reset per task)").arg(kLossSmoothing));
     smooth_->setPen(QPen(okabeIto(0), 2));
     lr_ = addGraph(xAxis, yAxis2);
     lr_->setName(tr("learning rate"));
@@ -178,19 +191,23 @@ void LossPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     QVector<double> ys;
     QVector<double> lr;
     if (current != nullptr) {
-        double ema = 0;
+        QVector<double> segment;  // one task's losses: smoothing restarts at each task boundary
         int task = -1;
+        const auto flush = [&] {
+            ys += debiasedMovingAverage(segment, kLossSmoothing);
+            segment.clear();
+        };
         for (const auto& s : current->steps) {
-            if (s.task != task) {  // smoothing restarts at each task boundary
+            if (s.task != task) {
+                flush();
                 task = s.task;
-                ema = s.loss;
             }
-            ema = 0.9 * ema + 0.1 * s.loss;
+            segment.push_back(s.loss);
             x.push_back(static_cast<double>(s.step));
             y.push_back(s.loss);
-            ys.push_back(ema);
             lr.push_back(s.lr);
         }
+        flush();
     }
     raw_->setData(x, y, true);
     smooth_->setData(x, ys, true);

@@ -17,8 +17,6 @@ namespace dlw::ui {
 // Okabe-Ito, colour-blind safe; index wraps.
 QColor okabeIto(int index);
 
-using RunList = std::vector<std::shared_ptr<const RunData>>;
-
 class Plot : public QCustomPlot {
     Q_OBJECT
 
@@ -43,6 +41,15 @@ protected:
     QString title_;
     QCPItemText* empty_ = nullptr;
 };
+
+// The loss plot's smoothing factor β.
+inline constexpr double kLossSmoothing = 0.9;
+
+// The exponential moving average of `values` with factor `beta` (0 ≤ β < 1), started at zero and
+// divided by 1 − β^n after n values (the bias correction of Adam, Kingma & Ba 2015, §3; what
+// TensorBoard's smoothing does), so that it follows the data from the first value instead of
+// starting at the first value and lagging. Same length as `values`; out[0] == values[0].
+QVector<double> debiasedMovingAverage(const QVector<double>& values, double beta);
 
 class LossPlot : public Plot {
     Q_OBJECT

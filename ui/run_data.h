@@ -5,6 +5,7 @@
 
 #include "api/events.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,5 +69,8 @@ public:
         return state == RunState::Done || state == RunState::Stopped || state == RunState::Failed;
     }
 };
+
+// Runs shown together: the focused run and those of the same sequence.
+using RunList = std::vector<std::shared_ptr<const RunData>>;
 
 }  // namespace dlw::ui

@@ -19,4 +19,10 @@ std::string resolveDevice(const std::string& requested);
 // A line for logs and the status bar: LibTorch version, threads, BLAS, CUDA devices.
 std::string runtimeDescription();
 
+// What `--version` prints after the program's own version line, one fact a line: the LibTorch
+// version the program was built against, and whether CUDA is available, with each device's
+// name ("CUDA: available, 1 device: cuda:0 NVIDIA H200"), or why not (a LibTorch without
+// CUDA, or no device or driver). Never throws.
+std::string versionDetails();
+
 }  // namespace dlw

@@ -86,6 +86,21 @@ std::string resolveDevice(const std::string& requested) {
     throw Error(fmt::format("device '{}': expected \"auto\", \"cpu\" or \"cuda:N\"", requested));
 }
 
+std::string versionDetails() {
+    std::string cuda;
+    try {
+        const int devices = builtWithCuda() && torch::cuda::is_available()
+                                ? static_cast<int>(torch::cuda::device_count())
+                                : 0;
+        cuda = !builtWithCuda() ? "not available (this LibTorch was built without CUDA)"
+               : devices == 0   ? "not available (no CUDA device or driver found)"
+                                : fmt::format("available, {} device(s)", devices);
+    } catch (const std::exception& e) {  // a broken driver: say so, --version must not fail
+        cuda = fmt::format("not available ({})", e.what());
+    }
+    return fmt::format("LibTorch {}\nCUDA: {}", TORCH_VERSION, cuda);
+}
+
 std::string runtimeDescription() {
     return fmt::format(
         "LibTorch {}, {} CPU thread(s), {}", TORCH_VERSION, torch::get_num_threads(),

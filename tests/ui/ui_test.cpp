@@ -12,9 +12,11 @@
 #include "ui/plots.h"
 #include "ui/predict_panel.h"
 #include "ui/queue_model.h"
+#include "ui/queue_policy.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -25,7 +27,11 @@
 #include <QImage>
 #include <QLabel>
 #include <QMimeData>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QSlider>
 #include <QSpinBox>
+#include <QTextDocument>
 #include <QThread>
 #include <QUrl>
 
@@ -98,6 +104,77 @@ TEST(QueueModel, ReordersQueuedRowsAndDescribesStates) {
     EXPECT_EQ(model.rowCount(), 2);
 }
 
+// #17: the queue's policy, without a window: the comparison set, halting, the request of a row
+// (run folder, resume, the command line's threads), runs of the same sequence, and past runs
+// read back with a broken folder listed as failed with why.
+TEST(QueuePolicy, DecidesWhatRunsNextAndHowWithoutAWindow) {
+    const auto folder = test::tempDir("ui") / "policy-runs";
+    QueueModel queue;
+    QueuePolicy policy(queue, QString::fromStdString(folder.string()), 2);
+    Experiment e = small();
+    e.method.gate = GateMode::Soft;
+    const auto set = QueuePolicy::comparisonSet(e);
+    ASSERT_EQ(set.size(), 6U);
+    EXPECT_EQ(set[0].method.name, MethodKind::DualLora);
+    EXPECT_EQ(set[0].method.gate, GateMode::Soft);
+    EXPECT_EQ(set[3].method.name, MethodKind::RanPac);
+    EXPECT_EQ(set[5].method.name, MethodKind::Joint);
+    for (const auto& m : set) {
+        EXPECT_EQ(QueuePolicy::sequenceKey(m), QueuePolicy::sequenceKey(e));
+        EXPECT_EQ(m.method.gate == GateMode::Soft, m.method.name == MethodKind::DualLora);
+    }
+    Experiment otherSeed = e;
+    otherSeed.seed = 1;
+    EXPECT_NE(QueuePolicy::sequenceKey(otherSeed), QueuePolicy::sequenceKey(e));
+
+    policy.enqueueComparison(e);
+    const int lone = policy.enqueue(otherSeed);
+    EXPECT_EQ(queue.rowCount(), 7);
+    EXPECT_EQ(policy.next(), 0);
+    EXPECT_EQ(policy.sameSequence(queue.entry(0).data.get()).size(), 6U);
+    EXPECT_EQ(policy.sameSequence(queue.entry(lone).data.get()).size(), 1U);
+    EXPECT_TRUE(policy.sameSequence(nullptr).empty());
+
+    policy.halt();
+    EXPECT_EQ(policy.next(), -1);
+    EXPECT_FALSE(policy.continuesAfter(RunState::Done));
+    policy.release();
+    EXPECT_TRUE(policy.continuesAfter(RunState::Done));
+    EXPECT_FALSE(policy.continuesAfter(RunState::Stopped));
+
+    // Two rows of one experiment started in the same second get two folders; threads on auto
+    // take the command line's count, an experiment's own count stays.
+    const RunRequest first = policy.requestFor(0);
+    queue.entry(1).experiment.threads = 3;
+    const RunRequest second = policy.requestFor(1);
+    EXPECT_NE(first.runDir, second.runDir);
+    EXPECT_EQ(std::filesystem::path(first.runDir).parent_path(), folder);
+    EXPECT_EQ(first.experiment.threads, 1);  // small() sets its own
+    queue.entry(2).experiment.threads = 0;
+    EXPECT_EQ(policy.requestFor(2).experiment.threads, 2);
+    EXPECT_EQ(second.experiment.threads, 3);
+    EXPECT_FALSE(first.resume);
+    policy.markResume(0);
+    EXPECT_EQ(queue.entry(0).data->state, RunState::Queued);
+    EXPECT_TRUE(policy.requestFor(0).resume);
+    EXPECT_FALSE(policy.requestFor(0).resume);  // once
+    EXPECT_EQ(policy.requestFor(0).runDir, first.runDir);
+
+    // A folder with events but an unreadable experiment: listed as failed, naming the file.
+    const auto broken = folder / "broken-run";
+    std::filesystem::create_directories(broken);
+    test::writeBytes(broken / run_files::kEvents, "");
+    test::writeBytes(broken / run_files::kExperiment, "{\"seed\": ");
+    QueueModel past;
+    QueuePolicy reader(past, QString::fromStdString(folder.string()));
+    EXPECT_EQ(reader.loadPastRuns(), 1);
+    ASSERT_EQ(past.rowCount(), 1);
+    EXPECT_EQ(past.entry(0).data->state, RunState::Failed);
+    EXPECT_NE(past.entry(0).data->error.find("experiment.json"), std::string::npos)
+        << past.entry(0).data->error;
+    EXPECT_EQ(reader.loadPastRuns(), 0);  // listed once
+}
+
 // #14: a run of one training step drew nothing in the loss plot (a line needs two points).
 TEST(Plots, ALossOfOneStepIsADotAndOfTwoStepsALine) {
     LossPlot plot;
@@ -112,6 +189,36 @@ TEST(Plots, ALossOfOneStepIsADotAndOfTwoStepsALine) {
     data.steps.push_back({1, 0, 0, 1.0, 0.01});
     plot.refresh(&data, {});
     EXPECT_TRUE(plot.graph(1)->scatterStyle().isNone());
+}
+
+// #17: the smoothed loss started at the first step's value and lagged far above the raw line
+// (about 0.2 against 0.1 after 27 steps of a loss that fell from 2.3 at once). Debiased, it
+// starts at the first value, weighs it as the average's own history warrants, and restarts at
+// each task.
+TEST(Plots, TheSmoothedLossIsDebiasedAndRestartsAtEachTask) {
+    QVector<double> losses(27, 0.1);
+    losses[0] = 2.3;
+    const auto smoothed = debiasedMovingAverage(losses, kLossSmoothing);
+    ASSERT_EQ(smoothed.size(), losses.size());
+    EXPECT_DOUBLE_EQ(smoothed[0], 2.3);
+    // The first value's weight after n values is (1 − β) β^(n−1) / (1 − β^n).
+    const double weight = 0.1 * std::pow(0.9, 26) / (1 - std::pow(0.9, 27));
+    EXPECT_NEAR(smoothed.back(), 0.1 + 2.2 * weight, 1e-12);
+    EXPECT_LT(smoothed.back(), 0.12);
+    for (double v : debiasedMovingAverage(QVector<double>(5, 0.7), 0.9)) {
+        EXPECT_NEAR(v, 0.7, 1e-12);  // a constant loss smooths to itself from the first step
+    }
+
+    LossPlot plot;
+    RunData data;
+    data.taskFirstStep = {0, 3};
+    for (int step = 0; step < 6; ++step) {
+        data.steps.push_back({step, step < 3 ? 0 : 1, 0, step < 3 ? 1.0 + step : 9.0 - step, 0.01});
+    }
+    plot.refresh(&data, {});
+    ASSERT_EQ(plot.graph(1)->dataCount(), 6);
+    EXPECT_DOUBLE_EQ(plot.graph(1)->data()->at(0)->value, 1.0);
+    EXPECT_DOUBLE_EQ(plot.graph(1)->data()->at(3)->value, 6.0);  // the second task's first loss
 }
 
 TEST(ExperimentForm, SaveAndOpenRoundTripAndErrorsNameTheKey) {
@@ -173,6 +280,105 @@ TEST(PredictPanel, DroppedImagesArePredictedAndANonImageGetsItsMessage) {
     EXPECT_EQ(panel.results()[0].top.size(), 5U);
     EXPECT_EQ(panel.results()[0].taskPosterior.size(), 3U);
     EXPECT_NE(panel.results()[1].error.find("not_an_image.png"), std::string::npos);
+}
+
+// #17: a drop while a prediction runs used to wait for it on the GUI thread, and every drop
+// loaded the model from its checkpoint again. Now the later drop waits as the next request
+// (predictFiles returns at once), a request overtaken by it is not shown, and the loaded model
+// serves every drop until another task's model is chosen.
+TEST(PredictPanel, ADropWhileOneRunsWaitsAndTheLoadedModelIsKept) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto images = test::fixturesDir() / "images";
+    const QString shirt = QString::fromStdString((images / "shirt_like.png").string());
+    const QString colour = QString::fromStdString((images / "colour.jpg").string());
+    PredictPanel panel;
+    panel.setRun(QString::fromStdString(finishedRun().string()));
+    int shown = 0;
+    QObject::connect(&panel, &PredictPanel::predictionsShown, [&] { ++shown; });
+    panel.predictFiles({shirt});
+    EXPECT_TRUE(panel.busy());
+    panel.predictFiles({shirt, shirt, shirt});  // overtaken by the next drop: never shown
+    panel.predictFiles({colour, shirt});
+    EXPECT_TRUE(panel.busy());
+    ASSERT_TRUE(waitFor([&] { return !panel.busy(); }, 30000));
+    EXPECT_EQ(shown, 1);
+    ASSERT_EQ(panel.results().size(), 2U);
+    EXPECT_EQ(panel.results()[0].file, colour.toStdString());
+    EXPECT_TRUE(panel.results()[0].error.empty()) << panel.results()[0].error;
+    EXPECT_EQ(panel.modelLoads(), 1);
+
+    panel.setRun(QString::fromStdString(finishedRun().string()));  // the same run again
+    panel.predictFiles({shirt});
+    ASSERT_TRUE(waitFor([&] { return !panel.busy(); }, 30000));
+    EXPECT_EQ(panel.modelLoads(), 1);
+    EXPECT_EQ(shown, 2);
+
+    auto* slider = panel.findChild<QSlider*>();  // the model after task 1: another checkpoint
+    ASSERT_NE(slider, nullptr);
+    slider->setValue(0);
+    EXPECT_EQ(panel.afterTask(), 1);
+    ASSERT_TRUE(waitFor([&] { return !panel.busy(); }, 30000));
+    EXPECT_EQ(panel.modelLoads(), 2);
+    ASSERT_EQ(panel.results().size(), 1U);
+    EXPECT_EQ(panel.results()[0].taskPosterior.size(), 1U);  // one task learned by then
+}
+
+// #17: at the window's size (1600 × 1000, a panel 330-360 px wide) the raw column was cut off
+// behind a horizontal scroll bar and "%" wrapped onto its own line. Every card's text must fit
+// its label's width, with long class names and 20 tasks (the task list summarised).
+TEST(PredictPanel, CardsFitThePanelWidthWithLongNamesAndManyTasks) {
+    std::vector<ImagePrediction> results(2);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        auto& p = results[i];
+        p.file = "/data/photos/a-photo-of-a-dog-" + std::to_string(i) + ".jpg";
+        p.hasTaskIdentity = true;
+        p.taskPosterior.assign(20, 0.2 / 19);
+        p.taskPosterior[7] = 0.8;
+        p.predictedTask = 7;
+        p.taskConfidence = 0.8;
+        p.oodScore = i == 0 ? 0.4 : 3.2;
+        p.unfamiliar = i == 1;
+        for (const std::string name : {"West Highland white terrier", "aquarium_fish", "Ankle boot",
+                                       "sweet_pepper", "Staffordshire bull terrier"}) {
+            ClassProbability c;
+            c.name = name;
+            c.task = 7;
+            c.raw = 0.123;
+            c.calibrated = 0.716;
+            p.top.push_back(c);
+        }
+    }
+    PredictPanel panel;
+    panel.resize(330, 1000);
+    panel.show();
+    panel.showResults(results);
+    waitFor([] { return false; }, 300);  // layouts that depend on width settle in a few passes
+    for (auto* scroll : panel.findChildren<QScrollArea*>()) {
+        EXPECT_FALSE(scroll->horizontalScrollBar()->isVisible());
+    }
+    int checked = 0;
+    for (const auto* label : panel.findChildren<QLabel*>()) {
+        if (!label->text().contains(QStringLiteral("terrier"))) {
+            continue;
+        }
+        ++checked;
+        EXPECT_TRUE(label->text().contains(QStringLiteral("15 more task(s)")));
+        QTextDocument document;  // the label's text laid out at the label's width, as QLabel does
+        document.setDocumentMargin(0);
+        document.setDefaultFont(label->font());
+        document.setHtml(label->text());
+        document.setTextWidth(label->contentsRect().width());
+        EXPECT_LE(document.idealWidth(), label->contentsRect().width() + 0.5)
+            << "a card's text is wider than its label";
+        EXPECT_GE(label->contentsRect().height() + 0.5, document.size().height())
+            << "a card's text is taller than its label: its last rows are cut off";
+    }
+    EXPECT_EQ(checked, 2);
+    if (const char* shot = std::getenv("DLW_UI_CARDS_SCREENSHOT")) {
+        EXPECT_TRUE(panel.grab().save(QString::fromUtf8(shot)));
+    }
 }
 
 // #16: an image unlike every learned class is marked on its card (the word "Unfamiliar", an
@@ -329,14 +535,18 @@ TEST(MainWindow, MatrixHoldsTheEngineNumbersAndTheSavedExperimentReproducesThem)
     }
     WindowOptions options;
     options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-matrix").string());
+    options.threads = 1;  // #17: dlw-workbench --threads 1 trained with all cores
     MainWindow window(options);
-    window.form().setExperiment(small());
+    Experiment e = small();
+    e.threads = 0;  // auto: the command line's choice holds
+    window.form().setExperiment(e);
     window.runNext();
     ASSERT_TRUE(waitFor([&] { return window.queue().entry(0).data->finished(); }, 60000));
     window.selectRow(0);
     QCoreApplication::processEvents();
     const auto& entry = window.queue().entry(0);
     ASSERT_EQ(entry.data->state, RunState::Done) << entry.data->error;
+    EXPECT_EQ(entry.data->threads, 1);
     const RunRecord record = readRunRecord(entry.runDir);
     EXPECT_EQ(window.matrixPlot().shown(), record.summary.accuracyMatrix);
 
@@ -359,8 +569,9 @@ TEST(MainWindow, MatrixHoldsTheEngineNumbersAndTheSavedExperimentReproducesThem)
     const auto file = test::tempDir("ui") / "from-window.json";
     saveExperimentFile(*window.form().experiment(), file);
     RunControl control;
-    const auto headless =
-        test::run(loadExperimentFile(file), test::tempDir("ui") / "headless", control);
+    Experiment saved = loadExperimentFile(file);
+    saved.threads = 1;  // as the window ran it (a sum over other threads may round otherwise)
+    const auto headless = test::run(saved, test::tempDir("ui") / "headless", control);
     EXPECT_EQ(headless.accuracyMatrix, record.summary.accuracyMatrix);
 }
 

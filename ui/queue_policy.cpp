@@ -1,0 +1,165 @@
+#include "ui/queue_policy.h"
+
+#include "api/error.h"
+#include "api/run_folder.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QObject>
+
+namespace dlw::ui {
+
+QueuePolicy::QueuePolicy(QueueModel& queue, QString runsFolder, int threads)
+    : queue_(queue), runsFolder_(std::move(runsFolder)), threads_(threads) {}
+
+std::string QueuePolicy::sequenceKey(const Experiment& e) {
+    std::string key =
+        toString(e.data.kind) + "|" + e.data.root + "|" + std::to_string(e.sequence.tasks) + "|" +
+        std::to_string(e.sequence.classesPerTask) + "|" +
+        std::to_string(static_cast<int>(e.sequence.classOrder)) + "|" + std::to_string(e.seed) +
+        "|" + std::to_string(e.data.trainPerClass) + "|" + e.backbone.path;
+    for (const auto& domain : e.data.domains) {  // file-list: the lists read (#16)
+        key += "|" + domain;
+    }
+    return key;
+}
+
+std::vector<Experiment> QueuePolicy::comparisonSet(const Experiment& experiment) {
+    std::vector<Experiment> out;
+    for (auto method : {MethodKind::DualLora, MethodKind::InfLora, MethodKind::SdLora,
+                        MethodKind::RanPac, MethodKind::SeqLora, MethodKind::Joint}) {
+        Experiment copy = experiment;
+        copy.method.name = method;
+        copy.taskId.mode = TaskIdMode::Auto;
+        copy.method.gate = method == MethodKind::DualLora ? experiment.method.gate : GateMode::None;
+        out.push_back(std::move(copy));
+    }
+    return out;
+}
+
+QueueEntry QueuePolicy::entryFor(const Experiment& experiment) const {
+    QueueEntry entry;
+    entry.experiment = experiment;
+    entry.data->label = methodVariant(experiment);
+    entry.data->sequenceKey = sequenceKey(experiment);
+    entry.data->tasks = experiment.sequence.tasks;
+    return entry;
+}
+
+int QueuePolicy::enqueue(const Experiment& experiment) {
+    return queue_.add(entryFor(experiment));
+}
+
+void QueuePolicy::enqueueComparison(const Experiment& experiment) {
+    for (const auto& e : comparisonSet(experiment)) {
+        enqueue(e);
+    }
+    halted_ = false;  // asking for a comparison is asking to run it
+}
+
+int QueuePolicy::next() const {
+    return halted_ ? -1 : queue_.nextQueued();
+}
+
+bool QueuePolicy::continuesAfter(RunState state) const {
+    return !halted_ && state != RunState::Stopped && queue_.nextQueued() >= 0;
+}
+
+RunRequest QueuePolicy::requestFor(int row) {
+    auto& entry = queue_.entry(row);
+    if (entry.runDir.empty()) {
+        // One naming rule for the CLI and the window (#14), skipping folders promised to queued
+        // runs.
+        entry.runDir = newRunFolder(entry.experiment, runsFolder_.toStdString(),
+                                    [this](const std::filesystem::path& dir) {
+                                        for (int i = 0; i < queue_.rowCount(); ++i) {
+                                            if (queue_.entry(i).runDir == dir.string()) {
+                                                return true;
+                                            }
+                                        }
+                                        return false;
+                                    })
+                           .string();
+    }
+    RunRequest request;
+    request.experiment = entry.experiment;
+    request.runDir = entry.runDir;
+    request.resume = entry.resume;
+    entry.resume = false;
+    if (threads_ > 0 && request.experiment.threads == 0) {
+        request.experiment.threads = threads_;  // #17: the engine's auto overrode --threads
+    }
+    return request;
+}
+
+void QueuePolicy::markResume(int row) {
+    auto& entry = queue_.entry(row);
+    entry.resume = true;
+    entry.data->state = RunState::Queued;
+    queue_.refresh(row);
+    halted_ = false;
+}
+
+RunList QueuePolicy::sameSequence(const RunData* current) const {
+    RunList runs;
+    if (current == nullptr) {
+        return runs;
+    }
+    for (int i = 0; i < queue_.rowCount(); ++i) {
+        const auto& d = queue_.entry(i).data;
+        if (d->sequenceKey == current->sequenceKey) {
+            runs.push_back(d);
+        }
+    }
+    return runs;
+}
+
+int QueuePolicy::loadPastRuns() {
+    QDir root(runsFolder_);
+    const auto dirs = root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
+    int added = 0;
+    for (const auto& info : dirs) {
+        const std::string dir = info.filePath().toStdString();
+        bool known = false;
+        for (int i = 0; i < queue_.rowCount(); ++i) {
+            known = known || queue_.entry(i).runDir == dir;
+        }
+        if (known || !QFileInfo::exists(info.filePath() + "/" + run_files::kEvents)) {
+            continue;
+        }
+        try {
+            QueueEntry entry =
+                entryFor(loadExperimentFile(std::filesystem::path(dir) / run_files::kExperiment));
+            entry.runDir = dir;
+            for (const auto& ev : readRunEvents(dir)) {
+                entry.data->apply(ev);
+            }
+            entry.data->runDir = dir;
+            if (QFileInfo::exists(info.filePath() + "/" + run_files::kSummary)) {
+                const RunRecord record = readRunRecord(dir);
+                entry.data->summary = record.summary;
+                entry.data->state = record.completed                        ? RunState::Done
+                                    : entry.data->state == RunState::Failed ? RunState::Failed
+                                                                            : RunState::Stopped;
+            } else if (entry.data->state != RunState::Failed) {  // (a failure says why)
+                entry.data->state = RunState::Stopped;  // killed: resumable from its checkpoint
+            }
+            queue_.add(std::move(entry));
+        } catch (const Error& err) {
+            // #14: listed as failed with why (a status-bar message was gone in seconds and hid
+            // the folder); the other runs load as usual.
+            QueueEntry broken;
+            broken.experiment.name = info.fileName().toStdString();
+            broken.runDir = dir;
+            broken.data->runDir = dir;
+            broken.data->label = QObject::tr("unreadable run folder").toStdString();
+            broken.data->state = RunState::Failed;
+            broken.data->error = err.what();
+            queue_.add(std::move(broken));
+        }
+        ++added;
+    }
+    return added;
+}
+
+}  // namespace dlw::ui
