@@ -73,6 +73,9 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     if (!options_.backbonePath.isEmpty()) {
         form_->setString("backbone.path", options_.backbonePath);
     }
+    if (auto e = form_->experiment()) {
+        showPlannedTasks(e->sequence.tasks);
+    }
     loadPastRuns();
     if (queue_.rowCount() > 0) {
         selectRow(0);  // the newest past run, with its plots
@@ -422,6 +425,15 @@ void MainWindow::refreshPlots() {
         if (plot->isVisible() || visible == plot || visible->isAncestorOf(plot)) {
             plot->refresh(current, runs);
         }
+    }
+}
+
+void MainWindow::showPlannedTasks(int tasks) {
+    for (auto* plot : plots_) {
+        plot->setPlannedTasks(tasks);
+    }
+    if (focusRow_ < 0 && tabs_ != nullptr) {
+        refreshPlots();
     }
 }
 

@@ -78,6 +78,8 @@ private:
     void refreshStatus();
     void refreshDatasetInfo();
     void refreshBackboneInfo(const Experiment& experiment);
+    // The setup's task count for the plots sized by tasks while no run is in focus.
+    void showPlannedTasks(int tasks);
     void updateButtons();
     int selectedRow() const;
 

@@ -21,6 +21,7 @@
 #include <QMimeData>
 #include <QPointer>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QStatusBar>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -34,6 +35,16 @@ QWidget* MainWindow::createSetupPanel() {
     datasetInfo_ = new QLabel;
     datasetInfo_->setWordWrap(true);
     datasetInfo_->setTextFormat(Qt::RichText);
+    datasetInfo_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    // #17: at 10 tasks × 10 classes the chips pushed the form's fields to half height. They
+    // scroll in a box of at most about seven lines; the form keeps its room.
+    auto* datasetScroll = new QScrollArea;
+    datasetScroll->setWidget(datasetInfo_);
+    datasetScroll->setWidgetResizable(true);
+    datasetScroll->setFrameShape(QFrame::NoFrame);
+    datasetScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    datasetScroll->setMaximumHeight(7 * datasetInfo_->fontMetrics().lineSpacing() + 8);
+    datasetScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
     setupError_ = new QLabel;
     setupError_->setWordWrap(true);
     setupError_->setStyleSheet(QStringLiteral("color: #D55E00"));
@@ -42,7 +53,7 @@ QWidget* MainWindow::createSetupPanel() {
     backboneInfo_->setWordWrap(true);
     backboneInfo_->setTextFormat(Qt::RichText);
     layout->addWidget(backboneInfo_);
-    layout->addWidget(datasetInfo_);
+    layout->addWidget(datasetScroll);
     layout->addWidget(setupError_);
     auto* buttons = new QGridLayout;
     addButton_ = new QPushButton(tr("Add to queue"));
@@ -99,6 +110,9 @@ QWidget* MainWindow::createSetupPanel() {
     connect(form_, &ExperimentForm::changed, this, [this] {
         auto e = form_->experiment();
         setupError_->setText(e ? QString() : form_->error());
+        if (e) {
+            showPlannedTasks(e->sequence.tasks);
+        }
         datasetTimer_->start();  // the backbone's description refreshes with the dataset's
         updateButtons();
     });
@@ -154,6 +168,40 @@ struct DatasetText {
     QString tooltip;  // per-class counts and every unreadable file
 };
 
+// The task chips: "T3 · domain" in the task's colour, then its classes. A task of more than
+// kChipNames classes lists the first ones and "+N more" (#17: every name of 100 classes filled
+// the panel); the tooltip lists them all.
+constexpr std::size_t kChipNames = 4;
+
+QString taskChips(const Experiment& experiment,
+                  const std::vector<std::vector<int64_t>>& tasks,
+                  const std::vector<std::string>& classNames) {
+    QString html;
+    const auto& domains = experiment.sequence.domains;
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        const std::size_t listed = tasks[t].size() > kChipNames ? kChipNames - 1 : tasks[t].size();
+        QStringList names;
+        for (std::size_t k = 0; k < listed; ++k) {
+            names
+                << shownText(classNames.at(static_cast<std::size_t>(tasks[t][k]))).toHtmlEscaped();
+        }
+        if (listed < tasks[t].size()) {
+            names << QObject::tr("+%1 more").arg(tasks[t].size() - listed);
+        }
+        html +=
+            QStringLiteral(
+                "<span style='background:%1;color:white;white-space:nowrap'>&nbsp;T%2%3"
+                "&nbsp;</span> %4 &nbsp; ")
+                .arg(okabeIto(static_cast<int>(t)).name())
+                .arg(t + 1)
+                .arg(t < domains.size() ? QStringLiteral(" · %1").arg(
+                                              QString::fromStdString(domains[t]).toHtmlEscaped())
+                                        : QString())
+                .arg(names.join(QStringLiteral(", ")));
+    }
+    return html;
+}
+
 // Scans the experiment's dataset (any thread) and describes it for the setup panel.
 DatasetText describeDataset(const Experiment& experiment, const ScanProgress& progress) {
     DatasetText out;
@@ -202,23 +250,14 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
             }
         }
         const auto tasks = taskClassSequence(experiment, static_cast<int64_t>(s.classNames.size()));
-        out.html += QStringLiteral("<br>");
+        out.html += QStringLiteral("<br>") + taskChips(experiment, tasks, s.classNames);
+        out.tooltip += QObject::tr("<b>Tasks</b><br>");
         for (std::size_t t = 0; t < tasks.size(); ++t) {
             QStringList names;
             for (auto c : tasks[t]) {
-                names << shownText(s.classNames.at(static_cast<std::size_t>(c)));
+                names << shownText(s.classNames.at(static_cast<std::size_t>(c))).toHtmlEscaped();
             }
-            const auto& domains = experiment.sequence.domains;
-            out.html += QStringLiteral(
-                            "<span style='background:%1;color:white'>&nbsp;T%2%3&nbsp;"
-                            "</span> %4 &nbsp; ")
-                            .arg(okabeIto(static_cast<int>(t)).name())
-                            .arg(t + 1)
-                            .arg(t < domains.size()
-                                     ? QStringLiteral(" · %1").arg(
-                                           QString::fromStdString(domains[t]).toHtmlEscaped())
-                                     : QString())
-                            .arg(names.join(QStringLiteral(", ")).toHtmlEscaped());
+            out.tooltip += QStringLiteral("T%1: %2<br>").arg(t + 1).arg(names.join(", "));
         }
     } catch (const std::exception& err) {
         out.html = QStringLiteral("<span style='color:#D55E00'>%1</span>")

@@ -277,7 +277,7 @@ AccuracyPlot::AccuracyPlot(QWidget* parent) : Plot(tr("Accuracy vs tasks learned
 
 void AccuracyPlot::refresh(const RunData* /*current*/, const RunList& runs) {
     clearGraphs();
-    int tasks = 1;
+    int tasks = runs.empty() ? plannedTasks_ : 1;  // no run: the setup's count (#17)
     int index = 0;
     for (const auto& run : runs) {
         tasks = std::max(tasks, run->tasks);
@@ -355,6 +355,58 @@ MatrixPlot::MatrixPlot(QWidget* parent) : Plot(tr("Accuracy matrix (row: after t
         axis->setTicker(ticker);
     }
     setEmptyMessage(tr("Fills row by row as tasks finish"));
+    connect(this, &QCustomPlot::afterLayout, this, &MatrixPlot::fitCellLabels);
+}
+
+void MatrixPlot::fitCellLabels() {
+    const double cellWidth = axisRect()->width() / static_cast<double>(cellCount_);
+    const double cellHeight = axisRect()->height() / static_cast<double>(cellCount_);
+    const auto text = [this](double v, int decimals) {
+        return signed_ ? QStringLiteral("%1%2").arg(v >= 0 ? "+" : "").arg(v, 0, 'f', decimals)
+                       : QString::number(v, 'f', decimals);
+    };
+    // The widest label decides for all, so that the matrix reads as one table.
+    QStringList longest;
+    for (int decimals : {1, 0}) {
+        QString wide;
+        for (const auto& c : cells_) {
+            const QString t = text(c.value, decimals);
+            wide = t.size() > wide.size() ? t : wide;
+        }
+        longest << wide;
+    }
+    int decimals = -1;
+    QFont chosen = font();
+    for (int d = 0; d < 2 && decimals < 0; ++d) {
+        for (double points = 9; points >= 7; points -= 0.5) {
+            QFont f = font();
+            f.setPointSizeF(points);
+            const QFontMetricsF metrics(f);
+            if (metrics.horizontalAdvance(longest[d]) + 4 <= cellWidth &&
+                metrics.height() <= cellHeight) {
+                decimals = 1 - d;
+                chosen = f;
+                break;
+            }
+        }
+    }
+    for (const auto& c : cells_) {
+        c.item->setVisible(decimals >= 0);
+        c.item->setFont(chosen);
+        c.item->setText(decimals >= 0 ? text(c.value, decimals) : QString());
+    }
+}
+
+QStringList MatrixPlot::cellLabels() const {
+    QStringList out;
+    for (const auto& c : cells_) {
+        out << (c.item->visible() ? c.item->text() : QString());
+    }
+    return out;
+}
+
+double MatrixPlot::cellLabelPointSize() const {
+    return cells_.empty() ? 0.0 : cells_.front().item->font().pointSizeF();
 }
 
 void MatrixPlot::setKind(MatrixKind kind) {
@@ -378,7 +430,8 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
         removeItem(item);
     }
     labels_.clear();
-    const int t = current != nullptr && current->tasks > 0 ? current->tasks : 5;
+    cells_.clear();
+    const int t = current != nullptr && current->tasks > 0 ? current->tasks : plannedTasks_;
     shown_ = current != nullptr ? current->matrix(kind_) : AccuracyMatrix{};
     const RunData* base = nullptr;
     for (const auto& r : runs) {
@@ -431,12 +484,11 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
             any = true;
             sum += *v;
             ++n;
-            auto* text = new QCPItemText(this);
+            auto* text = new QCPItemText(this);  // its text and font: fitCellLabels()
             text->position->setCoords(j + 1, i + 1);
-            text->setText(base != nullptr ? QString::asprintf("%+.1f", *v)
-                                          : QString::number(*v, 'f', 1));
             text->setColor(base != nullptr || *v > 60 ? Qt::black : Qt::white);
             labels_.push_back(text);
+            cells_.push_back({text, *v});
         }
         if (n > 0 && kind_ != MatrixKind::TaskConfusion) {  // the row mean, right of the row
             auto* mean = new QCPItemText(this);
@@ -448,6 +500,9 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
             labels_.push_back(mean);
         }
     }
+    signed_ = base != nullptr;
+    cellCount_ = t;
+    fitCellLabels();  // at the present size; again after each layout
     xAxis->setRange(0.5, t + 0.5);
     yAxis->setRange(0.5, t + 0.5);
     axisRect()->setMinimumMargins(

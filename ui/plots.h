@@ -7,6 +7,7 @@
 #include "qcustomplot.h"
 #include "ui/run_data.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -30,6 +31,9 @@ public:
     QString title() const { return title_; }
     // Writes PNG, PDF or CSV by the file's suffix; false with a message on failure.
     bool exportTo(const QString& path, QString* error);
+    // The task count of the experiment set up but not run yet: what a plot sized by tasks shows
+    // when no run is in focus (#17: a 10-task setup showed a 5 × 5 matrix). Default 5.
+    void setPlannedTasks(int tasks) { plannedTasks_ = std::max(tasks, 1); }
 
 protected:
     // Hover text for a point near `pos`, or empty.
@@ -40,6 +44,7 @@ protected:
 
     QString title_;
     QCPItemText* empty_ = nullptr;
+    int plannedTasks_ = 5;
 };
 
 // The loss plot's smoothing factor β.
@@ -84,17 +89,33 @@ public:
     void refresh(const RunData* current, const RunList& runs) override;
     QString csv() const override;
     const AccuracyMatrix& shown() const { return shown_; }
+    // The cell labels as drawn, row by row ("" where a cell's value does not fit its cell and
+    // shows on hover only), and their font's point size (tests).
+    QStringList cellLabels() const;
+    double cellLabelPointSize() const;
 
 protected:
     QString hoverText(const QPoint& pos) const override;
 
 private:
+    // Sizes the cell labels to the cells as laid out (called after each layout): one decimal
+    // while it fits at 7 pt or more, whole numbers below that, none (hover only) when even
+    // those do not fit. At 10 tasks "30.034.0" overlapped.
+    void fitCellLabels();
+
+    struct CellLabel {
+        QCPItemText* item;
+        double value;
+    };
     QCPColorMap* map_;
     QCPColorScale* scale_;
     MatrixKind kind_ = MatrixKind::ClassIncremental;
     std::string baseline_;
     AccuracyMatrix shown_;
     std::vector<QCPAbstractItem*> labels_;
+    std::vector<CellLabel> cells_;  // among labels_
+    bool signed_ = false;           // the difference view: "+1.5"
+    int cellCount_ = 5;
 };
 
 class TaskIdentityPlot : public Plot {

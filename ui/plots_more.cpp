@@ -23,7 +23,7 @@ TaskIdCurvePlot::TaskIdCurvePlot(QWidget* parent)
 
 void TaskIdCurvePlot::refresh(const RunData* /*current*/, const RunList& runs) {
     clearGraphs();
-    int tasks = 1;
+    int tasks = runs.empty() ? plannedTasks_ : 1;  // no run: the setup's count (#17)
     int index = 0;
     for (const auto& run : runs) {
         tasks = std::max(tasks, run->tasks);
@@ -68,7 +68,7 @@ TaskAccuracyPlot::TaskAccuracyPlot(QWidget* parent)
 
 void TaskAccuracyPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     clearGraphs();
-    const int t = current != nullptr ? std::max(current->tasks, 1) : 1;
+    const int t = current != nullptr ? std::max(current->tasks, 1) : plannedTasks_;
     const AccuracyMatrix m =
         current != nullptr ? current->matrix(MatrixKind::ClassIncremental) : AccuracyMatrix{};
     bool any = false;
@@ -169,7 +169,7 @@ void MemoryPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     // an axis from just under the lowest keeps the gap between them visible.
     yAxis2->setRange(inputs.empty() ? 50.0 : std::max(0.0, std::floor(lowest) - 1.0),
                      inputs.empty() ? 100.0 : 100.5);
-    const int t = current != nullptr ? std::max(current->tasks, 1) : 1;
+    const int t = current != nullptr ? std::max(current->tasks, 1) : plannedTasks_;
     xAxis->setRange(0.5, t + 0.5);
     yAxis->setRange(0, top * 1.15);
     setEmptyMessage(inputs.empty() ? tr("After the first task (methods with a memory)")
@@ -196,7 +196,7 @@ void ForgettingPlot::refresh(const RunData* /*current*/, const RunList& runs) {
     clearPlottables();
     int index = 0;
     const double width = 0.8 / std::max<std::size_t>(runs.size(), 1);
-    int tasks = 1;
+    int tasks = runs.empty() ? plannedTasks_ : 1;
     double low = 0;
     double high = 1;
     for (const auto& run : runs) {
@@ -320,12 +320,13 @@ void SpectraPlot::refresh(const RunData* current, const RunList& /*runs*/) {
                     g->addData(static_cast<double>(i + 1), v);
                     high = std::max(high, v);
                     low = std::min(low, v);
+                    longest = std::max(longest, static_cast<int>(i + 1));
                 }
             }
-            longest = std::max(longest, static_cast<int>(s.singularValues.size()));
         }
     }
-    xAxis->setRange(0.5, std::min(longest, 24) + 0.5);
+    // Fitted to the values drawn (#17: fixed at 24, residual spectra of 80 values left it).
+    xAxis->setRange(0.5, longest + 0.5);
     yAxis->setRange(std::max(low * 0.5, high * 1e-4), high * 2);
     setEmptyMessage(index == 0 ? tr("After the first task") : QString());
     legend->setVisible(index > 0);

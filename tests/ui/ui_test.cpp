@@ -22,10 +22,13 @@
 #include <functional>
 #include <random>
 
+#include <QAbstractSpinBox>
 #include <QApplication>
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QImage>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMimeData>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -219,6 +222,73 @@ TEST(Plots, TheSmoothedLossIsDebiasedAndRestartsAtEachTask) {
     ASSERT_EQ(plot.graph(1)->dataCount(), 6);
     EXPECT_DOUBLE_EQ(plot.graph(1)->data()->at(0)->value, 1.0);
     EXPECT_DOUBLE_EQ(plot.graph(1)->data()->at(3)->value, 6.0);  // the second task's first loss
+}
+
+// A RunData of `tasks` tasks, every task evaluated, accuracies 30-99 % with one decimal.
+RunData evaluatedRun(int tasks) {
+    RunData data;
+    data.tasks = tasks;
+    for (int k = 0; k < tasks; ++k) {
+        Evaluation ev;
+        ev.afterTask = k;  // 0-based, as the engine writes it
+        for (int j = 0; j <= k; ++j) {
+            ev.accuracy.push_back(30.0 + (7 * j + 3 * k) % 70 + 0.5);
+        }
+        data.evaluations.push_back(ev);
+    }
+    return data;
+}
+
+// #17: at 10 tasks the cells printed their values over each other ("30.034.0"). Every label
+// drawn fits its cell (one decimal while it can, whole numbers or hover only below that), at the
+// size the window gives the matrix (1600 × 1000: about 420 × 400 px).
+TEST(Plots, MatrixCellLabelsFitTheirCellsFromTwoToTwentyTasks) {
+    for (int tasks : {2, 5, 10, 20}) {
+        MatrixPlot plot;
+        plot.resize(420, 400);
+        plot.show();
+        RunData data = evaluatedRun(tasks);
+        plot.refresh(&data, {});
+        plot.replot();
+        const QStringList labels = plot.cellLabels();
+        ASSERT_EQ(labels.size(), tasks * (tasks + 1) / 2) << tasks;
+        const double cell = plot.axisRect()->width() / static_cast<double>(tasks);
+        QFont font = plot.font();
+        font.setPointSizeF(plot.cellLabelPointSize());
+        const QFontMetricsF metrics(font);
+        for (const auto& label : labels) {
+            EXPECT_LE(metrics.horizontalAdvance(label) + 4, cell)
+                << tasks << " tasks: " << label.toStdString();
+        }
+        if (tasks <= 5) {
+            EXPECT_TRUE(labels.front().contains('.')) << tasks;  // one decimal while it fits
+        }
+        EXPECT_EQ(plot.shown().size(), static_cast<std::size_t>(tasks));
+        if (const char* prefix = std::getenv("DLW_UI_MATRIX_SCREENSHOTS")) {
+            EXPECT_TRUE(plot.grab().save(QStringLiteral("%1-%2.png").arg(prefix).arg(tasks)));
+        }
+    }
+    MatrixPlot planned;  // no run in focus: the setup's task count, not 5
+    planned.setPlannedTasks(10);
+    planned.refresh(nullptr, {});
+    EXPECT_DOUBLE_EQ(planned.xAxis->range().upper, 10.5);
+}
+
+// #17: the spectrum's x axis stayed at about 24 while residual spectra ran to 80 values.
+TEST(Plots, TheSpectrumAxisFitsTheLongestSpectrum) {
+    SpectraPlot plot;
+    RunData data = evaluatedRun(1);
+    AdapterSpectrum residual;
+    residual.block = 0;
+    residual.map = "qkv";
+    residual.kind = "residual";
+    for (int i = 0; i < 80; ++i) {
+        residual.singularValues.push_back(std::pow(0.95, i));
+    }
+    data.evaluations.back().spectra.push_back(residual);
+    plot.refresh(&data, {});
+    EXPECT_GE(plot.xAxis->range().upper, 80.0);
+    EXPECT_LE(plot.xAxis->range().upper, 81.0);
 }
 
 TEST(ExperimentForm, SaveAndOpenRoundTripAndErrorsNameTheKey) {
@@ -526,6 +596,61 @@ TEST(MainWindow, ADroppedFolderOfImageListsIsReadAsFileList) {
         return false;
     };
     EXPECT_TRUE(waitFor(shown, 20000));
+}
+
+// #17: an image folder of 100 classes in 10 tasks × 10 (and 20 × 5): the task chips listed
+// every class name and squeezed the setup form's fields to half height, and the matrix stayed
+// 5 × 5 before the run. DLW_UI_SCALE_SCREENSHOTS=PREFIX saves the window at 5, 10 and 20 tasks.
+TEST(MainWindow, AHundredClassesInTwentyTasksKeepTheSetupReadable) {
+    const auto root = test::tempDir("ui") / "hundred";
+    for (int c = 0; c < 100; ++c) {
+        const auto folder = root / ("class_with_a_long_name_" + std::to_string(c));
+        std::filesystem::create_directories(folder);
+        for (int k = 0; k < 2; ++k) {
+            QImage image(8, 8, QImage::Format_RGB32);
+            image.fill(QColor::fromHsv((c * 7) % 360, 200, 100 + 50 * k));
+            ASSERT_TRUE(image.save(
+                QString::fromStdString((folder / (std::to_string(k) + ".png")).string())));
+        }
+    }
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-hundred").string());
+    MainWindow window(options);
+    window.resize(1600, 1000);
+    window.show();
+    window.useDatasetFolder(QString::fromStdString(root.string()));
+    for (int tasks : {5, 10, 20}) {
+        window.form().setValue("sequence.tasks", std::to_string(tasks));
+        window.form().setValue("sequence.classes_per_task", std::to_string(100 / tasks));
+        ASSERT_TRUE(window.form().experiment().has_value()) << window.form().error().toStdString();
+        const QString more = QStringLiteral("+%1 more").arg(100 / tasks - 3);
+        const auto chipsShown = [&] {
+            for (const auto* label : window.findChildren<QLabel*>()) {
+                if (label->text().contains(QStringLiteral("T%1").arg(tasks)) &&
+                    label->text().contains(more)) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        ASSERT_TRUE(waitFor(chipsShown, 20000)) << tasks;
+        waitFor([] { return false; }, 200);
+        for (auto* field : window.form().findChildren<QWidget*>()) {
+            const bool inner = qobject_cast<QAbstractSpinBox*>(field->parentWidget()) != nullptr ||
+                               qobject_cast<QComboBox*>(field->parentWidget()) != nullptr;
+            if ((qobject_cast<QLineEdit*>(field) || qobject_cast<QComboBox*>(field) ||
+                 qobject_cast<QAbstractSpinBox*>(field)) &&
+                !inner && field->isVisible()) {
+                EXPECT_GE(field->height(), field->sizeHint().height())
+                    << tasks << " tasks: a squeezed " << field->metaObject()->className();
+            }
+        }
+        EXPECT_DOUBLE_EQ(window.matrixPlot().xAxis->range().upper, tasks + 0.5);
+        if (const char* prefix = std::getenv("DLW_UI_SCALE_SCREENSHOTS")) {
+            EXPECT_TRUE(
+                window.grab().save(QStringLiteral("%1-%2-tasks.png").arg(prefix).arg(tasks)));
+        }
+    }
 }
 
 // The window shows the engine's numbers, and the experiment it saves reproduces them headless.
