@@ -3,7 +3,7 @@
 
 Usage: check_run_folder.py RUN_DIR   (exit 0 and one line "ok: ..." or exit 1 naming each problem)
 
-- experiment.json, summary.json, checkpoints/*.json: whole JSON objects, no NaN or Infinity;
+- experiment.json, split.json, summary.json, checkpoints/*.json: whole JSON objects, no NaN or Infinity;
 - events.jsonl: every complete line a JSON object with "v" and "type", step losses finite
   numbers (a partial last line is what a kill leaves, and is allowed);
 - checkpoints/*.safetensors: 8-byte header length, JSON header, offsets inside the file, the

@@ -8,6 +8,7 @@
 #include "ui/plots.h"
 #include "ui/predict_panel.h"
 #include "ui/shown_text.h"
+#include "ui/split_view.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -280,6 +281,15 @@ void MainWindow::createMenus() {
     run->addAction(tr("&Stop"), this, [this] { stopButton_->click(); });
     run->addAction(tr("Stop after this &task"), this, [this] { stopAfterButton_->click(); });
     run->addAction(tr("&Compare methods"), this, &MainWindow::compareMethods);
+    run->addSeparator();
+    run->addAction(tr("S&plit of this run…"), this, [this] {
+        const int row = selectedRow();
+        if (row < 0 || queue_.entry(row).runDir.empty()) {
+            statusBar()->showMessage(tr("Select a run that has started"), 5000);
+            return;
+        }
+        showSplitDialog(this, queue_.entry(row).runDir);
+    });
 }
 
 bool MainWindow::addToQueue() {

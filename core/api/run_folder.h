@@ -25,6 +25,7 @@ inline constexpr const char* kEvents = "events.jsonl";         // one versioned 
 inline constexpr const char* kSummary = "summary.json";        // DESIGN §6 summary
 inline constexpr const char* kCheckpoints = "checkpoints";     // folder
 inline constexpr const char* kLatest = "latest.json";          // in checkpoints/: the pointer
+inline constexpr const char* kSplit = "split.json";  // each task's classes and images (#17)
 }  // namespace run_files
 
 // `text` made into one safe file-name component: path separators, control characters,
@@ -94,5 +95,34 @@ RunRecord readRunRecord(const std::filesystem::path& dir);
 // line (a killed run) is ignored; lines of a newer events version or unknown types are skipped.
 // Throws dlw::Error naming the file when it is missing or a complete line is malformed.
 std::vector<Event> readRunEvents(const std::filesystem::path& dir);
+
+// The split manifest of a run (DIR/split.json, written when the run starts; #17): each task's
+// classes and the exact images it trained, validated and was tested on, so that a reader can
+// rebuild the split without the program.
+struct TaskSplitInfo {
+    int task = 0;                         // 1-based
+    std::string domain;                   // sequence.domains' entry, "" without domains
+    std::vector<int64_t> labels;          // the dataset's class indices
+    std::vector<std::string> classNames;  // in step with labels
+    // Images as the manifest names them: a path relative to data.root (data read from files)
+    // or a record number in the source file, as text.
+    std::vector<std::string> train;
+    std::vector<std::string> val;
+    std::vector<std::string> test;
+};
+
+struct RunSplit {
+    std::string kind;         // data.kind
+    std::string trainSource;  // the file or folder train and val images come from
+    std::string testSource;
+    bool paths = false;       // images named by path (else by record number)
+    std::string evaluatedOn;  // "test" or "val"
+    std::vector<TaskSplitInfo> tasks;
+    std::vector<LoadWarning> skipped;  // files the run left out, with why
+};
+
+// Reads DIR/split.json; nullopt for a run folder without one (runs from before #17). Throws
+// dlw::Error naming the file when it is malformed. Any thread.
+std::optional<RunSplit> readRunSplit(const std::filesystem::path& dir);
 
 }  // namespace dlw

@@ -44,6 +44,9 @@ ImageDataset selectImages(const ImageDataset& data, const std::vector<int64_t>& 
                         " images)");
         }
         out.labels.push_back(data.labels[static_cast<std::size_t>(index)]);
+        if (data.inMemory()) {
+            out.records.push_back(data.record(index));
+        }
         if (!data.files.empty()) {
             out.files.push_back(data.files[static_cast<std::size_t>(index)]);
         }

@@ -22,6 +22,9 @@ struct ImageDataset {
     torch::Tensor pixels;                      // uint8 [N, H, W, C] in memory, else undefined
     std::vector<std::filesystem::path> files;  // one per image when decoded on demand
     std::vector<LoadWarning> warnings;         // files or records skipped while reading
+    // In-memory data: each image's record number in `source` (0-based, in the file's order),
+    // which the run's split manifest names it by; empty = 0, 1, ... (the reader's own order).
+    std::vector<int64_t> records;
 
     // file-list data (readFileLists) only, else both empty: the list each image came from.
     std::vector<std::string> domainNames;  // list prefixes, e.g. "clipart"; index = domain
@@ -29,6 +32,10 @@ struct ImageDataset {
 
     int64_t size() const { return static_cast<int64_t>(labels.size()); }
     bool inMemory() const { return pixels.defined(); }
+    // Image `index`'s record number in `source` (see `records`).
+    int64_t record(int64_t index) const {
+        return records.empty() ? index : records[static_cast<std::size_t>(index)];
+    }
 };
 
 struct TrainTestData {
@@ -96,7 +103,8 @@ TrainTestData readDataset(DataKind kind,
                           const std::vector<std::string>& domains = {});
 
 // Images `indices` of `data`, in that order, with its class names, source, warnings and domains
-// (pixels are copied; files are shared paths). Throws dlw::Error for an index out of range.
+// (pixels are copied; files are shared paths; record numbers follow the images). Throws
+// dlw::Error for an index out of range.
 ImageDataset selectImages(const ImageDataset& data, const std::vector<int64_t>& indices);
 
 }  // namespace dlw

@@ -263,6 +263,7 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     resolved["task_id"]["block"] = plan_.featureBlock;
     resolved["method"]["blocks"] = plan_.layout.blocks;
     store_ = std::make_unique<RunStore>(request.runDir, resolved.dump(2) + "\n", request.resume);
+    store_->writeSplit(splitManifest(e_, data_));  // a resumed run cuts the same split
     evaluator_ = std::make_unique<Evaluator>(evalTasks_, joint_);
 }
 

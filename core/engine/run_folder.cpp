@@ -555,4 +555,52 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
     return r;
 }
 
+std::optional<RunSplit> readRunSplit(const std::filesystem::path& dir) {
+    const auto path = dir / run_files::kSplit;
+    if (!std::filesystem::exists(path)) {
+        return std::nullopt;
+    }
+    const auto j = readJson(path);
+    try {
+        RunSplit out;
+        const auto& data = j.at("data");
+        out.kind = data.at("kind").get<std::string>();
+        out.trainSource = data.at("train_source").get<std::string>();
+        out.testSource = data.at("test_source").get<std::string>();
+        out.paths = data.at("images_as").get<std::string>() == "paths";
+        out.evaluatedOn = j.at("evaluated_on").get<std::string>();
+        const auto refs = [](const nlohmann::json& list) {
+            std::vector<std::string> texts;
+            for (const auto& ref : list) {
+                texts.push_back(ref.is_string() ? ref.get<std::string>()
+                                                : std::to_string(ref.get<int64_t>()));
+            }
+            return texts;
+        };
+        for (const auto& t : j.at("tasks")) {
+            TaskSplitInfo task;
+            task.task = numberAt<int>(t, "task");
+            task.domain = t.value("domain", std::string());
+            for (const auto& c : t.at("classes")) {
+                task.labels.push_back(numberAt<int64_t>(c, "label"));
+                task.classNames.push_back(c.at("name").get<std::string>());
+            }
+            task.train = refs(t.at("train"));
+            task.val = refs(t.at("val"));
+            task.test = refs(t.at("test"));
+            out.tasks.push_back(std::move(task));
+        }
+        for (const auto& w : j.value("skipped", nlohmann::json::array())) {
+            LoadWarning warning;
+            warning.file = w.at("file").get<std::string>();
+            warning.index = w.value("index", int64_t{-1});
+            warning.reason = w.at("reason").get<std::string>();
+            out.skipped.push_back(std::move(warning));
+        }
+        return out;
+    } catch (const nlohmann::json::exception& err) {
+        throw Error(fmt::format("{}: not a split manifest ({})", path.string(), err.what()));
+    }
+}
+
 }  // namespace dlw

@@ -384,4 +384,8 @@ void RunStore::writeSummary(const RunSummary& summary, bool completed) {
     writeFileAtomically(dir_ / run_files::kSummary, dumpJson(j, 2) + "\n");
 }
 
+void RunStore::writeSplit(const nlohmann::json& manifest) {
+    writeFileAtomically(dir_ / run_files::kSplit, dumpJson(manifest) + "\n");
+}
+
 }  // namespace dlw

@@ -54,6 +54,8 @@ public:
     // checkpoints/STEM.safetensors of the latest checkpoint, for error messages.
     std::filesystem::path latestCheckpointPath() const;
     void writeSummary(const RunSummary& summary, bool completed);
+    // split.json: the manifest of splitManifest() (engine/task_data.h).
+    void writeSplit(const nlohmann::json& manifest);
 
 private:
     void writeCheckpoint(const std::string& stem,

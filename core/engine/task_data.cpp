@@ -263,4 +263,70 @@ TaskData prepareTaskData(const Experiment& e, const BackboneArch& arch) {
     return out;
 }
 
+namespace {
+
+// An image as the manifest names it: its path (relative to `root` when under it) or its record.
+nlohmann::json imageRef(const ImageDataset& set, int64_t index, const std::filesystem::path& root) {
+    if (set.inMemory()) {
+        return set.record(index);
+    }
+    const auto& file = set.files[static_cast<std::size_t>(index)];
+    if (!root.empty()) {
+        const auto relative = file.lexically_relative(root);
+        if (!relative.empty() && *relative.begin() != "..") {
+            return relative.generic_string();
+        }
+    }
+    return file.generic_string();
+}
+
+}  // namespace
+
+nlohmann::json splitManifest(const Experiment& e, const TaskData& data) {
+    const std::filesystem::path root = e.data.root;
+    nlohmann::json out;
+    out["format"] = 1;
+    out["about"] =
+        "The images of each task: paths relative to data.root for data read from files, else "
+        "record numbers (0-based) in the source file, train and val from train_source, test "
+        "from test_source.";
+    out["data"] = {{"kind", toString(e.data.kind)},
+                   {"root", e.data.root},
+                   {"train_source", data.data.train.source},
+                   {"test_source", data.data.test.source},
+                   {"classes", data.classNames.size()},
+                   {"images_as", data.data.train.inMemory() ? "records" : "paths"}};
+    out["evaluated_on"] = data.evalOnVal ? "val" : "test";
+    out["tasks"] = nlohmann::json::array();
+    for (std::size_t t = 0; t < data.tasks.size(); ++t) {
+        const TaskSplit& split = data.tasks[t];
+        nlohmann::json task;
+        task["task"] = t + 1;
+        if (t < e.sequence.domains.size()) {
+            task["domain"] = e.sequence.domains[t];
+        }
+        task["classes"] = nlohmann::json::array();
+        for (const int64_t c : split.classes) {
+            task["classes"].push_back(
+                {{"label", c}, {"name", data.classNames.at(static_cast<std::size_t>(c))}});
+        }
+        const auto list = [&](const ImageDataset& set, const std::vector<int64_t>& indices) {
+            auto refs = nlohmann::json::array();
+            for (const int64_t i : indices) {
+                refs.push_back(imageRef(set, i, root));
+            }
+            return refs;
+        };
+        task["train"] = list(data.data.train, split.train);
+        task["val"] = list(data.data.train, split.val);
+        task["test"] = list(data.data.test, split.test);
+        out["tasks"].push_back(std::move(task));
+    }
+    out["skipped"] = nlohmann::json::array();
+    for (const auto& w : data.skipped) {
+        out["skipped"].push_back({{"file", w.file}, {"index", w.index}, {"reason", w.reason}});
+    }
+    return out;
+}
+
 }  // namespace dlw

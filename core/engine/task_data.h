@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace dlw {
 
 struct TaskSplit {
@@ -45,5 +47,13 @@ struct TaskData {
 // sequence.* or the file for a missing dataset, more classes asked than the dataset has, or a task
 // left without images.
 TaskData prepareTaskData(const Experiment& experiment, const BackboneArch& arch);
+
+// The run's split manifest (run_files::kSplit, #17): what a reader needs to rebuild each task's
+// data without the program. Per task its classes (label and name), its domain when the
+// sequence has domains, and its training, validation and test images: paths relative to
+// data.root (absolute when outside it) for data read from files, else record numbers (0-based)
+// in the train or test source file (the validation images come from the train source). Also the
+// sources, the split the run evaluates on, and the files the run left out with why.
+nlohmann::json splitManifest(const Experiment& experiment, const TaskData& data);
 
 }  // namespace dlw

@@ -13,6 +13,7 @@
 #include "ui/predict_panel.h"
 #include "ui/queue_model.h"
 #include "ui/queue_policy.h"
+#include "ui/split_view.h"
 
 #include <algorithm>
 #include <chrono>
@@ -34,6 +35,7 @@
 #include <QScrollBar>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTextBrowser>
 #include <QTextDocument>
 #include <QThread>
 #include <QUrl>
@@ -674,6 +676,22 @@ TEST(MainWindow, MatrixHoldsTheEngineNumbersAndTheSavedExperimentReproducesThem)
     EXPECT_EQ(entry.data->threads, 1);
     const RunRecord record = readRunRecord(entry.runDir);
     EXPECT_EQ(window.matrixPlot().shown(), record.summary.accuracyMatrix);
+    // #17: the split the run wrote, as the window shows it: every task, its classes and counts.
+    const auto split = readRunSplit(entry.runDir);
+    ASSERT_TRUE(split.has_value());
+    const QString html = splitHtml(*split);
+    EXPECT_EQ(split->tasks.size(), 3U);
+    EXPECT_TRUE(html.contains(QStringLiteral("<b>80</b>")))  // 2 classes × 40 training images
+        << html.toStdString();
+    EXPECT_TRUE(
+        html.contains(QString::fromStdString(split->tasks[2].classNames[1]).toHtmlEscaped()));
+    if (const char* shot = std::getenv("DLW_UI_SPLIT_SCREENSHOT")) {
+        QTextBrowser view;
+        view.setHtml(html);
+        view.resize(900, 300);
+        view.show();
+        EXPECT_TRUE(view.grab().save(QString::fromUtf8(shot)));
+    }
 
     // Right-click exports: PNG, PDF, and the CSV of exactly the matrix shown.
     const auto dir = test::tempDir("ui");

@@ -127,6 +127,26 @@ TEST(FileListRun, TwoTasksOnTwoDomainsFinish) {
     const auto& started = std::get<RunStarted>(events.front());
     EXPECT_EQ(started.taskClasses.at(1), (std::vector<std::string>{"cat", "dog"}));
     EXPECT_TRUE(std::get<RunFinished>(events.back()).completed);
+
+    // #17: the split manifest names each image by its path under data.root, leaves the cut
+    // JPEG out of the training images and says why.
+    const auto split = readRunSplit(dir);
+    ASSERT_TRUE(split.has_value());
+    EXPECT_TRUE(split->paths);
+    EXPECT_EQ(split->kind, "file-list");
+    ASSERT_EQ(split->tasks.size(), 2U);
+    EXPECT_EQ(split->tasks[1].classNames, (std::vector<std::string>{"cat", "dog"}));
+    EXPECT_EQ(split->tasks[1].labels, (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(split->tasks[0].train.size() + split->tasks[1].train.size(), 24U);
+    EXPECT_EQ(split->tasks[1].test.size(), 8U);
+    for (const auto& task : split->tasks) {
+        for (const auto& file : task.train) {
+            EXPECT_TRUE(fs::exists(root / file)) << file;  // relative to data.root
+            EXPECT_NE(file, "clipart/bee/cut.jpg");
+        }
+    }
+    ASSERT_EQ(split->skipped.size(), 2U);
+    EXPECT_EQ(split->skipped[1].file, (root / "clipart/bee/cut.jpg").string());
 }
 
 // A class without a training image has no statistics for the task predictor, no ridge column
