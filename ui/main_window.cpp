@@ -214,8 +214,15 @@ QWidget* MainWindow::createPlots() {
         matrix_->setBaseline(i == 0 ? std::string() : baseline_->itemText(i).toStdString());
         refreshPlots();
     });
+    meanOverSeeds_ = new QCheckBox(tr("mean over seeds"));
+    meanOverSeeds_->setChecked(true);
+    meanOverSeeds_->setToolTip(
+        tr("Runs of one variant that differ only in their seed: one mean line with a ± SD band "
+           "(accuracy, forgetting) and a matrix of means. Off: the selected seed's runs only"));
+    connect(meanOverSeeds_, &QCheckBox::toggled, this, &MainWindow::refreshPlots);
     matrixRow->addWidget(matrixKind_, 1);
     matrixRow->addWidget(baseline_, 1);
+    matrixRow->addWidget(meanOverSeeds_);
     matrixLayout->addLayout(matrixRow);
     matrixLayout->addWidget(matrix_, 1);
     grid->addWidget(loss, 0, 0);
@@ -430,10 +437,13 @@ void MainWindow::refreshPlots() {
         baseline_->setCurrentIndex(keep > 0 ? keep : 0);
         matrix_->setBaseline(keep > 0 ? chosen.toStdString() : std::string());
     }
+    const bool mean = meanOverSeeds_->isChecked();
+    const RunList anySeed = mean ? policy_.sameSequenceAnySeed(current) : RunList{};
     QWidget* visible = tabs_->currentWidget();
     for (auto* plot : plots_) {
         if (plot->isVisible() || visible == plot || visible->isAncestorOf(plot)) {
-            plot->refresh(current, runs);
+            plot->setMeanOverSeeds(mean && plot->aggregatesSeeds());
+            plot->refresh(current, plot->meanOverSeeds() ? anySeed : runs);
         }
     }
 }

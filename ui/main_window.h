@@ -11,6 +11,7 @@
 
 #include <QMainWindow>
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QListView;
@@ -98,6 +99,7 @@ private:
     MatrixPlot* matrix_ = nullptr;
     QComboBox* matrixKind_ = nullptr;
     QComboBox* baseline_ = nullptr;
+    QCheckBox* meanOverSeeds_ = nullptr;
     PredictPanel* predict_ = nullptr;
     QLabel* statusRun_ = nullptr;
     QPushButton* runButton_ = nullptr;

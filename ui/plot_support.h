@@ -16,6 +16,19 @@ inline const Evaluation* lastEvaluation(const RunData* run) {
     return run != nullptr && !run->evaluations.empty() ? &run->evaluations.back() : nullptr;
 }
 
+// The groups a plot draws: one per variant with every seed's runs when `meanOverSeeds`, else one
+// per run.
+inline std::vector<VariantRuns> plotGroups(const RunList& runs, bool meanOverSeeds) {
+    if (meanOverSeeds) {
+        return groupByVariant(runs);
+    }
+    std::vector<VariantRuns> out;
+    for (const auto& run : runs) {
+        out.push_back({run->label, {run.get()}});
+    }
+    return out;
+}
+
 inline QString number(double v) {
     return QString::number(v, 'g', 6);
 }
@@ -42,6 +55,54 @@ inline QString plottablesCsv(const QCustomPlot* plot, const QString& xName, cons
         }
     }
     return out;
+}
+
+// Legends of more entries than this leave the axis rect, where they hid the data (#17: thirteen
+// variants of an ablation covered the accuracy curves).
+inline constexpr int kInsetLegendItems = 6;
+
+// Puts the legend inside the axis rect (at the corner the plot chose) while it has at most
+// kInsetLegendItems entries, else beneath the plot in two or three columns. Call after the
+// plottables are set, before replot.
+inline void fitLegend(QCustomPlot* plot) {
+    QCPLegend* legend = plot->legend;
+    const int items = legend->itemCount();
+    const bool outside = legend->layout() == plot->plotLayout();
+    if (items > kInsetLegendItems && !outside) {
+        const Qt::Alignment corner = plot->axisRect()->insetLayout()->insetAlignment(0);
+        plot->axisRect()->insetLayout()->take(legend);
+        plot->axisRect()->insetLayout()->simplify();
+        plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, legend);
+        plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
+        legend->setProperty("dlwCorner", static_cast<int>(corner));
+    } else if (items <= kInsetLegendItems && outside) {
+        plot->plotLayout()->take(legend);
+        plot->plotLayout()->simplify();
+        const QVariant corner = legend->property("dlwCorner");
+        plot->axisRect()->insetLayout()->addElement(
+            legend, corner.isValid() ? static_cast<Qt::Alignment>(corner.toInt())
+                                     : Qt::AlignTop | Qt::AlignRight);
+    }
+    if (legend->layout() == plot->plotLayout()) {
+        // Filled down each column (foRowsFirst: `wrap` is the number of rows): two columns, three
+        // past 16 entries, so that each entry keeps the width of its name.
+        const int columns = items > 16 ? 3 : 2;
+        legend->setFillOrder(QCPLayoutGrid::foRowsFirst, false);
+        legend->setWrap((items + columns - 1) / columns);
+        legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);
+    } else {
+        legend->setWrap(0);
+        legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);
+    }
+}
+
+// The plot's title, with a second line "mean ± SD over seeds (×n: n seeds)" when `seeds` (the
+// most seeds of any variant shown) is above 1.
+inline void titleForSeeds(QCustomPlot* plot, const QString& title, std::size_t seeds) {
+    if (auto* heading = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0))) {
+        heading->setText(
+            seeds > 1 ? QObject::tr("%1\nmean ± SD over seeds (×n: n seeds)").arg(title) : title);
+    }
 }
 
 inline void styleGraph(QCPGraph* g, int index, bool markers = true) {

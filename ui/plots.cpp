@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include <QContextMenuEvent>
 #include <QCoreApplication>
@@ -275,40 +276,103 @@ AccuracyPlot::AccuracyPlot(QWidget* parent) : Plot(tr("Accuracy vs tasks learned
     setEmptyMessage(tr("One line per method, after each task"));
 }
 
+namespace {
+
+// "  A_T 84.6  Ā 89.4", or with several seeds "  A_T 84.6 ± 0.3  Ā 89.4 ± 0.2"; empty until every
+// run of the group has finished all its tasks.
+QString finalFigures(const VariantRuns& group) {
+    std::vector<double> finals;
+    std::vector<double> averages;
+    for (const auto* run : group.runs) {
+        if (run->evaluations.size() != static_cast<std::size_t>(run->tasks)) {
+            return {};
+        }
+        const auto m = computeContinualMetrics(run->matrix(MatrixKind::ClassIncremental));
+        finals.push_back(m.finalAccuracy);
+        averages.push_back(m.averageIncrementalAccuracy);
+    }
+    const auto shown = [&](const std::vector<double>& values) {
+        const MeanSd s = meanSd(values);
+        return s.n > 1 ? QStringLiteral("%1 ± %2").arg(s.mean, 0, 'f', 1).arg(s.sd, 0, 'f', 1)
+                       : QString::number(s.mean, 'f', 1);
+    };
+    return QObject::tr("  A_T %1  Ā %2").arg(shown(finals), shown(averages));
+}
+
+}  // namespace
+
 void AccuracyPlot::refresh(const RunData* /*current*/, const RunList& runs) {
     clearGraphs();
     int tasks = runs.empty() ? plannedTasks_ : 1;  // no run: the setup's count (#17)
     int index = 0;
-    for (const auto& run : runs) {
-        tasks = std::max(tasks, run->tasks);
-        const auto curve = run->accuracyCurve();
-        if (curve.empty()) {
-            continue;
-        }
-        auto* g = addGraph();
-        QString name = QString::fromStdString(run->label);
-        const auto metrics = computeContinualMetrics(run->matrix(MatrixKind::ClassIncremental));
-        if (run->evaluations.size() == static_cast<std::size_t>(run->tasks)) {
-            name += tr("  A_T %1  Ā %2")
-                        .arg(metrics.finalAccuracy, 0, 'f', 1)
-                        .arg(metrics.averageIncrementalAccuracy, 0, 'f', 1);
-        }
-        g->setName(name);
-        styleGraph(g, index);
-        if (run->label == "joint" && curve.size() == 1) {  // the upper bound, across the plot
-            g->setData({1.0, static_cast<double>(run->tasks)},
-                       {curve.front().second, curve.front().second});
-            QPen pen = g->pen();
-            pen.setStyle(Qt::DashLine);
-            g->setPen(pen);
-        } else {
-            for (const auto& [x, y] : curve) {
-                g->addData(x, y);
+    std::size_t mostSeeds = 1;
+    const auto groups = plotGroups(runs, meanOverSeeds_);
+    // Beneath the plot, many entries keep to their names: the figures are in the comparison.
+    const bool crowded = static_cast<int>(groups.size()) > kInsetLegendItems;
+    for (const auto& group : groups) {
+        std::map<int, std::vector<double>> at;  // tasks learned → one value per run
+        for (const auto* run : group.runs) {
+            tasks = std::max(tasks, run->tasks);
+            for (const auto& [x, y] : run->accuracyCurve()) {
+                at[x].push_back(y);
             }
         }
-        if (run->label == "seq-lora") {  // the lower bound
+        const auto seeds = group.runs.size();
+        QVector<double> xs;
+        QVector<double> means;
+        QVector<double> sds;
+        for (const auto& [x, values] : at) {
+            if (values.size() == seeds) {  // a mean of the seeds that got there would jump
+                const MeanSd stats = meanSd(values);
+                xs << x;
+                means << stats.mean;
+                sds << stats.sd;
+            }
+        }
+        if (xs.isEmpty()) {
+            continue;
+        }
+        const bool joint = group.label == "joint" && xs.size() == 1;
+        if (joint) {  // the upper bound, across the plot
+            xs = {1.0, static_cast<double>(group.runs.front()->tasks)};
+            means = {means.front(), means.front()};
+            sds = {sds.front(), sds.front()};
+        }
+        if (seeds > 1) {  // the ± SD band first, beneath the mean line
+            auto* low = addGraph();
+            auto* high = addGraph();
+            QVector<double> lows;
+            QVector<double> highs;
+            for (int i = 0; i < xs.size(); ++i) {
+                lows << means[i] - sds[i];
+                highs << means[i] + sds[i];
+            }
+            low->setData(xs, lows, true);
+            high->setData(xs, highs, true);
+            for (auto* edge : {low, high}) {
+                edge->setPen(Qt::NoPen);
+                edge->removeFromLegend();
+                edge->setName(QStringLiteral("%1 %2 SD")
+                                  .arg(QString::fromStdString(group.label),
+                                       edge == low ? QStringLiteral("-") : QStringLiteral("+")));
+            }
+            QColor fill = okabeIto(index);
+            fill.setAlpha(50);
+            high->setBrush(fill);
+            high->setChannelFillGraph(low);
+        }
+        auto* g = addGraph();
+        QString name = QString::fromStdString(group.label);
+        if (seeds > 1) {
+            name += tr(" ×%1").arg(seeds);  // seeds
+        }
+        g->setName(crowded ? name : name + finalFigures(group));
+        mostSeeds = std::max(mostSeeds, seeds);
+        styleGraph(g, index);
+        g->setData(xs, means, true);
+        if (joint || group.label == "seq-lora") {  // the upper and the lower bound
             QPen pen = g->pen();
-            pen.setStyle(Qt::DotLine);
+            pen.setStyle(joint ? Qt::DashLine : Qt::DotLine);
             g->setPen(pen);
         }
         ++index;
@@ -317,6 +381,8 @@ void AccuracyPlot::refresh(const RunData* /*current*/, const RunList& runs) {
     xAxis->ticker()->setTickCount(std::min(tasks, 10));
     setEmptyMessage(index == 0 ? tr("One line per method, after each task") : QString());
     legend->setVisible(index > 0);
+    titleForSeeds(this, title_, mostSeeds);
+    fitLegend(this);
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
 }
@@ -433,14 +499,38 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
     cells_.clear();
     const int t = current != nullptr && current->tasks > 0 ? current->tasks : plannedTasks_;
     shown_ = current != nullptr ? current->matrix(kind_) : AccuracyMatrix{};
+    shownSd_.clear();
+    seedsShown_ = 1;
+    // With several seeds of the focused variant: their cell-wise mean (#17).
+    const auto groups = meanOverSeeds_ ? groupByVariant(runs) : std::vector<VariantRuns>{};
+    const auto seedsOf = [&](const std::string& label) -> const VariantRuns* {
+        for (const auto& g : groups) {
+            if (g.label == label && g.runs.size() > 1) {
+                return &g;
+            }
+        }
+        return nullptr;
+    };
+    if (current != nullptr) {
+        if (const auto* group = seedsOf(current->label)) {
+            const MatrixStats stats = matrixStats(group->runs, kind_);
+            shown_ = stats.mean;
+            shownSd_ = stats.sd;
+            seedsShown_ = static_cast<int>(group->runs.size());
+        }
+    }
     const RunData* base = nullptr;
     for (const auto& r : runs) {
-        if (!baseline_.empty() && r->label == baseline_ && r.get() != current) {
+        if (!baseline_.empty() && r->label == baseline_ &&
+            r->label != (current != nullptr ? current->label : std::string())) {
             base = r.get();
         }
     }
     if (base != nullptr) {  // the difference view: current − baseline, cell by cell
-        const AccuracyMatrix b = base->matrix(kind_);
+        const auto* baseSeeds = seedsOf(base->label);
+        const AccuracyMatrix b =
+            baseSeeds != nullptr ? matrixStats(baseSeeds->runs, kind_).mean : base->matrix(kind_);
+        shownSd_.clear();  // the SD of a difference of means is not what the cells show
         for (std::size_t i = 0; i < shown_.size() && i < b.size(); ++i) {
             for (std::size_t j = 0; j < shown_[i].size() && j < b[i].size(); ++j) {
                 shown_[i][j] = shown_[i][j] && b[i][j]
@@ -502,6 +592,10 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
     }
     signed_ = base != nullptr;
     cellCount_ = t;
+    if (auto* heading = qobject_cast<QCPTextElement*>(plotLayout()->element(0, 0))) {
+        heading->setText(seedsShown_ > 1 ? tr("%1, mean of %2 seeds").arg(title_).arg(seedsShown_)
+                                         : title_);
+    }
     fitCellLabels();  // at the present size; again after each layout
     xAxis->setRange(0.5, t + 0.5);
     yAxis->setRange(0.5, t + 0.5);
@@ -523,7 +617,15 @@ QString MatrixPlot::hoverText(const QPoint& pos) const {
     const QString what = kind_ == MatrixKind::TaskConfusion
                              ? tr("true task %1, predicted task %2").arg(i + 1).arg(j + 1)
                              : tr("after task %1, on task %2").arg(i + 1).arg(j + 1);
-    return what + "\n" + (v ? QString::number(*v, 'f', 2) : tr("not trained yet"));
+    QString value = v ? QString::number(*v, 'f', 2) : tr("not trained yet");
+    if (v && static_cast<std::size_t>(i) < shownSd_.size() &&
+        shownSd_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]) {
+        value +=
+            tr(" ± %1 (SD over %2 seeds)")
+                .arg(*shownSd_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)], 0, 'f', 2)
+                .arg(seedsShown_);
+    }
+    return what + "\n" + value;
 }
 
 QString MatrixPlot::csv() const {

@@ -34,6 +34,11 @@ public:
     // The task count of the experiment set up but not run yet: what a plot sized by tasks shows
     // when no run is in focus (#17: a 10-task setup showed a 5 × 5 matrix). Default 5.
     void setPlannedTasks(int tasks) { plannedTasks_ = std::max(tasks, 1); }
+    // Whether this plot can show runs of one variant that differ in their seed as a mean ± SD
+    // (#17); such plots get every seed's runs in refresh() while setMeanOverSeeds(true).
+    virtual bool aggregatesSeeds() const { return false; }
+    void setMeanOverSeeds(bool on) { meanOverSeeds_ = on; }
+    bool meanOverSeeds() const { return meanOverSeeds_; }
 
 protected:
     // Hover text for a point near `pos`, or empty.
@@ -45,6 +50,7 @@ protected:
     QString title_;
     QCPItemText* empty_ = nullptr;
     int plannedTasks_ = 5;
+    bool meanOverSeeds_ = false;
 };
 
 // The loss plot's smoothing factor β.
@@ -76,6 +82,7 @@ public:
     explicit AccuracyPlot(QWidget* parent = nullptr);
     void refresh(const RunData* current, const RunList& runs) override;
     QString csv() const override;
+    bool aggregatesSeeds() const override { return true; }
 };
 
 class MatrixPlot : public Plot {
@@ -88,7 +95,10 @@ public:
     void setBaseline(const std::string& label) { baseline_ = label; }
     void refresh(const RunData* current, const RunList& runs) override;
     QString csv() const override;
+    bool aggregatesSeeds() const override { return true; }
     const AccuracyMatrix& shown() const { return shown_; }
+    // Seeds behind the matrix shown: 1 for a single run, n for a mean over n seeds.
+    int seedsShown() const { return seedsShown_; }
     // The cell labels as drawn, row by row ("" where a cell's value does not fit its cell and
     // shows on hover only), and their font's point size (tests).
     QStringList cellLabels() const;
@@ -114,7 +124,9 @@ private:
     AccuracyMatrix shown_;
     std::vector<QCPAbstractItem*> labels_;
     std::vector<CellLabel> cells_;  // among labels_
-    bool signed_ = false;           // the difference view: "+1.5"
+    AccuracyMatrix shownSd_;        // the SD over seeds of a mean, for the hover text
+    int seedsShown_ = 1;
+    bool signed_ = false;  // the difference view: "+1.5"
     int cellCount_ = 5;
 };
 
@@ -163,6 +175,7 @@ public:
     explicit ForgettingPlot(QWidget* parent = nullptr);
     void refresh(const RunData* current, const RunList& runs) override;
     QString csv() const override;
+    bool aggregatesSeeds() const override { return true; }
 };
 
 class CalibrationPlot : public Plot {

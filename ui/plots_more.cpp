@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace dlw::ui {
 
@@ -48,6 +49,7 @@ void TaskIdCurvePlot::refresh(const RunData* /*current*/, const RunList& runs) {
     }
     xAxis->setRange(0.7, tasks + 0.3);
     setEmptyMessage(index == 0 ? tr("After the first task") : QString());
+    fitLegend(this);
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
 }
@@ -91,6 +93,7 @@ void TaskAccuracyPlot::refresh(const RunData* current, const RunList& /*runs*/) 
     xAxis->setRange(0.7, t + 0.3);
     setEmptyMessage(any ? QString() : tr("After the first task"));
     legend->setVisible(any);
+    fitLegend(this);  // a line per task: 20 of them at 20 tasks
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
 }
@@ -195,35 +198,68 @@ ForgettingPlot::ForgettingPlot(QWidget* parent) : Plot(tr("Forgetting per task")
 void ForgettingPlot::refresh(const RunData* /*current*/, const RunList& runs) {
     clearPlottables();
     int index = 0;
-    const double width = 0.8 / std::max<std::size_t>(runs.size(), 1);
+    const auto groups = plotGroups(runs, meanOverSeeds_);
+    const double width = 0.8 / static_cast<double>(std::max<std::size_t>(groups.size(), 1));
     int tasks = runs.empty() ? plannedTasks_ : 1;
     double low = 0;
     double high = 1;
-    for (const auto& run : runs) {
-        const auto metrics = computeContinualMetrics(run->matrix(MatrixKind::ClassIncremental));
-        if (metrics.forgetting.empty()) {
-            continue;
-        }
-        auto* bars = new QCPBars(xAxis, yAxis);
-        bars->setName(QString::fromStdString(run->label));
-        bars->setBrush(okabeIto(index));
-        bars->setPen(QPen(okabeIto(index).darker(130)));
-        bars->setWidth(width);
-        for (std::size_t t = 0; t < metrics.forgetting.size(); ++t) {
-            if (metrics.forgetting[t]) {
-                const double v = *metrics.forgetting[t];
-                bars->addData(static_cast<double>(t) + 1 - 0.4 + width * (index + 0.5), v);
-                low = std::min(low, v);
-                high = std::max(high, v);
+    std::size_t mostSeeds = 1;
+    for (const auto& group : groups) {
+        std::map<std::size_t, std::vector<double>> at;  // task → one forgetting per run
+        for (const auto* run : group.runs) {
+            tasks = std::max(tasks, run->tasks);
+            const auto metrics = computeContinualMetrics(run->matrix(MatrixKind::ClassIncremental));
+            for (std::size_t t = 0; t < metrics.forgetting.size(); ++t) {
+                if (metrics.forgetting[t]) {
+                    at[t].push_back(*metrics.forgetting[t]);
+                }
             }
         }
-        tasks = std::max(tasks, run->tasks);
+        const auto seeds = group.runs.size();
+        auto* bars = new QCPBars(xAxis, yAxis);
+        bars->setName(seeds > 1 ? tr("%1 ×%2").arg(QString::fromStdString(group.label)).arg(seeds)
+                                : QString::fromStdString(group.label));
+        mostSeeds = std::max(mostSeeds, seeds);
+        // Past the palette's eight colours, hatched: no two variants' bars alike.
+        bars->setBrush(QBrush(okabeIto(index), index >= 8 ? Qt::BDiagPattern : Qt::SolidPattern));
+        bars->setPen(QPen(okabeIto(index).darker(130)));
+        bars->setWidth(width);
+        QCPErrorBars* errors = nullptr;
+        if (seeds > 1) {
+            errors = new QCPErrorBars(xAxis, yAxis);
+            errors->removeFromLegend();
+            errors->setDataPlottable(bars);
+            errors->setPen(QPen(palette().color(QPalette::WindowText)));
+        }
+        QVector<double> sds;
+        for (const auto& [t, values] : at) {
+            if (values.size() != seeds) {
+                continue;
+            }
+            const MeanSd stats = meanSd(values);
+            bars->addData(static_cast<double>(t) + 1 - 0.4 + width * (index + 0.5), stats.mean);
+            sds << stats.sd;
+            low = std::min(low, stats.mean - stats.sd);
+            high = std::max(high, stats.mean + stats.sd);
+        }
+        if (bars->dataCount() == 0) {
+            if (errors != nullptr) {
+                removePlottable(errors);
+            }
+            removePlottable(bars);
+            continue;
+        }
+        if (errors != nullptr) {
+            errors->setData(sds);
+        }
         ++index;
     }
     xAxis->setRange(0.5, tasks - 0.5);
     yAxis->setRange(low - 2, high * 1.1 + 1);
     setEmptyMessage(index == 0 ? tr("After the second task") : QString());
     legend->setVisible(index > 0);
+    titleForSeeds(this, title_, mostSeeds);
+    fitLegend(this);
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
 }
@@ -330,6 +366,7 @@ void SpectraPlot::refresh(const RunData* current, const RunList& /*runs*/) {
     yAxis->setRange(std::max(low * 0.5, high * 1e-4), high * 2);
     setEmptyMessage(index == 0 ? tr("After the first task") : QString());
     legend->setVisible(index > 0);
+    fitLegend(this);  // a spectrum per adapted map and kind
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
 }

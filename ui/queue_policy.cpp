@@ -3,6 +3,8 @@
 #include "api/error.h"
 #include "api/run_folder.h"
 
+#include <type_traits>
+
 #include <QDir>
 #include <QFileInfo>
 #include <QObject>
@@ -12,16 +14,33 @@ namespace dlw::ui {
 QueuePolicy::QueuePolicy(QueueModel& queue, QString runsFolder, int threads)
     : queue_(queue), runsFolder_(std::move(runsFolder)), threads_(threads) {}
 
-std::string QueuePolicy::sequenceKey(const Experiment& e) {
+std::string QueuePolicy::seedlessKey(const Experiment& e) {
     std::string key =
         toString(e.data.kind) + "|" + e.data.root + "|" + std::to_string(e.sequence.tasks) + "|" +
         std::to_string(e.sequence.classesPerTask) + "|" +
-        std::to_string(static_cast<int>(e.sequence.classOrder)) + "|" + std::to_string(e.seed) +
-        "|" + std::to_string(e.data.trainPerClass) + "|" + e.backbone.path;
-    for (const auto& domain : e.data.domains) {  // file-list: the lists read (#16)
-        key += "|" + domain;
-    }
+        std::to_string(static_cast<int>(e.sequence.classOrder)) + "|" +
+        std::to_string(e.data.trainPerClass) + "|" + std::to_string(e.data.valPerClass) + "|" +
+        std::to_string(e.data.testPerClass) + "|" + std::to_string(e.data.testFraction) + "|" +
+        e.backbone.path;
+    const auto list = [&key](const char* name, const auto& values) {
+        key += std::string("|") + name + ":";
+        for (const auto& v : values) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+                key += v + ",";
+            } else {
+                key += std::to_string(v) + ",";
+            }
+        }
+    };
+    list("lists", e.data.domains);  // file-list: the lists read (#16)
+    list("sizes", e.sequence.taskSizes);
+    list("order", e.sequence.classList);
+    list("domains", e.sequence.domains);
     return key;
+}
+
+std::string QueuePolicy::sequenceKey(const Experiment& e) {
+    return seedlessKey(e) + "|seed " + std::to_string(e.seed);
 }
 
 std::vector<Experiment> QueuePolicy::comparisonSet(const Experiment& experiment) {
@@ -42,6 +61,15 @@ QueueEntry QueuePolicy::entryFor(const Experiment& experiment) const {
     entry.experiment = experiment;
     entry.data->label = methodVariant(experiment);
     entry.data->sequenceKey = sequenceKey(experiment);
+    entry.data->seedlessKey = seedlessKey(experiment);
+    entry.data->seed = experiment.seed;
+    Experiment key = experiment;  // what cannot change the results, as `dlw compare --group`
+    key.seed = 0;
+    key.name.clear();
+    key.device = "auto";
+    key.threads = 0;
+    key.checkpoint = CheckpointSettings{};
+    entry.data->experimentKey = toJsonText(key);
     entry.data->tasks = experiment.sequence.tasks;
     return entry;
 }
@@ -108,6 +136,20 @@ RunList QueuePolicy::sameSequence(const RunData* current) const {
     for (int i = 0; i < queue_.rowCount(); ++i) {
         const auto& d = queue_.entry(i).data;
         if (d->sequenceKey == current->sequenceKey) {
+            runs.push_back(d);
+        }
+    }
+    return runs;
+}
+
+RunList QueuePolicy::sameSequenceAnySeed(const RunData* current) const {
+    RunList runs;
+    if (current == nullptr) {
+        return runs;
+    }
+    for (int i = 0; i < queue_.rowCount(); ++i) {
+        const auto& d = queue_.entry(i).data;
+        if (d->seedlessKey == current->seedlessKey) {
             runs.push_back(d);
         }
     }

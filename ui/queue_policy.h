@@ -25,6 +25,8 @@ public:
     // lists, tasks, classes per task, class order, seed, images per class and backbone. The
     // method and its knobs are not part of it.
     static std::string sequenceKey(const Experiment& experiment);
+    // The sequence key without the seed: runs that differ in their seed at most.
+    static std::string seedlessKey(const Experiment& experiment);
     // The methods "Compare methods" queues, in this order: duallora, inflora, sd-lora, ranpac,
     // seq-lora, joint; each on `experiment`'s sequence, task identity on "auto", and the gate
     // kept for duallora only (the others have none).
@@ -55,6 +57,8 @@ public:
     // The rows' runs that learned the same sequence as `current`, `current` among them; empty
     // for nullptr.
     RunList sameSequence(const RunData* current) const;
+    // The same, over every seed: the runs whose means over seeds the plots can show (#17).
+    RunList sameSequenceAnySeed(const RunData* current) const;
 
     const QString& runsFolder() const { return runsFolder_; }
     void setRunsFolder(const QString& folder) { runsFolder_ = folder; }

@@ -1,5 +1,8 @@
 #include "ui/run_data.h"
 
+#include <algorithm>
+#include <cmath>
+#include <iterator>
 #include <numeric>
 
 namespace dlw::ui {
@@ -128,6 +131,67 @@ std::optional<double> RunData::etaSeconds() const {
     const int64_t perTask = stepsPerEpoch * epochs;
     const int64_t left = (perTask - taskSteps) + perTask * (tasks - 1 - currentTask);
     return secondsPerStep * static_cast<double>(std::max<int64_t>(left, 0));
+}
+
+std::vector<VariantRuns> groupByVariant(const RunList& runs) {
+    std::vector<VariantRuns> out;
+    for (const auto& run : runs) {
+        auto it = std::find_if(out.begin(), out.end(), [&](const VariantRuns& g) {
+            const RunData& first = *g.runs.front();
+            return first.label == run->label && first.experimentKey == run->experimentKey;
+        });
+        if (it == out.end()) {
+            out.push_back({run->label, {}});
+            it = std::prev(out.end());
+        }
+        it->runs.push_back(run.get());
+    }
+    return out;
+}
+
+MeanSd meanSd(const std::vector<double>& values) {
+    MeanSd out;
+    out.n = static_cast<int>(values.size());
+    if (values.empty()) {
+        return out;
+    }
+    out.mean = std::accumulate(values.begin(), values.end(), 0.0) / out.n;
+    if (out.n > 1) {
+        double squares = 0;
+        for (double v : values) {
+            squares += (v - out.mean) * (v - out.mean);
+        }
+        out.sd = std::sqrt(squares / (out.n - 1));
+    }
+    return out;
+}
+
+MatrixStats matrixStats(const std::vector<const RunData*>& runs, MatrixKind kind) {
+    int tasks = 0;
+    std::vector<AccuracyMatrix> matrices;
+    for (const auto* run : runs) {
+        tasks = std::max(tasks, run->tasks);
+        matrices.push_back(run->matrix(kind));
+    }
+    const auto t = static_cast<std::size_t>(tasks);
+    MatrixStats out{AccuracyMatrix(t, std::vector<std::optional<double>>(t)),
+                    AccuracyMatrix(t, std::vector<std::optional<double>>(t))};
+    for (std::size_t i = 0; i < t; ++i) {
+        for (std::size_t j = 0; j < t; ++j) {
+            std::vector<double> values;
+            for (const auto& m : matrices) {
+                if (i < m.size() && j < m[i].size() && m[i][j]) {
+                    values.push_back(*m[i][j]);
+                }
+            }
+            if (!values.empty() && values.size() == matrices.size()) {
+                const MeanSd stats = meanSd(values);
+                out.mean[i][j] = stats.mean;
+                out.sd[i][j] = stats.sd;
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace dlw::ui

@@ -34,6 +34,13 @@ public:
     std::string runDir;
     std::string label;        // the method variant, e.g. "duallora -task-id"
     std::string sequenceKey;  // runs with equal keys learned the same sequence (plots overlay)
+    // The same key without the seed: runs with equal keys differ in their seed at most, so
+    // that runs of one variant can be shown as a mean ± SD over seeds (#17).
+    std::string seedlessKey;
+    uint64_t seed = 0;
+    // The experiment apart from its seed, name and where it runs (device, threads, checkpoint
+    // cadence): runs with equal keys are seeds of one experiment.
+    std::string experimentKey;
     int tasks = 0;
     std::vector<std::vector<std::string>> taskClasses;
     std::string device;
@@ -72,5 +79,30 @@ public:
 
 // Runs shown together: the focused run and those of the same sequence.
 using RunList = std::vector<std::shared_ptr<const RunData>>;
+
+// The runs of one experiment among `runs` (equal experimentKey; equal label when a run has no
+// key), in the order first seen; `label` is their method variant.
+struct VariantRuns {
+    std::string label;
+    std::vector<const RunData*> runs;
+};
+std::vector<VariantRuns> groupByVariant(const RunList& runs);
+
+// A mean and its sample standard deviation (n − 1 in the denominator; 0 for one value).
+struct MeanSd {
+    double mean = 0;
+    double sd = 0;
+    int n = 0;
+};
+MeanSd meanSd(const std::vector<double>& values);
+
+// Cell by cell over `runs`: the mean and SD of matrix `kind` where every run has the cell
+// (nullopt elsewhere, so a mean never mixes finished and unfinished seeds). T is the largest
+// task count among the runs.
+struct MatrixStats {
+    AccuracyMatrix mean;
+    AccuracyMatrix sd;
+};
+MatrixStats matrixStats(const std::vector<const RunData*>& runs, MatrixKind kind);
 
 }  // namespace dlw::ui

@@ -188,11 +188,14 @@ std::vector<std::string> presetNames();
 // A preset's experiment. Throws dlw::Error listing the valid names for an unknown one.
 Experiment preset(const std::string& name);
 
-// task_id.mode with "auto" resolved: Lda for duallora, None for inflora, seq-lora and joint.
 // A short label of the method and its ablation knobs (DESIGN §3.3), as the tables show it:
-// "duallora", "duallora -task-id", "duallora soft-gate", "duallora -orthogonal",
-// "inflora +task-id", ...
+// "duallora", "duallora -task-id" (no task predictor), "duallora -projection" (the task
+// feature without its random projection, task_id.projection 0), "duallora soft-gate",
+// "duallora -orthogonal", "inflora +task-id", "ranpac -adapt", "ranpac -projection" (RanPAC's
+// own projection off), ... Knobs it does not name separate runs in `dlw compare --group` by
+// their keys.
 std::string methodVariant(const Experiment& experiment);
+// task_id.mode with "auto" resolved: Lda for duallora, None for the other methods.
 TaskIdMode effectiveTaskIdMode(const Experiment& experiment);
 
 // l_f: task_id.block, or depth / 2 when -1. Throws dlw::Error naming task_id.block when it is

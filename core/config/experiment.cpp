@@ -170,6 +170,9 @@ std::string methodVariant(const Experiment& e) {
         // (fmt: GCC 12's -Wstringop-overflow misfires on " " + std::string&& in C++20)
         label += fmt::format(" {}-gate", toString(e.method.gate));
     }
+    if (taskId && e.taskId.projection == 0 && e.method.name != MethodKind::RanPac) {
+        label += " -projection";  // the task feature without its random projection
+    }
     if (e.method.name == MethodKind::DualLora && !e.method.orthogonal) {
         label += " -orthogonal";
     }

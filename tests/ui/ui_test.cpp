@@ -276,6 +276,77 @@ TEST(Plots, MatrixCellLabelsFitTheirCellsFromTwoToTwentyTasks) {
     EXPECT_DOUBLE_EQ(planned.xAxis->range().upper, 10.5);
 }
 
+// #17: runs of one experiment with seeds 0-2 show as one mean line with a ± SD band, forgetting
+// bars with error bars and a matrix of means; a variant with one seed stays a single line.
+TEST(Plots, SeedsOfOneVariantShowAsMeanAndSd) {
+    RunList runs;
+    for (int seed = 0; seed < 3; ++seed) {
+        auto run = std::make_shared<RunData>(evaluatedRun(3));
+        run->label = "duallora";
+        run->seed = static_cast<uint64_t>(seed);
+        for (auto& ev : run->evaluations) {
+            for (auto& a : ev.accuracy) {
+                a += 2.0 * seed;  // seeds 0, 1, 2: +0, +2, +4 points
+            }
+            ev.accuracy.front() -= 10.0 * ev.afterTask;  // the first task is forgotten
+        }
+        runs.push_back(run);
+    }
+    auto lone = std::make_shared<RunData>(evaluatedRun(3));
+    lone->label = "seq-lora";
+    runs.push_back(lone);
+    const auto mean = [&](int afterTask) {  // the class-incremental mean over seen tasks, seed 1
+        return runs[1]->accuracyCurve().at(static_cast<std::size_t>(afterTask)).second;
+    };
+
+    AccuracyPlot accuracy;
+    accuracy.setMeanOverSeeds(true);
+    accuracy.refresh(runs[0].get(), runs);
+    QCPGraph* meanLine = nullptr;
+    QCPGraph* upper = nullptr;
+    int lines = 0;
+    for (int i = 0; i < accuracy.graphCount(); ++i) {
+        auto* g = accuracy.graph(i);
+        lines += g->pen().style() == Qt::NoPen ? 0 : 1;
+        if (g->name().startsWith(QStringLiteral("duallora ×3"))) {
+            meanLine = g;
+        }
+        if (g->name() == QStringLiteral("duallora + SD")) {
+            upper = g;
+        }
+    }
+    EXPECT_EQ(lines, 2);  // duallora's mean and seq-lora's single run
+    ASSERT_NE(meanLine, nullptr);
+    ASSERT_NE(upper, nullptr);
+    ASSERT_EQ(meanLine->dataCount(), 3);
+    for (int k = 0; k < 3; ++k) {
+        EXPECT_NEAR(meanLine->data()->at(k)->value, mean(k), 1e-9);     // seed 1 is the mean
+        EXPECT_NEAR(upper->data()->at(k)->value, mean(k) + 2.0, 1e-9);  // SD of {−2, 0, 2}
+    }
+    EXPECT_TRUE(meanLine->name().contains(QStringLiteral("A_T %1 ± 2.0").arg(mean(2), 0, 'f', 1)))
+        << meanLine->name().toStdString();
+
+    MatrixPlot matrix;
+    matrix.setMeanOverSeeds(true);
+    matrix.refresh(runs[0].get(), runs);
+    EXPECT_EQ(matrix.seedsShown(), 3);
+    EXPECT_EQ(matrix.shown(), runs[1]->matrix(MatrixKind::ClassIncremental));
+    matrix.setMeanOverSeeds(false);  // switched to the single run
+    matrix.refresh(runs[0].get(), runs);
+    EXPECT_EQ(matrix.seedsShown(), 1);
+    EXPECT_EQ(matrix.shown(), runs[0]->matrix(MatrixKind::ClassIncremental));
+
+    ForgettingPlot forgetting;
+    forgetting.setMeanOverSeeds(true);
+    forgetting.refresh(runs[0].get(), runs);
+    int errorBars = 0;
+    for (int i = 0; i < forgetting.plottableCount(); ++i) {
+        errorBars += qobject_cast<QCPErrorBars*>(forgetting.plottable(i)) != nullptr ? 1 : 0;
+    }
+    EXPECT_EQ(errorBars, 1);  // the three seeds; seq-lora's single run has none
+    EXPECT_TRUE(forgetting.csv().contains(QStringLiteral("duallora ×3")));
+}
+
 // #17: the spectrum's x axis stayed at about 24 while residual spectra ran to 80 values.
 TEST(Plots, TheSpectrumAxisFitsTheLongestSpectrum) {
     SpectraPlot plot;

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace dlw {
@@ -386,6 +387,47 @@ TEST(Experiment, ResolvesAutoValues) {
     DLW_EXPECT_ERROR(effectiveAdaptedBlocks(e, 3), "'method.blocks'", "depth 3", "found 3");
     e.taskId.block = 5;
     DLW_EXPECT_ERROR(effectiveTaskIdBlock(e, 4), "'task_id.block'", "depth 4");
+}
+
+// The labels of the ablation variants (scripts/ablation_table.sh), which results_summary.py and
+// the window's legends look up: each one names what it leaves out. The task feature without its
+// random projection read "duallora", as the full method did, and its runs merged in the window.
+TEST(Experiment, EveryAblationVariantHasItsOwnLabel) {
+    const auto label = [](const std::function<void(Experiment&)>& change) {
+        Experiment e = preset("default");
+        change(e);
+        return methodVariant(e);
+    };
+    EXPECT_EQ(label([](Experiment&) {}), "duallora");
+    EXPECT_EQ(label([](Experiment& e) { e.taskId.mode = TaskIdMode::None; }), "duallora -task-id");
+    EXPECT_EQ(label([](Experiment& e) { e.taskId.projection = 0; }), "duallora -projection");
+    EXPECT_EQ(label([](Experiment& e) { e.method.gate = GateMode::Soft; }), "duallora soft-gate");
+    EXPECT_EQ(label([](Experiment& e) { e.method.orthogonal = false; }), "duallora -orthogonal");
+    EXPECT_EQ(label([](Experiment& e) { e.method.name = MethodKind::InfLora; }), "inflora");
+    EXPECT_EQ(label([](Experiment& e) {
+                  e.method.name = MethodKind::InfLora;
+                  e.taskId.mode = TaskIdMode::Lda;
+              }),
+              "inflora +task-id");
+    EXPECT_EQ(label([](Experiment& e) {
+                  e.method.name = MethodKind::SeqLora;
+                  e.taskId.mode = TaskIdMode::Lda;
+                  e.taskId.projection = 0;
+              }),
+              "seq-lora +task-id -projection");
+    EXPECT_EQ(label([](Experiment& e) { e.method.name = MethodKind::SdLora; }), "sd-lora");
+    EXPECT_EQ(label([](Experiment& e) { e.method.name = MethodKind::Joint; }), "joint");
+    EXPECT_EQ(label([](Experiment& e) {
+                  e.method.name = MethodKind::RanPac;
+                  e.method.ranpacAdaptFirst = false;
+              }),
+              "ranpac -adapt");
+    EXPECT_EQ(label([](Experiment& e) {
+                  e.method.name = MethodKind::RanPac;
+                  e.method.ranpacDim = 0;
+                  e.taskId.projection = 0;  // no task identity: not a knob of this run
+              }),
+              "ranpac -projection");
 }
 
 TEST(Experiment, EnumNamesMatchTheDataReaders) {
