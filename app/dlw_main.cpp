@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     dlw::cli::addCompareCommand(app, global);
     dlw::cli::addPredictCommand(app, global);
     dlw::cli::addQueueCommand(app, global);
+    dlw::cli::addReportCommand(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -7,9 +7,11 @@
 #include "ui/experiment_form.h"
 #include "ui/plots.h"
 #include "ui/predict_panel.h"
+#include "ui/report.h"
 #include "ui/shown_text.h"
 #include "ui/split_view.h"
 
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
@@ -21,6 +23,7 @@
 #include <QLabel>
 #include <QListView>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
@@ -282,6 +285,7 @@ void MainWindow::createMenus() {
             loadPastRuns();
         }
     });
+    file->addAction(tr("&Export report…"), this, &MainWindow::exportReport);
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     auto* run = menuBar()->addMenu(tr("&Run"));
     run->addAction(tr("&Run queue"), this, [this] { runButton_->click(); });
@@ -445,6 +449,51 @@ void MainWindow::refreshPlots() {
             plot->setMeanOverSeeds(mean && plot->aggregatesSeeds());
             plot->refresh(current, plot->meanOverSeeds() ? anySeed : runs);
         }
+    }
+}
+
+std::vector<std::string> MainWindow::reportedRuns() const {
+    const RunData* current = focusRow_ >= 0 && focusRow_ < queue_.rowCount()
+                                 ? queue_.entry(focusRow_).data.get()
+                                 : nullptr;
+    std::vector<std::string> dirs;
+    for (const auto& run : policy_.sameSequenceAnySeed(current)) {
+        if (!run->runDir.empty() && !run->evaluations.empty()) {
+            dirs.push_back(run->runDir);
+        }
+    }
+    return dirs;
+}
+
+void MainWindow::exportReport() {
+    const auto dirs = reportedRuns();
+    if (dirs.empty()) {
+        statusBar()->showMessage(
+            tr("Select a run that finished a task: the report holds it and every run of its "
+               "sequence"),
+            8000);
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export report of %n run(s)", nullptr, static_cast<int>(dirs.size())),
+        QStringLiteral("dlw-report.html"), tr("HTML (*.html)"));
+    if (path.isEmpty()) {
+        return;
+    }
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    try {
+        const ReportResult result = writeReport(dirs, path);
+        QApplication::restoreOverrideCursor();
+        statusBar()->showMessage(
+            tr("Wrote %1: %2 run(s)%3")
+                .arg(path)
+                .arg(result.runs)
+                .arg(result.problems.isEmpty() ? QString()
+                                               : tr("; %1 left out").arg(result.problems.size())),
+            10000);
+    } catch (const Error& err) {
+        QApplication::restoreOverrideCursor();
+        QMessageBox::warning(this, tr("Export report"), shownText(err.what()));
     }
 }
 

@@ -62,6 +62,10 @@ public:
     void loadPastRuns();
     // A dataset folder dropped on the setup: data.root, and data.kind guessed from its files.
     void useDatasetFolder(const QString& folder);
+    // The run folders "Export report…" writes: the focused run and every run of its sequence
+    // (all methods and seeds) that finished a task.
+    std::vector<std::string> reportedRuns() const;
+    void exportReport();
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;

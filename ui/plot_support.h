@@ -4,6 +4,10 @@
 
 #include "ui/plots.h"
 
+#include <functional>
+#include <map>
+#include <vector>
+
 namespace dlw::ui {
 
 inline const QCPScatterStyle::ScatterShape kShapes[] = {
@@ -55,6 +59,14 @@ inline QString plottablesCsv(const QCustomPlot* plot, const QString& xName, cons
         }
     }
     return out;
+}
+
+// Whole-number ticks (tasks, indices): steps of 1, or of 2, 5, 10, ... when 1 would crowd.
+inline void integerTicks(QCPAxis* axis) {
+    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+    ticker->setTickStep(1.0);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    axis->setTicker(ticker);
 }
 
 // Legends of more entries than this leave the axis rect, where they hid the data (#17: thirteen
@@ -111,6 +123,69 @@ inline void styleGraph(QCPGraph* g, int index, bool markers = true) {
     if (markers) {
         g->setScatterStyle(QCPScatterStyle(kShapes[index % 8], okabeIto(index), 7));
     }
+}
+
+// Adds the curve of `group` (`curve`: a run's (x, y) points, e.g. &RunData::accuracyCurve): the
+// mean over its runs at each x that every run reached, and for several runs a ± SD band beneath
+// it, in colour `index`. Named after the group ("duallora", "duallora ×3" for three seeds). A
+// curve of a single point with `spanTo` > 0 is drawn from 1 to spanTo (joint's upper bound).
+// Returns the mean graph, or null when no x has every run's value.
+template <class Curve>
+QCPGraph* addMeanCurve(
+    QCustomPlot* plot, const VariantRuns& group, Curve curve, int index, double spanTo = 0) {
+    std::map<int, std::vector<double>> at;  // x → one value per run
+    for (const auto* run : group.runs) {
+        for (const auto& [x, y] : std::invoke(curve, *run)) {
+            at[x].push_back(y);
+        }
+    }
+    const auto seeds = group.runs.size();
+    QVector<double> xs;
+    QVector<double> means;
+    QVector<double> sds;
+    for (const auto& [x, values] : at) {
+        if (values.size() == seeds) {  // a mean of the seeds that got there would jump
+            const MeanSd stats = meanSd(values);
+            xs << x;
+            means << stats.mean;
+            sds << stats.sd;
+        }
+    }
+    if (xs.isEmpty()) {
+        return nullptr;
+    }
+    if (spanTo > 0 && xs.size() == 1) {
+        xs = {1.0, spanTo};
+        means = {means.front(), means.front()};
+        sds = {sds.front(), sds.front()};
+    }
+    const QString label = QString::fromStdString(group.label);
+    if (seeds > 1) {  // the ± SD band first, beneath the mean line
+        auto* low = plot->addGraph();
+        auto* high = plot->addGraph();
+        QVector<double> lows;
+        QVector<double> highs;
+        for (int i = 0; i < xs.size(); ++i) {
+            lows << means[i] - sds[i];
+            highs << means[i] + sds[i];
+        }
+        low->setData(xs, lows, true);
+        high->setData(xs, highs, true);
+        for (auto* edge : {low, high}) {
+            edge->setPen(Qt::NoPen);
+            edge->removeFromLegend();
+            edge->setName(QStringLiteral("%1 %2 SD").arg(label, edge == low ? "-" : "+"));
+        }
+        QColor fill = okabeIto(index);
+        fill.setAlpha(50);
+        high->setBrush(fill);
+        high->setChannelFillGraph(low);
+    }
+    auto* g = plot->addGraph();
+    g->setName(seeds > 1 ? QObject::tr("%1 ×%2").arg(label).arg(seeds) : label);
+    styleGraph(g, index);
+    g->setData(xs, means, true);
+    return g;
 }
 
 // Colours that follow the palette (dark or light), set on every redraw.

@@ -269,6 +269,7 @@ QString LossPlot::csv() const {
 
 AccuracyPlot::AccuracyPlot(QWidget* parent) : Plot(tr("Accuracy vs tasks learned"), parent) {
     xAxis->setLabel(tr("tasks learned"));
+    integerTicks(xAxis);
     yAxis->setLabel(tr("accuracy on seen tasks (%)"));
     yAxis->setRange(0, 100);
     legend->setVisible(true);
@@ -310,75 +311,27 @@ void AccuracyPlot::refresh(const RunData* /*current*/, const RunList& runs) {
     // Beneath the plot, many entries keep to their names: the figures are in the comparison.
     const bool crowded = static_cast<int>(groups.size()) > kInsetLegendItems;
     for (const auto& group : groups) {
-        std::map<int, std::vector<double>> at;  // tasks learned → one value per run
         for (const auto* run : group.runs) {
             tasks = std::max(tasks, run->tasks);
-            for (const auto& [x, y] : run->accuracyCurve()) {
-                at[x].push_back(y);
-            }
         }
-        const auto seeds = group.runs.size();
-        QVector<double> xs;
-        QVector<double> means;
-        QVector<double> sds;
-        for (const auto& [x, values] : at) {
-            if (values.size() == seeds) {  // a mean of the seeds that got there would jump
-                const MeanSd stats = meanSd(values);
-                xs << x;
-                means << stats.mean;
-                sds << stats.sd;
-            }
-        }
-        if (xs.isEmpty()) {
+        // joint trains once: its one point is the upper bound, drawn across the plot
+        const double span = group.label == "joint" ? group.runs.front()->tasks : 0;
+        auto* g = addMeanCurve(this, group, &RunData::accuracyCurve, index, span);
+        if (g == nullptr) {
             continue;
         }
-        const bool joint = group.label == "joint" && xs.size() == 1;
-        if (joint) {  // the upper bound, across the plot
-            xs = {1.0, static_cast<double>(group.runs.front()->tasks)};
-            means = {means.front(), means.front()};
-            sds = {sds.front(), sds.front()};
+        if (!crowded) {
+            g->setName(g->name() + finalFigures(group));
         }
-        if (seeds > 1) {  // the ± SD band first, beneath the mean line
-            auto* low = addGraph();
-            auto* high = addGraph();
-            QVector<double> lows;
-            QVector<double> highs;
-            for (int i = 0; i < xs.size(); ++i) {
-                lows << means[i] - sds[i];
-                highs << means[i] + sds[i];
-            }
-            low->setData(xs, lows, true);
-            high->setData(xs, highs, true);
-            for (auto* edge : {low, high}) {
-                edge->setPen(Qt::NoPen);
-                edge->removeFromLegend();
-                edge->setName(QStringLiteral("%1 %2 SD")
-                                  .arg(QString::fromStdString(group.label),
-                                       edge == low ? QStringLiteral("-") : QStringLiteral("+")));
-            }
-            QColor fill = okabeIto(index);
-            fill.setAlpha(50);
-            high->setBrush(fill);
-            high->setChannelFillGraph(low);
-        }
-        auto* g = addGraph();
-        QString name = QString::fromStdString(group.label);
-        if (seeds > 1) {
-            name += tr(" ×%1").arg(seeds);  // seeds
-        }
-        g->setName(crowded ? name : name + finalFigures(group));
-        mostSeeds = std::max(mostSeeds, seeds);
-        styleGraph(g, index);
-        g->setData(xs, means, true);
-        if (joint || group.label == "seq-lora") {  // the upper and the lower bound
+        mostSeeds = std::max(mostSeeds, group.runs.size());
+        if (span > 0 || group.label == "seq-lora") {  // the upper and the lower bound
             QPen pen = g->pen();
-            pen.setStyle(joint ? Qt::DashLine : Qt::DotLine);
+            pen.setStyle(span > 0 ? Qt::DashLine : Qt::DotLine);
             g->setPen(pen);
         }
         ++index;
     }
     xAxis->setRange(0.7, tasks + 0.3);
-    xAxis->ticker()->setTickCount(std::min(tasks, 10));
     setEmptyMessage(index == 0 ? tr("One line per method, after each task") : QString());
     legend->setVisible(index > 0);
     titleForSeeds(this, title_, mostSeeds);
@@ -414,12 +367,8 @@ MatrixPlot::MatrixPlot(QWidget* parent) : Plot(tr("Accuracy matrix (row: after t
     xAxis->setLabel(tr("evaluated on task j"));
     yAxis->setLabel(tr("after task i"));
     yAxis->setRangeReversed(true);
-    for (auto* axis : {xAxis, yAxis}) {  // tasks are whole numbers, even with one or two
-        auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
-        ticker->setTickStep(1.0);
-        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-        axis->setTicker(ticker);
-    }
+    integerTicks(xAxis);  // tasks are whole numbers, even with one or two
+    integerTicks(yAxis);
     setEmptyMessage(tr("Fills row by row as tasks finish"));
     connect(this, &QCustomPlot::afterLayout, this, &MatrixPlot::fitCellLabels);
 }
@@ -582,7 +531,11 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
         }
         if (n > 0 && kind_ != MatrixKind::TaskConfusion) {  // the row mean, right of the row
             auto* mean = new QCPItemText(this);
-            mean->position->setCoords(t + 0.75, i + 1);
+            // Just right of the matrix whatever its cells' width (a fixed coordinate put it
+            // inside the colour scale when cells were wide).
+            mean->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+            mean->position->setCoords(1.0, i + 1);
+            mean->setPadding(QMargins(6, 0, 0, 0));
             mean->setText(QStringLiteral("mean %1").arg(sum / n, 0, 'f', 1));
             mean->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
             mean->setColor(palette().color(QPalette::WindowText));

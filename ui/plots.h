@@ -29,6 +29,9 @@ public:
     // What the plot shows as CSV (header line first).
     virtual QString csv() const = 0;
     QString title() const { return title_; }
+    // Nothing to draw: the plot shows only its message ("After the first task", "This method
+    // has no task predictor", ...).
+    bool showsNothing() const { return empty_->visible(); }
     // Writes PNG, PDF or CSV by the file's suffix; false with a message on failure.
     bool exportTo(const QString& path, QString* error);
     // The task count of the experiment set up but not run yet: what a plot sized by tasks shows
@@ -149,6 +152,7 @@ public:
     explicit TaskIdCurvePlot(QWidget* parent = nullptr);
     void refresh(const RunData* current, const RunList& runs) override;
     QString csv() const override;
+    bool aggregatesSeeds() const override { return true; }
 };
 
 // Each task's accuracy after every later task (one line per task), of the run in focus.

@@ -15,6 +15,7 @@ namespace dlw::ui {
 TaskIdCurvePlot::TaskIdCurvePlot(QWidget* parent)
     : Plot(tr("Task-identity accuracy after each task"), parent) {
     xAxis->setLabel(tr("tasks learned"));
+    integerTicks(xAxis);
     yAxis->setLabel(tr("predicted task right (%)"));
     yAxis->setRange(0, 100);
     legend->setVisible(true);
@@ -26,17 +27,14 @@ void TaskIdCurvePlot::refresh(const RunData* /*current*/, const RunList& runs) {
     clearGraphs();
     int tasks = runs.empty() ? plannedTasks_ : 1;  // no run: the setup's count (#17)
     int index = 0;
-    for (const auto& run : runs) {
-        tasks = std::max(tasks, run->tasks);
-        const auto curve = run->taskIdCurve();
-        if (curve.empty()) {
-            continue;
+    std::size_t mostSeeds = 1;
+    for (const auto& group : plotGroups(runs, meanOverSeeds_)) {
+        for (const auto* run : group.runs) {
+            tasks = std::max(tasks, run->tasks);
         }
-        auto* g = addGraph();
-        g->setName(QString::fromStdString(run->label));
-        styleGraph(g, index++);
-        for (const auto& [x, y] : curve) {
-            g->addData(x, y);
+        if (addMeanCurve(this, group, &RunData::taskIdCurve, index) != nullptr) {
+            mostSeeds = std::max(mostSeeds, group.runs.size());
+            ++index;
         }
     }
     if (tasks > 0) {
@@ -49,6 +47,7 @@ void TaskIdCurvePlot::refresh(const RunData* /*current*/, const RunList& runs) {
     }
     xAxis->setRange(0.7, tasks + 0.3);
     setEmptyMessage(index == 0 ? tr("After the first task") : QString());
+    titleForSeeds(this, title_, mostSeeds);
     fitLegend(this);
     applyPalette(this);
     replot(QCustomPlot::rpQueuedReplot);
@@ -61,6 +60,7 @@ QString TaskIdCurvePlot::csv() const {
 TaskAccuracyPlot::TaskAccuracyPlot(QWidget* parent)
     : Plot(tr("Each task's accuracy as later tasks are learned"), parent) {
     xAxis->setLabel(tr("tasks learned"));
+    integerTicks(xAxis);
     yAxis->setLabel(tr("accuracy on the task (%)"));
     yAxis->setRange(0, 100);
     legend->setVisible(true);
@@ -105,6 +105,7 @@ QString TaskAccuracyPlot::csv() const {
 MemoryPlot::MemoryPlot(QWidget* parent)
     : Plot(tr("Subspace memory: size (bars) and captured energy (lines)"), parent) {
     xAxis->setLabel(tr("tasks learned"));
+    integerTicks(xAxis);
     yAxis->setLabel(tr("memory size k (directions)"));
     yAxis2->setVisible(true);
     yAxis2->setLabel(tr("energy captured (%)"));
@@ -190,6 +191,7 @@ QString MemoryPlot::csv() const {
 
 ForgettingPlot::ForgettingPlot(QWidget* parent) : Plot(tr("Forgetting per task"), parent) {
     xAxis->setLabel(tr("task"));
+    integerTicks(xAxis);
     yAxis->setLabel(tr("best − final accuracy (points)"));
     legend->setVisible(true);
     setEmptyMessage(tr("After the second task"));
@@ -320,6 +322,7 @@ QString CalibrationPlot::csv() const {
 SpectraPlot::SpectraPlot(QWidget* parent)
     : Plot(tr("Adapter singular values (ΔW), after the last task"), parent) {
     xAxis->setLabel(tr("index"));
+    integerTicks(xAxis);
     yAxis->setLabel(tr("singular value"));
     yAxis->setScaleType(QCPAxis::stLogarithmic);
     yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));

@@ -56,7 +56,7 @@ std::vector<Experiment> QueuePolicy::comparisonSet(const Experiment& experiment)
     return out;
 }
 
-QueueEntry QueuePolicy::entryFor(const Experiment& experiment) const {
+QueueEntry QueuePolicy::entryFor(const Experiment& experiment) {
     QueueEntry entry;
     entry.experiment = experiment;
     entry.data->label = methodVariant(experiment);
@@ -156,6 +156,26 @@ RunList QueuePolicy::sameSequenceAnySeed(const RunData* current) const {
     return runs;
 }
 
+QueueEntry QueuePolicy::readPastRun(const std::string& dir) {
+    QueueEntry entry =
+        entryFor(loadExperimentFile(std::filesystem::path(dir) / run_files::kExperiment));
+    entry.runDir = dir;
+    for (const auto& ev : readRunEvents(dir)) {
+        entry.data->apply(ev);
+    }
+    entry.data->runDir = dir;
+    if (std::filesystem::exists(std::filesystem::path(dir) / run_files::kSummary)) {
+        const RunRecord record = readRunRecord(dir);
+        entry.data->summary = record.summary;
+        entry.data->state = record.completed                        ? RunState::Done
+                            : entry.data->state == RunState::Failed ? RunState::Failed
+                                                                    : RunState::Stopped;
+    } else if (entry.data->state != RunState::Failed) {  // (a failure says why)
+        entry.data->state = RunState::Stopped;           // killed: resumable from its checkpoint
+    }
+    return entry;
+}
+
 int QueuePolicy::loadPastRuns() {
     QDir root(runsFolder_);
     const auto dirs = root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
@@ -170,23 +190,7 @@ int QueuePolicy::loadPastRuns() {
             continue;
         }
         try {
-            QueueEntry entry =
-                entryFor(loadExperimentFile(std::filesystem::path(dir) / run_files::kExperiment));
-            entry.runDir = dir;
-            for (const auto& ev : readRunEvents(dir)) {
-                entry.data->apply(ev);
-            }
-            entry.data->runDir = dir;
-            if (QFileInfo::exists(info.filePath() + "/" + run_files::kSummary)) {
-                const RunRecord record = readRunRecord(dir);
-                entry.data->summary = record.summary;
-                entry.data->state = record.completed                        ? RunState::Done
-                                    : entry.data->state == RunState::Failed ? RunState::Failed
-                                                                            : RunState::Stopped;
-            } else if (entry.data->state != RunState::Failed) {  // (a failure says why)
-                entry.data->state = RunState::Stopped;  // killed: resumable from its checkpoint
-            }
-            queue_.add(std::move(entry));
+            queue_.add(readPastRun(dir));
         } catch (const Error& err) {
             // #14: listed as failed with why (a status-bar message was gone in seconds and hid
             // the folder); the other runs load as usual.

@@ -67,9 +67,13 @@ public:
     // for a folder that cannot be read, as a failed row that says why. Returns how many were
     // added.
     int loadPastRuns();
+    // One past run read back: its experiment, events (every plot's data) and summary, in the
+    // state it ended in (done; stopped and resumable; failed with why). Throws dlw::Error naming
+    // the file that cannot be read. Any thread.
+    static QueueEntry readPastRun(const std::string& dir);
 
 private:
-    QueueEntry entryFor(const Experiment& experiment) const;
+    static QueueEntry entryFor(const Experiment& experiment);
 
     QueueModel& queue_;
     QString runsFolder_;

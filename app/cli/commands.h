@@ -43,5 +43,6 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global);
 void addCompareCommand(CLI::App& app, const GlobalOptions& global);
 void addPredictCommand(CLI::App& app, const GlobalOptions& global);
 void addQueueCommand(CLI::App& app, const GlobalOptions& global);
+void addReportCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace dlw::cli

@@ -1,6 +1,7 @@
 #include "cli/run_support.h"
 
 #include "api/error.h"
+#include "api/run_table.h"
 #include "cli/commands.h"
 
 #include <chrono>
@@ -265,119 +266,8 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     }
 }
 
-namespace {
-
-struct GroupColumn {
-    const char* header;
-    std::function<std::optional<double>(const RunRecord&)> value;
-};
-
-std::vector<GroupColumn> groupColumns() {
-    return {
-        {"A_T", [](const RunRecord& r) { return std::optional(r.summary.metrics.finalAccuracy); }},
-        {"A_avg",
-         [](const RunRecord& r) {
-             return std::optional(r.summary.metrics.averageIncrementalAccuracy);
-         }},
-        {"BWT", [](const RunRecord& r) { return r.summary.metrics.bwt; }},
-        {"forget", [](const RunRecord& r) { return r.summary.metrics.meanForgetting; }},
-        {"TA_A_T", [](const RunRecord& r) { return r.taskAwareFinal; }},
-        {"task-id", [](const RunRecord& r) { return r.summary.taskIdAccuracy; }},
-        {"ECE_raw", [](const RunRecord& r) { return r.summary.eceRaw; }},
-        {"ECE_cal", [](const RunRecord& r) { return r.summary.eceCalibrated; }},
-        {"unfam", [](const RunRecord& r) { return r.summary.unfamiliarShare; }},
-        {"seconds", [](const RunRecord& r) { return std::optional(r.summary.trainSeconds); }},
-        {"params",
-         [](const RunRecord& r) {
-             return std::optional(static_cast<double>(r.summary.trainableParameters));
-         }},
-    };
-}
-
-// What makes runs one experiment for --group (#15): every key of the run's experiment.json (as the
-// engine resolved it) but those that cannot change its results: the seed (what a group averages
-// over), device and threads (a CPU and a CUDA run of one experiment are one experiment) and
-// checkpoint.every_steps (resolved from the machine's speed). Precision, backbone, data,
-// sequence, training, memory and method keys all separate groups; they used to be ignored
-// unless methodVariant named them, so fp32, tf32 and bf16 runs merged into one row.
-// Flattened: "precision" → "bf16", "train.lr" → "0.0005". An experiment.json that does not
-// load (readRunRecord has read it already) leaves the name and variant alone to decide.
-using Settings = std::map<std::string, std::string>;
-
-void flatten(const nlohmann::json& j, const std::string& prefix, Settings& out) {
-    if (j.is_object()) {
-        for (const auto& [key, value] : j.items()) {
-            flatten(value, prefix.empty() ? key : prefix + "." + key, out);
-        }
-    } else {
-        out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
-    }
-}
-
-Settings groupSettings(const RunRecord& r) {
-    Settings settings{{"method", r.variant}};
-    try {
-        Experiment e = loadExperimentFile(std::filesystem::path(r.dir) / run_files::kExperiment);
-        e.seed = 0;
-        e.device = "auto";
-        e.threads = 0;
-        e.checkpoint = CheckpointSettings{};
-        flatten(nlohmann::json::parse(toJsonText(e)), "", settings);
-    } catch (const std::exception&) {
-        settings["name"] = r.name;
-    }
-    return settings;
-}
-
-// The method cell of a group: its variant, and when other groups share its name and variant,
-// the keys where they differ ("duallora precision=bf16"), so that no two rows read alike.
-std::string groupLabel(const Settings& mine, const std::vector<Settings>& all) {
-    std::set<std::string> differing;
-    for (const auto& other : all) {
-        if (other.at("method") != mine.at("method") || other.count("name") == 0 ||
-            mine.count("name") == 0 || other.at("name") != mine.at("name")) {
-            continue;
-        }
-        for (const auto& [key, value] : mine) {
-            const auto it = other.find(key);
-            if (it == other.end() || it->second != value) {
-                differing.insert(key);
-            }
-        }
-    }
-    std::string label = mine.at("method");
-    for (const auto& key : differing) {
-        label += fmt::format(" {}={}", key, mine.at(key));
-    }
-    return label;
-}
-
-// Mean and sample standard deviation.
-std::pair<double, double> meanSd(const std::vector<double>& v) {
-    double mean = 0;
-    for (double x : v) {
-        mean += x;
-    }
-    mean /= static_cast<double>(v.size());
-    double var = 0;
-    for (double x : v) {
-        var += (x - mean) * (x - mean);
-    }
-    return {mean, v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0};
-}
-
-}  // namespace
-
 void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
-    const std::vector<GroupColumn> columns = groupColumns();
-    std::vector<Settings> keys;  // one per group, first-seen order
-    std::vector<Settings> ofRun;
-    for (const auto& r : runs) {
-        ofRun.push_back(groupSettings(r));
-        if (std::find(keys.begin(), keys.end(), ofRun.back()) == keys.end()) {
-            keys.push_back(ofRun.back());
-        }
-    }
+    const auto& columns = runColumns();
     if (csv) {
         printOut("experiment,method,runs");
         for (const auto& c : columns) {
@@ -391,38 +281,23 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
         }
         printOut("\n");
     }
-    for (const auto& key : keys) {
-        std::vector<const RunRecord*> group;
-        for (std::size_t i = 0; i < runs.size(); ++i) {
-            if (ofRun[i] == key) {
-                group.push_back(&runs[i]);
-            }
-        }
-        const std::string& name = group.front()->name;
-        const std::string label = groupLabel(key, keys);
+    for (const auto& group : groupRuns(runs)) {
         if (csv) {
-            printOut("{},{},{}", csvCell(name), csvCell(label), group.size());
+            printOut("{},{},{}", csvCell(group.name), csvCell(group.label), group.runs.size());
         } else {
-            printOut("{:<16} {:<22} {:>4}", tableCell(name), tableCell(label), group.size());
+            printOut("{:<16} {:<22} {:>4}", tableCell(group.name), tableCell(group.label),
+                     group.runs.size());
         }
         for (const auto& c : columns) {
-            std::vector<double> v;
-            for (const auto* r : group) {
-                if (auto x = c.value(*r)) {
-                    v.push_back(*x);
-                }
-            }
-            if (v.empty()) {
+            const auto stats = columnStats(c, group.runs);
+            if (!stats) {
                 printOut(fmt::runtime(csv ? ",," : " {:>12}"), "-");
-                continue;
-            }
-            const auto [mean, sd] = meanSd(v);
-            const bool whole = std::string(c.header) == "params";
-            if (csv) {
-                printOut(",{:.4f},{:.4f}", mean, sd);
+            } else if (csv) {
+                printOut(",{:.4f},{:.4f}", stats->mean, stats->sd);
             } else {
-                printOut(" {:>12}", whole ? fmt::format("{:.0f}", mean)
-                                          : fmt::format("{:.1f} ± {:.1f}", mean, sd));
+                printOut(" {:>12}", c.whole
+                                        ? fmt::format("{:.0f}", stats->mean)
+                                        : fmt::format("{:.1f} ± {:.1f}", stats->mean, stats->sd));
             }
         }
         printOut("\n");

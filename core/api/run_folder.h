@@ -26,6 +26,7 @@ inline constexpr const char* kSummary = "summary.json";        // DESIGN §6 sum
 inline constexpr const char* kCheckpoints = "checkpoints";     // folder
 inline constexpr const char* kLatest = "latest.json";          // in checkpoints/: the pointer
 inline constexpr const char* kSplit = "split.json";  // each task's classes and images (#17)
+inline constexpr const char* kEnvironment = "environment.json";  // what it ran on (#17)
 }  // namespace run_files
 
 // `text` made into one safe file-name component: path separators, control characters,
@@ -124,5 +125,12 @@ struct RunSplit {
 // Reads DIR/split.json; nullopt for a run folder without one (runs from before #17). Throws
 // dlw::Error naming the file when it is malformed. Any thread.
 std::optional<RunSplit> readRunSplit(const std::filesystem::path& dir);
+
+// DIR/environment.json, written when the run starts: environmentFacts() of the machine that ran
+// it, then "device" and "threads" as the run resolved them. Each start of the run (a resume
+// too) adds its own record; the newest is last. Empty for runs from before #17; throws
+// dlw::Error naming the file when it is malformed. Any thread.
+std::vector<std::vector<std::pair<std::string, std::string>>> readRunEnvironment(
+    const std::filesystem::path& dir);
 
 }  // namespace dlw

@@ -2,6 +2,8 @@
 // Process-wide runtime settings: compute threads and device. Public, no LibTorch.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dlw {
 
@@ -24,5 +26,11 @@ std::string runtimeDescription();
 // name ("CUDA: available, 1 device: cuda:0 NVIDIA H200"), or why not (a LibTorch without
 // CUDA, or no device or driver). Never throws.
 std::string versionDetails();
+
+// What this process runs on, as (name, value) pairs in a fixed order: "program" (dlw and its
+// version), "libtorch", "cuda" (as versionDetails says it), "cpu" (the model name from
+// /proc/cpuinfo, "unknown" elsewhere), "hardware_threads", "os" (uname: system, release,
+// machine). Recorded in each run folder (environment.json) and shown by reports. Never throws.
+std::vector<std::pair<std::string, std::string>> environmentFacts();
 
 }  // namespace dlw

@@ -263,7 +263,6 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     resolved["task_id"]["block"] = plan_.featureBlock;
     resolved["method"]["blocks"] = plan_.layout.blocks;
     store_ = std::make_unique<RunStore>(request.runDir, resolved.dump(2) + "\n", request.resume);
-    store_->writeSplit(splitManifest(e_, data_));  // a resumed run cuts the same split
     evaluator_ = std::make_unique<Evaluator>(evalTasks_, joint_);
 }
 
@@ -615,6 +614,12 @@ RunSummary RunDriver::run() {
         position = restoreCheckpoint(&firstTask);
         store_->cutEventsToCheckpoint();
     }
+    // Only now: a resume that fails (a corrupt checkpoint) leaves the folder as it was.
+    store_->writeSplit(splitManifest(e_, data_));  // a resumed run cuts the same split
+    auto facts = environmentFacts();
+    facts.emplace_back("device", deviceName_);
+    facts.emplace_back("threads", std::to_string(threads_));
+    store_->recordEnvironment(facts);
     const std::string method = toString(e_.method.name);
     emit(RunStarted{store_->dir().string(), method, deviceName_, threads_, tasks_, classNames_,
                     plannedParameters, fromCheckpoint ? firstTask : -1});

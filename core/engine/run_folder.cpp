@@ -603,4 +603,30 @@ std::optional<RunSplit> readRunSplit(const std::filesystem::path& dir) {
     }
 }
 
+std::vector<std::vector<std::pair<std::string, std::string>>> readRunEnvironment(
+    const std::filesystem::path& dir) {
+    const auto path = dir / run_files::kEnvironment;
+    std::vector<std::vector<std::pair<std::string, std::string>>> out;
+    if (!std::filesystem::exists(path)) {
+        return out;
+    }
+    const auto text = readWholeFile(path);
+    const auto j = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("starts") || !j["starts"].is_array()) {
+        throw Error(fmt::format(
+            "{}: not a run's environment record (expected {{\"starts\": [...]}})", path.string()));
+    }
+    for (const auto& start : j["starts"]) {
+        if (!start.is_object()) {
+            throw Error(fmt::format("{}: a start's record is not an object", path.string()));
+        }
+        std::vector<std::pair<std::string, std::string>> facts;
+        for (const auto& [name, value] : start.items()) {
+            facts.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+        }
+        out.push_back(std::move(facts));
+    }
+    return out;
+}
+
 }  // namespace dlw

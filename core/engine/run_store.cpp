@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <regex>
@@ -386,6 +387,29 @@ void RunStore::writeSummary(const RunSummary& summary, bool completed) {
 
 void RunStore::writeSplit(const nlohmann::json& manifest) {
     writeFileAtomically(dir_ / run_files::kSplit, dumpJson(manifest) + "\n");
+}
+
+void RunStore::recordEnvironment(const std::vector<std::pair<std::string, std::string>>& facts) {
+    const auto path = dir_ / run_files::kEnvironment;
+    nlohmann::ordered_json file = {{"starts", nlohmann::ordered_json::array()}};
+    if (std::filesystem::exists(path)) {  // a resume: keep the earlier starts' records
+        auto earlier = nlohmann::ordered_json::parse(readWholeFile(path), nullptr, false);
+        if (!earlier.is_discarded() && earlier.contains("starts") && earlier["starts"].is_array()) {
+            file = std::move(earlier);
+        }
+    }
+    nlohmann::ordered_json record;
+    for (const auto& [name, value] : facts) {
+        record[name] = value;
+    }
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    record["started"] = when;
+    file["starts"].push_back(std::move(record));
+    writeFileAtomically(path, dumpJson(file, 2) + "\n");
 }
 
 }  // namespace dlw

@@ -56,6 +56,9 @@ public:
     void writeSummary(const RunSummary& summary, bool completed);
     // split.json: the manifest of splitManifest() (engine/task_data.h).
     void writeSplit(const nlohmann::json& manifest);
+    // environment.json: adds `facts` (environmentFacts() plus the run's device and threads) and
+    // the time as this start's record after those of earlier starts.
+    void recordEnvironment(const std::vector<std::pair<std::string, std::string>>& facts);
 
 private:
     void writeCheckpoint(const std::string& stem,

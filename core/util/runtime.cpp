@@ -4,10 +4,12 @@
 #include "torch_compat.h"
 
 #include <fmt/format.h>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#include <sys/utsname.h>
 #endif
 
 namespace dlw {
@@ -99,6 +101,31 @@ std::string versionDetails() {
         cuda = fmt::format("not available ({})", e.what());
     }
     return fmt::format("LibTorch {}\nCUDA: {}", TORCH_VERSION, cuda);
+}
+
+std::vector<std::pair<std::string, std::string>> environmentFacts() {
+    std::string cpu = "unknown";
+    if (std::ifstream info("/proc/cpuinfo"); info) {
+        for (std::string line; std::getline(info, line);) {
+            if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+                cpu = line.substr(line.find(':') + 1);
+                cpu.erase(0, cpu.find_first_not_of(' '));
+                break;
+            }
+        }
+    }
+    std::string os = "unknown";
+    if (utsname name{}; uname(&name) == 0) {
+        os = fmt::format("{} {} {}", name.sysname, name.release, name.machine);
+    }
+    std::string cuda = versionDetails();
+    cuda = cuda.substr(cuda.find("CUDA: ") + 6);
+    return {{"program", std::string("dlw ") + DLW_VERSION},
+            {"libtorch", TORCH_VERSION},
+            {"cuda", cuda},
+            {"cpu", cpu},
+            {"hardware_threads", std::to_string(std::thread::hardware_concurrency())},
+            {"os", os}};
 }
 
 std::string runtimeDescription() {

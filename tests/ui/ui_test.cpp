@@ -2,6 +2,7 @@
 // the experiment form's save/open round trip, drops on the prediction panel, a run started and
 // stopped from the window, and that the window shows the engine's numbers.
 #include "api/engine.h"
+#include "api/error.h"
 #include "api/experiment.h"
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
@@ -13,6 +14,7 @@
 #include "ui/predict_panel.h"
 #include "ui/queue_model.h"
 #include "ui/queue_policy.h"
+#include "ui/report.h"
 #include "ui/split_view.h"
 
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QImage>
 #include <QLabel>
 #include <QLineEdit>
@@ -423,6 +426,60 @@ TEST(PredictPanel, DroppedImagesArePredictedAndANonImageGetsItsMessage) {
     EXPECT_EQ(panel.results()[0].top.size(), 5U);
     EXPECT_EQ(panel.results()[0].taskPosterior.size(), 3U);
     EXPECT_NE(panel.results()[1].error.find("not_an_image.png"), std::string::npos);
+}
+
+// #17: the report of a set of runs, one self-contained HTML file: two seeds of one experiment
+// and another method, a folder that is not a run; the comparison with mean ± SD and its LaTeX,
+// what differs, where they ran, the plots as embedded PNG, every split and experiment file.
+// DLW_UI_REPORT=FILE.html keeps the report to look at.
+TEST(Report, OneFileHoldsTheComparisonPlotsAndWhereEachRan) {
+    if (!haveFashionMnist()) {
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    const auto root = test::tempDir("ui") / "report";
+    Experiment second = small();
+    second.seed = 1;
+    Experiment other = small();
+    other.method.name = MethodKind::SeqLora;
+    RunControl control;
+    test::run(second, root / "seed1", control);
+    test::run(other, root / "seq-lora", control);
+    std::filesystem::create_directories(root / "not-a-run");
+    QStringList problems;
+    const auto dirs = expandRunFolders(
+        {finishedRun().string(), root.string(), (root / "nowhere").string()}, &problems);
+    ASSERT_EQ(dirs.size(), 3U);  // the finished run, then root's two runs by name
+    EXPECT_EQ(problems.size(), 1);
+    EXPECT_TRUE(problems.front().contains("nowhere")) << problems.front().toStdString();
+
+    const char* kept = std::getenv("DLW_UI_REPORT");
+    const QString file = kept != nullptr ? QString::fromUtf8(kept)
+                                         : QString::fromStdString((root / "report.html").string());
+    auto withBroken = dirs;
+    withBroken.push_back((root / "not-a-run").string());
+    const ReportResult result = writeReport(withBroken, file);
+    EXPECT_EQ(result.runs, 3);
+    ASSERT_EQ(result.problems.size(), 1);
+    EXPECT_TRUE(result.problems.front().contains("not-a-run"));
+    QFile in(file);
+    ASSERT_TRUE(in.open(QIODevice::ReadOnly));
+    const QString html = QString::fromUtf8(in.readAll());
+    EXPECT_EQ(result.bytes, in.size());
+    EXPECT_TRUE(html.contains(QStringLiteral("<td class=l>duallora</td><td>2</td>")))
+        << "the two seeds are one row";
+    EXPECT_TRUE(html.contains(QStringLiteral("<td class=l>seq-lora</td><td>1</td>")));
+    EXPECT_TRUE(html.contains(QStringLiteral("\\toprule")) && html.contains("$\\pm$"));
+    EXPECT_TRUE(html.contains(QStringLiteral("<code>seed</code>")));  // what differs
+    EXPECT_TRUE(html.contains(QStringLiteral("<code>method.name</code>")));
+    EXPECT_FALSE(html.contains(QStringLiteral("<code>train.lr</code>")));  // the same in all
+    EXPECT_TRUE(html.contains(QStringLiteral("dlw " DLW_VERSION)));        // where they ran
+    EXPECT_GE(html.count(QStringLiteral("src=\"data:image/png;base64,")), 3 + 3 * 5);
+    EXPECT_EQ(html.count(QStringLiteral("<summary>Split:")), 3);
+    EXPECT_EQ(html.count(QStringLiteral("<summary>Experiment file")), 3);
+    EXPECT_FALSE(html.contains(QStringLiteral("src=\"http")));        // opens offline
+    EXPECT_TRUE(result.latex.contains(QStringLiteral("\\textbf{")));  // the best in bold
+
+    EXPECT_THROW(writeReport({(root / "not-a-run").string()}, file), Error);
 }
 
 // #17: a drop while a prediction runs used to wait for it on the GUI thread, and every drop

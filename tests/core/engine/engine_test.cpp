@@ -130,6 +130,26 @@ TEST(Engine, StoppedAfterATaskResumesToTheSameMatrix) {
     RunControl resume;
     const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
     EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
+
+    // #17: environment.json holds a record of each start, what reports show of where it ran.
+    const auto starts = readRunEnvironment(dir / "parts");
+    ASSERT_EQ(starts.size(), 2U);
+    const auto fact = [&](std::size_t start, const std::string& name) {
+        for (const auto& [key, value] : starts[start]) {
+            if (key == name) {
+                return value;
+            }
+        }
+        return std::string("(missing)");
+    };
+    EXPECT_EQ(fact(1, "program"), std::string("dlw ") + DLW_VERSION);
+    const std::string torch = fact(1, "libtorch");  // "1.13.0", "2.5.1+cu121"
+    EXPECT_TRUE(torch.rfind("1.", 0) == 0 || torch.rfind("2.", 0) == 0) << torch;
+    EXPECT_EQ(fact(0, "threads"), "1");  // smallExperiment's
+    EXPECT_EQ(fact(0, "device"), "cpu");
+    EXPECT_EQ(fact(1, "started").size(), 20U) << fact(1, "started");  // 2026-11-30T18:00:00Z
+    EXPECT_NE(fact(0, "cpu"), "(missing)");
+    EXPECT_TRUE(readRunEnvironment(dir / "no-such-run").empty());
 }
 
 TEST(Engine, RefusesANonEmptyRunDirectoryAndAFinishedResume) {
@@ -257,6 +277,26 @@ TEST(Engine, RanpacStoppedAfterATaskContinuesExactly) {
     RunControl resume;
     const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
     EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
+
+    // #17: environment.json holds a record of each start, what reports show of where it ran.
+    const auto starts = readRunEnvironment(dir / "parts");
+    ASSERT_EQ(starts.size(), 2U);
+    const auto fact = [&](std::size_t start, const std::string& name) {
+        for (const auto& [key, value] : starts[start]) {
+            if (key == name) {
+                return value;
+            }
+        }
+        return std::string("(missing)");
+    };
+    EXPECT_EQ(fact(1, "program"), std::string("dlw ") + DLW_VERSION);
+    const std::string torch = fact(1, "libtorch");  // "1.13.0", "2.5.1+cu121"
+    EXPECT_TRUE(torch.rfind("1.", 0) == 0 || torch.rfind("2.", 0) == 0) << torch;
+    EXPECT_EQ(fact(0, "threads"), "1");  // smallExperiment's
+    EXPECT_EQ(fact(0, "device"), "cpu");
+    EXPECT_EQ(fact(1, "started").size(), 20U) << fact(1, "started");  // 2026-11-30T18:00:00Z
+    EXPECT_NE(fact(0, "cpu"), "(missing)");
+    EXPECT_TRUE(readRunEnvironment(dir / "no-such-run").empty());
 }
 
 // A process that dies without warning (the callback throws, as close to SIGKILL as a test in

@@ -4,10 +4,12 @@
 
 #include "api/atomic_file.h"
 #include "api/error.h"
+#include "api/run_table.h"
 #include "engine/run_folder_json.h"
 #include "test_support.h"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <thread>
 
@@ -17,6 +19,63 @@ namespace dlw {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A run folder with just the experiment.json of `e`, as a RunRecord of it.
+RunRecord recordOf(const Experiment& e, const fs::path& dir) {
+    fs::create_directories(dir);
+    saveExperimentFile(e, dir / run_files::kExperiment);
+    RunRecord r;
+    r.dir = dir.string();
+    r.name = e.name;
+    r.method = toString(e.method.name);
+    r.variant = methodVariant(e);
+    r.seed = e.seed;
+    return r;
+}
+
+// #17: the comparison's grouping and "what differs between these runs" (the report's and the
+// window's table of differing keys): seeds and threads of one experiment are one group; a
+// learning rate makes another, labelled by it; the differing keys are exactly those.
+TEST(RunTable, GroupsSeedsAndListsTheKeysThatDiffer) {
+    const auto root = test::tempDir("run-table");
+    Experiment e = preset("default");
+    std::vector<RunRecord> runs;
+    runs.push_back(recordOf(e, root / "a"));
+    e.seed = 1;
+    e.threads = 2;
+    runs.push_back(recordOf(e, root / "b"));
+    e.train.lr = 0.001;
+    runs.push_back(recordOf(e, root / "c"));
+    const auto groups = groupRuns(runs);
+    ASSERT_EQ(groups.size(), 2U);
+    EXPECT_EQ(groups[0].runs.size(), 2U);
+    EXPECT_EQ(groups[0].label, "duallora train.lr=0.0005");
+    EXPECT_EQ(groups[1].label, "duallora train.lr=0.001");
+
+    const auto differing = differingKeys(runs);
+    std::vector<std::string> keys;
+    for (const auto& [key, values] : differing) {
+        keys.push_back(key);
+    }
+    EXPECT_EQ(keys, (std::vector<std::string>{"seed", "threads", "train.lr"}));
+    EXPECT_EQ(differing.at("seed"), (std::vector<std::string>{"0", "1", "1"}));
+
+    test::writeBytes(root / "c" / run_files::kExperiment, "{");  // changed since it was read
+    const auto broken = differingKeys(runs);
+    EXPECT_EQ(broken.at("train.lr").back(), "");
+    EXPECT_EQ(broken.count("name"), 0U);  // the record's name still agrees
+
+    RunRecord scored = runs[0];
+    scored.summary.metrics.finalAccuracy = 80;
+    RunRecord other = runs[1];
+    other.summary.metrics.finalAccuracy = 84;
+    const auto stats = columnStats(runColumns().front(), {&scored, &other});
+    ASSERT_TRUE(stats.has_value());
+    EXPECT_DOUBLE_EQ(stats->mean, 82);
+    EXPECT_NEAR(stats->sd, std::sqrt(8.0), 1e-12);
+    EXPECT_EQ(runColumns().front().header, "A_T");
+    EXPECT_FALSE(columnStats(runColumns()[2], {&scored}).has_value());  // BWT: none computed
+}
 
 // #14: "name": "ViT-B/16 flat" landed in nested folders runs/ViT-B/16 flat-duallora-….
 TEST(RunFolder, SafeFileNameKeepsOneHarmlessComponent) {

@@ -1,0 +1,61 @@
+#pragma once
+// The comparison of runs, in one place for `dlw compare`, `dlw report` and the window (#17): the
+// metric columns, runs grouped into experiments (mean ± SD over seeds), and the experiment keys
+// that differ between runs. Public: no LibTorch. Any thread.
+
+#include "api/run_folder.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlw {
+
+// A column of the comparison: its short header ("A_T"), its header in a LaTeX table
+// ("$A_T$ (\%)"), what it means, and a run's value (nullopt: the run has none, e.g. no ECE of
+// calibrated scores for a method without task identity).
+struct RunColumn {
+    std::string header;
+    std::string latex;
+    std::string meaning;
+    std::function<std::optional<double>(const RunRecord&)> value;
+    bool whole = false;  // a count (parameters): shown without decimals or SD
+};
+// A_T, A_avg, BWT, forget, TA_A_T, task-id, ECE_raw, ECE_cal, unfam, seconds, params.
+const std::vector<RunColumn>& runColumns();
+
+// The experiment keys of a run, flattened ("train.lr" → "0.0005"), with what cannot change its
+// results set aside: seed, device, threads and checkpoint cadence. Plus "method" = the method
+// variant. A run whose experiment.json does not load is known by its name and variant only.
+using RunSettings = std::map<std::string, std::string>;
+RunSettings runSettings(const RunRecord& run);
+
+// Runs that are one experiment (equal runSettings), first-seen order. `label` is the method
+// variant, and when other groups share the name and variant, the keys where they differ
+// ("duallora precision=bf16"), so that no two rows read alike.
+struct RunGroup {
+    std::string name;
+    std::string label;
+    std::vector<const RunRecord*> runs;
+};
+std::vector<RunGroup> groupRuns(const std::vector<RunRecord>& runs);
+
+// Mean and sample standard deviation (n − 1; 0 for one value) of `column` over `runs`, from the
+// runs that have a value; nullopt when none has.
+struct ColumnStats {
+    double mean = 0;
+    double sd = 0;
+    int n = 0;
+};
+std::optional<ColumnStats> columnStats(const RunColumn& column,
+                                       const std::vector<const RunRecord*>& runs);
+
+// The experiment keys (flattened, as in experiment.json) whose values are not the same in all of
+// `runs`, with each run's value ("" where a run lacks the key), sorted by key. Seed, name and
+// where runs ran (device, threads, checkpoint cadence) count too: this answers "what differs
+// between these runs", not "are they one experiment".
+std::map<std::string, std::vector<std::string>> differingKeys(const std::vector<RunRecord>& runs);
+
+}  // namespace dlw

@@ -1,0 +1,186 @@
+#include "api/run_table.h"
+
+#include "api/experiment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+namespace dlw {
+namespace {
+
+void flatten(const nlohmann::json& j, const std::string& prefix, RunSettings& out) {
+    if (j.is_object()) {
+        for (const auto& [key, value] : j.items()) {
+            flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+        }
+    } else {
+        out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
+    }
+}
+
+// Every key of the run's experiment as the engine resolved it, or nullopt when it does not load
+// (readRunRecord read it already, so this is a file changed since).
+std::optional<RunSettings> experimentSettings(const RunRecord& run, bool whereItRan) {
+    try {
+        Experiment e = loadExperimentFile(std::filesystem::path(run.dir) / run_files::kExperiment);
+        if (!whereItRan) {
+            e.seed = 0;
+            e.device = "auto";
+            e.threads = 0;
+            e.checkpoint = CheckpointSettings{};
+        }
+        RunSettings out;
+        flatten(nlohmann::json::parse(toJsonText(e)), "", out);
+        return out;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::string groupLabel(const RunSettings& mine, const std::vector<RunSettings>& all) {
+    std::set<std::string> differing;
+    for (const auto& other : all) {
+        if (other.at("method") != mine.at("method") || other.count("name") == 0 ||
+            mine.count("name") == 0 || other.at("name") != mine.at("name")) {
+            continue;
+        }
+        for (const auto& [key, value] : mine) {
+            const auto it = other.find(key);
+            if (it == other.end() || it->second != value) {
+                differing.insert(key);
+            }
+        }
+    }
+    std::string label = mine.at("method");
+    for (const auto& key : differing) {
+        label += " " + key + "=" + mine.at(key);
+    }
+    return label;
+}
+
+}  // namespace
+
+const std::vector<RunColumn>& runColumns() {
+    static const std::vector<RunColumn> columns = {
+        {"A_T", "$A_T$ (\\%)", "final accuracy: mean over the tasks after the last one",
+         [](const RunRecord& r) { return std::optional(r.summary.metrics.finalAccuracy); }},
+        {"A_avg", "$\\bar{A}$ (\\%)", "average incremental accuracy: mean of A_t over t",
+         [](const RunRecord& r) {
+             return std::optional(r.summary.metrics.averageIncrementalAccuracy);
+         }},
+        {"BWT", "BWT", "backward transfer (points; negative = forgetting)",
+         [](const RunRecord& r) { return r.summary.metrics.bwt; }},
+        {"forget", "Forg.", "mean forgetting (points)",
+         [](const RunRecord& r) { return r.summary.metrics.meanForgetting; }},
+        {"TA_A_T", "TA $A_T$ (\\%)", "task-aware final accuracy (task given)",
+         [](const RunRecord& r) { return r.taskAwareFinal; }},
+        {"task-id", "Task-ID (\\%)", "task-identity accuracy",
+         [](const RunRecord& r) { return r.summary.taskIdAccuracy; }},
+        {"ECE_raw", "ECE raw (\\%)", "expected calibration error of the raw scores, 15 bins",
+         [](const RunRecord& r) { return r.summary.eceRaw; }},
+        {"ECE_cal", "ECE cal. (\\%)", "expected calibration error of the calibrated scores",
+         [](const RunRecord& r) { return r.summary.eceCalibrated; }},
+        {"unfam", "Unfam. (\\%)", "share of test images flagged unfamiliar",
+         [](const RunRecord& r) { return r.summary.unfamiliarShare; }},
+        {"seconds", "Train (s)", "seconds of training steps",
+         [](const RunRecord& r) { return std::optional(r.summary.trainSeconds); }},
+        {"params", "Params", "trainable parameters",
+         [](const RunRecord& r) {
+             return std::optional(static_cast<double>(r.summary.trainableParameters));
+         },
+         true},
+    };
+    return columns;
+}
+
+RunSettings runSettings(const RunRecord& run) {
+    RunSettings settings{{"method", run.variant}};
+    if (auto keys = experimentSettings(run, /*whereItRan=*/false)) {
+        settings.insert(keys->begin(), keys->end());
+    } else {
+        settings["name"] = run.name;
+    }
+    return settings;
+}
+
+std::vector<RunGroup> groupRuns(const std::vector<RunRecord>& runs) {
+    std::vector<RunSettings> keys;  // one per group, first-seen order
+    std::vector<RunSettings> ofRun;
+    for (const auto& r : runs) {
+        ofRun.push_back(runSettings(r));
+        if (std::find(keys.begin(), keys.end(), ofRun.back()) == keys.end()) {
+            keys.push_back(ofRun.back());
+        }
+    }
+    std::vector<RunGroup> out;
+    for (const auto& key : keys) {
+        RunGroup group;
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            if (ofRun[i] == key) {
+                group.runs.push_back(&runs[i]);
+            }
+        }
+        group.name = group.runs.front()->name;
+        group.label = groupLabel(key, keys);
+        out.push_back(std::move(group));
+    }
+    return out;
+}
+
+std::optional<ColumnStats> columnStats(const RunColumn& column,
+                                       const std::vector<const RunRecord*>& runs) {
+    std::vector<double> values;
+    for (const auto* r : runs) {
+        if (auto v = column.value(*r)) {
+            values.push_back(*v);
+        }
+    }
+    if (values.empty()) {
+        return std::nullopt;
+    }
+    ColumnStats out;
+    out.n = static_cast<int>(values.size());
+    for (double v : values) {
+        out.mean += v;
+    }
+    out.mean /= out.n;
+    if (out.n > 1) {
+        double squares = 0;
+        for (double v : values) {
+            squares += (v - out.mean) * (v - out.mean);
+        }
+        out.sd = std::sqrt(squares / (out.n - 1));
+    }
+    return out;
+}
+
+std::map<std::string, std::vector<std::string>> differingKeys(const std::vector<RunRecord>& runs) {
+    std::vector<RunSettings> all;
+    std::set<std::string> keys;
+    for (const auto& r : runs) {
+        RunSettings s = experimentSettings(r, /*whereItRan=*/true).value_or(RunSettings{});
+        s["name"] = r.name;  // as readRunRecord read it, even from a file that no longer loads
+        for (const auto& [key, value] : s) {
+            keys.insert(key);
+        }
+        all.push_back(std::move(s));
+    }
+    std::map<std::string, std::vector<std::string>> out;
+    for (const auto& key : keys) {
+        std::vector<std::string> values;
+        for (const auto& s : all) {
+            const auto it = s.find(key);
+            values.push_back(it == s.end() ? std::string() : it->second);
+        }
+        if (std::adjacent_find(values.begin(), values.end(), std::not_equal_to<>()) !=
+            values.end()) {
+            out[key] = std::move(values);
+        }
+    }
+    return out;
+}
+
+}  // namespace dlw
