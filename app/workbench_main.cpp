@@ -5,6 +5,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QIcon>
 #include <QPalette>
 #include <QPixmap>
 #include <QSaveFile>
@@ -26,6 +27,11 @@ void saveAtomically(const QPixmap& pixmap, const QString& path) {
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("dlw-workbench"));
+    QApplication::setDesktopFileName(QStringLiteral("dlw-workbench"));
+    // The installed icon theme's (packaging/), or the source tree's for a build run in place.
+    QApplication::setWindowIcon(QIcon::fromTheme(
+        QStringLiteral("dlw-workbench"),
+        QIcon(QStringLiteral(DLW_SOURCE_DIR "/packaging/icons/dlw-workbench-256.png"))));
     QApplication::setApplicationVersion(QStringLiteral(DLW_VERSION "\nQt %1\n").arg(qVersion()) +
                                         QString::fromStdString(dlw::versionDetails()));
     QCommandLineParser parser;
@@ -71,6 +77,11 @@ int main(int argc, char** argv) {
     parser.addOption(finalShots);
     parser.addOption(dark);
     parser.addOption(tab);
+    parser.addPositionalArgument(
+        QStringLiteral("experiment"),
+        QStringLiteral("An experiment file to open in the setup (what opening a .dlw.json file "
+                       "in a file manager does)."),
+        QStringLiteral("[experiment]"));
     parser.process(app);
     dlw::applyThreads(parser.value(threads).toInt());
     if (parser.isSet(dark)) {
@@ -98,6 +109,9 @@ int main(int argc, char** argv) {
     options.runsFolder = parser.value(runs);
     options.threads = parser.value(threads).toInt();
     dlw::ui::MainWindow window(options);
+    if (!parser.positionalArguments().isEmpty()) {
+        window.openExperiment(parser.positionalArguments().front());
+    }
     window.show();
     window.showTab(parser.value(tab).toInt());
     if (parser.isSet(compare)) {

@@ -3,6 +3,7 @@
 #include "api/error.h"
 #include "api/run_folder.h"
 #include "api/runtime.h"
+#include "ui/compare_view.h"
 #include "ui/engine_runner.h"
 #include "ui/experiment_form.h"
 #include "ui/plots.h"
@@ -293,6 +294,11 @@ void MainWindow::createMenus() {
     run->addAction(tr("Stop after this &task"), this, [this] { stopAfterButton_->click(); });
     run->addAction(tr("&Compare methods"), this, &MainWindow::compareMethods);
     run->addSeparator();
+    run->addAction(tr("Compare &runs…"), this, [this] {
+        auto* dialog = new CompareDialog(queue_, reportedRuns(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+    });
     run->addAction(tr("S&plit of this run…"), this, [this] {
         const int row = selectedRow();
         if (row < 0 || queue_.entry(row).runDir.empty()) {

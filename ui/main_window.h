@@ -62,6 +62,9 @@ public:
     void loadPastRuns();
     // A dataset folder dropped on the setup: data.root, and data.kind guessed from its files.
     void useDatasetFolder(const QString& folder);
+    // Opens an experiment file into the setup; a file that does not load leaves the setup as it
+    // was and says why beneath it (named file, line and key).
+    bool openExperiment(const QString& path);
     // The run folders "Export report…" writes: the focused run and every run of its sequence
     // (all methods and seeds) that finished a task.
     std::vector<std::string> reportedRuns() const;

@@ -78,9 +78,9 @@ QWidget* MainWindow::createSetupPanel() {
             setupError_->setText(form_->error());
             return;
         }
-        const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"),
-                                                          QString::fromStdString(e->name) + ".json",
-                                                          tr("Experiment (*.json)"));
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Save experiment"), QString::fromStdString(e->name) + ".dlw.json",
+            tr("Experiment (*.json)"));
         if (path.isEmpty()) {
             return;
         }
@@ -94,13 +94,8 @@ QWidget* MainWindow::createSetupPanel() {
     connect(open, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QString(),
                                                           tr("Experiment (*.json)"));
-        if (path.isEmpty()) {
-            return;
-        }
-        try {
-            form_->setExperiment(loadExperimentFile(path.toStdString()));
-        } catch (const Error& err) {
-            setupError_->setText(QString::fromUtf8(err.what()));
+        if (!path.isEmpty()) {
+            openExperiment(path);
         }
     });
     datasetTimer_ = new QTimer(this);
@@ -122,6 +117,17 @@ QWidget* MainWindow::createSetupPanel() {
     box->setToolTip(tr("Drop a dataset folder here"));
     setupBox_ = box;
     return box;
+}
+
+bool MainWindow::openExperiment(const QString& path) {
+    try {
+        form_->setExperiment(loadExperimentFile(path.toStdString()));
+        statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+        return true;
+    } catch (const Error& err) {
+        setupError_->setText(shownText(err.what()));
+        return false;
+    }
 }
 
 bool MainWindow::eventFilter(QObject* watched, QEvent* event) {

@@ -215,6 +215,64 @@ std::vector<std::string> expandRunFolders(const std::vector<std::string>& paths,
     return out;
 }
 
+QString comparisonHtml(const std::vector<RunRecord>& runs) {
+    const auto& columns = runColumns();
+    QString html =
+        QObject::tr("<table><tr><th class=l>experiment</th><th class=l>method</th><th>runs</th>");
+    for (const auto& c : columns) {
+        html += QStringLiteral("<th title=\"%1\">%2</th>")
+                    .arg(QString::fromStdString(c.meaning).toHtmlEscaped(),
+                         QString::fromStdString(c.header).toHtmlEscaped());
+    }
+    html += QStringLiteral("</tr>");
+    for (const auto& g : groupRuns(runs)) {
+        html += QStringLiteral("<tr><td class=l>%1</td><td class=l>%2</td><td>%3</td>")
+                    .arg(esc(g.name), esc(g.label))
+                    .arg(g.runs.size());
+        for (const auto& c : columns) {
+            const auto s = columnStats(c, g.runs);
+            html +=
+                QStringLiteral("<td>%1</td>")
+                    .arg(!s         ? QStringLiteral("–")
+                         : c.whole  ? QString::number(s->mean, 'f', 0)
+                         : s->n > 1 ? QStringLiteral("%1 ± %2").arg(fixed(s->mean), fixed(s->sd))
+                                    : fixed(s->mean));
+        }
+        html += QStringLiteral("</tr>");
+    }
+    QStringList meanings;
+    for (const auto& c : columns) {
+        meanings << QStringLiteral("<b>%1</b> %2")
+                        .arg(QString::fromStdString(c.header).toHtmlEscaped(),
+                             QString::fromStdString(c.meaning).toHtmlEscaped());
+    }
+    return html + QStringLiteral("</table><p class=muted>%1.</p>")
+                      .arg(meanings.join(QStringLiteral("; ")));
+}
+
+QString differingKeysHtml(const std::vector<RunRecord>& runs, const QStringList& headings) {
+    const auto differing = differingKeys(runs);
+    if (differing.empty()) {
+        return QObject::tr("<p>Every experiment key is the same in all runs.</p>");
+    }
+    QString html = QObject::tr(
+        "<p>The experiment keys whose values are not the same in all runs (every other key "
+        "is):</p><table><tr><th class=l>key</th>");
+    for (int i = 0; i < static_cast<int>(runs.size()); ++i) {
+        html += QStringLiteral("<th>%1</th>")
+                    .arg(i < headings.size() ? headings[i] : QStringLiteral("#%1").arg(i + 1));
+    }
+    html += QStringLiteral("</tr>");
+    for (const auto& [key, values] : differing) {
+        html += QStringLiteral("<tr><td class=l><code>%1</code></td>").arg(esc(key));
+        for (const auto& v : values) {
+            html += QStringLiteral("<td>%1</td>").arg(v.empty() ? QStringLiteral("–") : esc(v));
+        }
+        html += QStringLiteral("</tr>");
+    }
+    return html + QStringLiteral("</table>");
+}
+
 QString latexTable(const std::vector<RunRecord>& runs) {
     const auto groups = groupRuns(runs);
     static const std::set<std::string> shown = {"A_T",     "A_avg",   "BWT",    "forget",
@@ -334,40 +392,10 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     }
 
     // The comparison: one row per experiment, mean ± SD over its seeds.
-    const auto& columns = runColumns();
     html += QObject::tr(
         "<h2 id=comparison>Comparison</h2><p>One row per experiment and method "
-        "variant: mean ± sample SD over its runs (seeds).</p><table><tr>"
-        "<th class=l>experiment</th><th class=l>method</th><th>runs</th>");
-    for (const auto& c : columns) {
-        html += QStringLiteral("<th title=\"%1\">%2</th>")
-                    .arg(QString::fromStdString(c.meaning).toHtmlEscaped(),
-                         QString::fromStdString(c.header).toHtmlEscaped());
-    }
-    html += QStringLiteral("</tr>");
-    for (const auto& g : groupRuns(records)) {
-        html += QStringLiteral("<tr><td class=l>%1</td><td class=l>%2</td><td>%3</td>")
-                    .arg(esc(g.name), esc(g.label))
-                    .arg(g.runs.size());
-        for (const auto& c : columns) {
-            const auto s = columnStats(c, g.runs);
-            html +=
-                QStringLiteral("<td>%1</td>")
-                    .arg(!s         ? QStringLiteral("–")
-                         : c.whole  ? QString::number(s->mean, 'f', 0)
-                         : s->n > 1 ? QStringLiteral("%1 ± %2").arg(fixed(s->mean), fixed(s->sd))
-                                    : fixed(s->mean));
-        }
-        html += QStringLiteral("</tr>");
-    }
-    QStringList meanings;
-    for (const auto& c : columns) {
-        meanings << QStringLiteral("<b>%1</b> %2")
-                        .arg(QString::fromStdString(c.header).toHtmlEscaped(),
-                             QString::fromStdString(c.meaning).toHtmlEscaped());
-    }
-    html +=
-        QStringLiteral("</table><p class=muted>%1.</p>").arg(meanings.join(QStringLiteral("; ")));
+        "variant: mean ± sample SD over its runs (seeds).</p>");
+    html += comparisonHtml(records);
     html += QObject::tr(
         "<h2 id=latex>LaTeX</h2><p>The comparison for a paper "
         "(\\usepackage{booktabs}; best mean of each column in bold):</p>");
@@ -403,27 +431,12 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     html += QStringLiteral("</table>");
 
     // What differs between the runs' experiments.
-    const auto differing = differingKeys(records);
     html += QObject::tr("<h2 id=differs>What differs</h2>");
-    if (differing.empty()) {
-        html += QObject::tr("<p>Every experiment key is the same in all runs.</p>");
-    } else {
-        html += QObject::tr(
-            "<p>The experiment keys whose values are not the same in all runs "
-            "(every other key is): </p><table><tr><th class=l>key</th>");
-        for (const auto& r : runs) {
-            html += QStringLiteral("<th><a href=#run-%1>#%1</a></th>").arg(r.index);
-        }
-        html += QStringLiteral("</tr>");
-        for (const auto& [key, values] : differing) {
-            html += QStringLiteral("<tr><td class=l><code>%1</code></td>").arg(esc(key));
-            for (const auto& v : values) {
-                html += QStringLiteral("<td>%1</td>").arg(v.empty() ? QStringLiteral("–") : esc(v));
-            }
-            html += QStringLiteral("</tr>");
-        }
-        html += QStringLiteral("</table>");
+    QStringList headings;
+    for (const auto& r : runs) {
+        headings << QStringLiteral("<a href=#run-%1>#%1</a>").arg(r.index);
     }
+    html += differingKeysHtml(records, headings);
 
     // Where each run ran, and what wrote this report.
     html += QObject::tr(

@@ -42,6 +42,14 @@ std::vector<std::string> expandRunFolders(const std::vector<std::string>& paths,
 // value), the best mean of each column in bold, names escaped for LaTeX.
 QString latexTable(const std::vector<RunRecord>& runs);
 
+// The comparison of `runs` as an HTML table (one row per experiment and method variant, mean ±
+// SD over its seeds, every column of runColumns()) with the columns' meanings beneath.
+QString comparisonHtml(const std::vector<RunRecord>& runs);
+
+// The experiment keys that differ between `runs` as an HTML table, a column per run headed by
+// `headings` (HTML; "#1", "#2", ... where missing); a sentence when no key differs.
+QString differingKeysHtml(const std::vector<RunRecord>& runs, const QStringList& headings = {});
+
 // Writes the report of the run folders `runDirs` to `file`, atomically. Run folders that cannot
 // be read are listed in the report and in the result's problems; the others are reported.
 // Throws dlw::Error when no run can be read or the file cannot be written (naming it).

@@ -7,6 +7,7 @@
 #include "api/run_folder.h"
 #include "core/engine/engine_test_support.h"
 #include "test_support.h"
+#include "ui/compare_view.h"
 #include "ui/engine_runner.h"
 #include "ui/experiment_form.h"
 #include "ui/main_window.h"
@@ -480,6 +481,23 @@ TEST(Report, OneFileHoldsTheComparisonPlotsAndWhereEachRan) {
     EXPECT_TRUE(result.latex.contains(QStringLiteral("\\textbf{")));  // the best in bold
 
     EXPECT_THROW(writeReport({(root / "not-a-run").string()}, file), Error);
+
+    // The window's "Compare runs…": only the keys that differ between the checked runs.
+    QueueModel queue;
+    for (const auto& dir : dirs) {
+        queue.add(QueuePolicy::readPastRun(dir));
+    }
+    CompareDialog compare(queue, {dirs[0], dirs[1]});
+    EXPECT_EQ(compare.checkedRuns().size(), 2U);
+    const auto shown = [&compare] {
+        QTextDocument document;
+        document.setHtml(compare.shownHtml());
+        return document.toPlainText();
+    };
+    EXPECT_TRUE(shown().contains(QStringLiteral("seed"))) << shown().toStdString();
+    EXPECT_FALSE(shown().contains(QStringLiteral("method.name")));
+    compare.setChecked(dirs[2], true);  // the seq-lora run
+    EXPECT_TRUE(shown().contains(QStringLiteral("method.name"))) << shown().toStdString();
 }
 
 // #17: a drop while a prediction runs used to wait for it on the GUI thread, and every drop
@@ -669,6 +687,29 @@ TEST(MainWindow, StopLandsWithinOneBatchAndTheRunResumes) {
     EXPECT_EQ(data.summary->accuracyMatrix,
               test::run(e, test::tempDir("ui") / "uninterrupted", control).accuracyMatrix);
     EXPECT_EQ(data.matrix(MatrixKind::ClassIncremental), data.summary->accuracyMatrix);
+}
+
+// #17: `dlw-workbench FILE` (what opening a .dlw.json file in a file manager runs) opens the file
+// in the setup; a file that does not load leaves the setup alone and says why beneath it.
+TEST(MainWindow, OpensAnExperimentFileGivenOnTheCommandLine) {
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-open").string());
+    MainWindow window(options);
+    Experiment e = small();
+    e.seed = 7;
+    const auto file = test::tempDir("ui") / "opened.dlw.json";
+    saveExperimentFile(e, file);
+    EXPECT_TRUE(window.openExperiment(QString::fromStdString(file.string())));
+    ASSERT_TRUE(window.form().experiment().has_value());
+    EXPECT_EQ(toJsonText(*window.form().experiment()), toJsonText(e));
+    const auto broken = test::writeBytes(test::tempDir("ui") / "broken.dlw.json", "{\"seed\": 1,");
+    EXPECT_FALSE(window.openExperiment(QString::fromStdString(broken.string())));
+    EXPECT_EQ(window.form().experiment()->seed, 7U);  // unchanged
+    bool said = false;
+    for (const auto* label : window.findChildren<QLabel*>()) {
+        said = said || label->text().contains(QStringLiteral("broken.dlw.json"));
+    }
+    EXPECT_TRUE(said);
 }
 
 // Bad input found when the run starts fails that row with the reason; the window goes on.
