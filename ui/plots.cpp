@@ -600,7 +600,7 @@ QString MatrixPlot::csv() const {
 // --- Task identity ----------------------------------------------------------------------------
 
 TaskIdentityPlot::TaskIdentityPlot(QWidget* parent)
-    : Plot(tr("Task identity: confidence of the predicted task"), parent) {
+    : Plot(tr("Confidence of the predicted task"), parent) {
     correct_ = new QCPBars(xAxis, yAxis);
     wrong_ = new QCPBars(xAxis, yAxis);
     correct_->setName(tr("task right"));
