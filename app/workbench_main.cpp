@@ -3,6 +3,10 @@
 #include "ui/engine_runner.h"
 #include "ui/main_window.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QIcon>
@@ -14,17 +18,51 @@
 
 namespace {
 
+// Set when a screenshot could not be written: the program then ends with exit code 1.
+bool screenshotFailed = false;
+
 // A screenshot, written as every file of the program is: whole or not at all.
 void saveAtomically(const QPixmap& pixmap, const QString& path) {
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || !pixmap.save(&file, "PNG") || !file.commit()) {
-        qWarning("%s: could not be written", qPrintable(path));
+        std::fprintf(stderr, "dlw-workbench: %s: could not be written (%s)\n", qPrintable(path),
+                     qPrintable(file.errorString()));
+        screenshotFailed = true;
     }
+}
+
+// --help and --version print and exit before any window: they need no display (#17: without
+// one, Qt aborted before the parser ran).
+bool onlyPrints(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "-h" || arg == "--help" || arg == "--help-all" || arg == "-v" ||
+            arg == "--version") {
+            return true;
+        }
+    }
+    return false;
+}
+
+// An option's whole number >= 0, or exit 2 naming the option (#17: "--quit-after abc" ran on as
+// 0, as did --threads, --tab and a screenshot's milliseconds).
+int wholeNumber(const QString& text, const char* option) {
+    bool ok = false;
+    const int value = text.toInt(&ok);
+    if (!ok || value < 0) {
+        std::fprintf(stderr, "dlw-workbench: %s: expected a whole number >= 0, got '%s'\n", option,
+                     qPrintable(text));
+        std::exit(2);
+    }
+    return value;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (onlyPrints(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("dlw-workbench"));
     QApplication::setDesktopFileName(QStringLiteral("dlw-workbench"));
@@ -83,7 +121,8 @@ int main(int argc, char** argv) {
                        "in a file manager does)."),
         QStringLiteral("[experiment]"));
     parser.process(app);
-    dlw::applyThreads(parser.value(threads).toInt());
+    const int threadCount = wholeNumber(parser.value(threads), "--threads");
+    dlw::applyThreads(threadCount);
     if (parser.isSet(dark)) {
         QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
         QPalette p;
@@ -107,21 +146,26 @@ int main(int argc, char** argv) {
         options.backbonePath = parser.value(backbone);
     }
     options.runsFolder = parser.value(runs);
-    options.threads = parser.value(threads).toInt();
+    options.threads = threadCount;
     dlw::ui::MainWindow window(options);
     if (!parser.positionalArguments().isEmpty()) {
         window.openExperiment(parser.positionalArguments().front());
     }
     window.show();
-    window.showTab(parser.value(tab).toInt());
+    window.showTab(wholeNumber(parser.value(tab), "--tab"));
     if (parser.isSet(compare)) {
         QTimer::singleShot(0, &window, [&window] { window.compareMethods(); });
     } else if (parser.isSet(autorun)) {
         QTimer::singleShot(0, &window, [&window] { window.runNext(); });
     }
     for (const QString& shot : parser.values(screenshot)) {
-        const int ms = shot.section(':', 0, 0).toInt();
         const QString file = shot.section(':', 1);
+        if (!shot.contains(':') || file.isEmpty()) {
+            std::fprintf(stderr, "dlw-workbench: --screenshot: expected MS:FILE.png, got '%s'\n",
+                         qPrintable(shot));
+            return 2;
+        }
+        const int ms = wholeNumber(shot.section(':', 0, 0), "--screenshot");
         QTimer::singleShot(ms, &window, [&window, file] { saveAtomically(window.grab(), file); });
     }
     QTimer done;
@@ -145,7 +189,9 @@ int main(int argc, char** argv) {
         QTimer::singleShot(3000, &done, qOverload<>(&QTimer::start));
     }
     if (parser.isSet(quitAfter)) {
-        QTimer::singleShot(parser.value(quitAfter).toInt(), &app, &QCoreApplication::quit);
+        QTimer::singleShot(wholeNumber(parser.value(quitAfter), "--quit-after"), &app,
+                           &QCoreApplication::quit);
     }
-    return QApplication::exec();
+    const int code = QApplication::exec();
+    return code != 0 ? code : screenshotFailed ? 1 : 0;
 }

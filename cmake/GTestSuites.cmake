@@ -3,7 +3,7 @@
 # TARGET from its --gtest_list_tests. One process per suite, not per test: every start of a
 # LibTorch test program costs about half a second (the wheel's: one; ASan: two), which for ~265
 # tests was a minute or more of each configuration's test phase. A suite whose every test skipped
-# (GTEST_SKIP) reads "Skipped". Run one test with the program itself:
+# (GTEST_SKIP) reads "Skipped": its program exits 77 (test::runAllTests), never a failing one. Run one test with the program itself:
 # `build/tests/dlw_core_tests --gtest_filter=Suite.Test`.
 set(DLW_GTEST_SUITES_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/GTestSuitesWrite.cmake)
 

@@ -32,7 +32,7 @@ ORDER = ["duallora", "duallora -task-id", "duallora -projection", "duallora -ort
 
 COLUMNS = [("A_T", "A_T"), ("TA_A_T", "task-aware A_T"), ("task-id", "task-ID %"),
            ("BWT", "BWT"), ("ECE_cal", "ECE cal %"), ("unfam", "unfamiliar %"),
-           ("seconds", "train s")]
+           ("seconds", "train s"), ("all_s", "all s")]
 
 
 def cell(row, key):

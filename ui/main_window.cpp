@@ -71,6 +71,9 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     setCentralWidget(splitter);
     statusRun_ = new QLabel;
     statusBar()->addWidget(statusRun_, 1);
+    // A passing message takes the run line's place (#17: they were drawn over each other).
+    connect(statusBar(), &QStatusBar::messageChanged, this,
+            [this](const QString& message) { statusRun_->setVisible(message.isEmpty()); });
     statusBar()->addPermanentWidget(new QLabel(QString::fromStdString(runtimeDescription())));
     createMenus();
     connect(runner_.get(), &EngineRunner::updated, this, &MainWindow::onRunnerUpdated);
@@ -515,7 +518,7 @@ void MainWindow::showPlannedTasks(int tasks) {
 void MainWindow::refreshStatus() {
     if (!runner_->busy() || !runner_->data()) {
         statusRun_->setText(queue_.rowCount() == 0
-                                ? tr("Ready: press Run to train the default experiment")
+                                ? tr("Ready: press Run to train the experiment of the setup")
                                 : tr("Idle"));
         return;
     }

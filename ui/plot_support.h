@@ -74,20 +74,24 @@ inline void integerTicks(QCPAxis* axis) {
 inline constexpr int kInsetLegendItems = 6;
 
 // Puts the legend inside the axis rect (at the corner the plot chose) while it has at most
-// kInsetLegendItems entries, else beneath the plot in two or three columns. Call after the
+// kInsetLegendItems entries and takes at most half the plot's width, else beneath the plot in
+// one to three columns. Call after the
 // plottables are set, before replot.
 inline void fitLegend(QCustomPlot* plot) {
     QCPLegend* legend = plot->legend;
     const int items = legend->itemCount();
     const bool outside = legend->layout() == plot->plotLayout();
-    if (items > kInsetLegendItems && !outside) {
+    // Wider than half the plot, an inset legend covers the data and its names get cut (#17:
+    // "Ā 56.8 ± 5." at the plot's edge): beneath the plot it has the whole width.
+    const bool wide = legend->minimumOuterSizeHint().width() > plot->width() / 2;
+    if ((items > kInsetLegendItems || wide) && !outside) {
         const Qt::Alignment corner = plot->axisRect()->insetLayout()->insetAlignment(0);
         plot->axisRect()->insetLayout()->take(legend);
         plot->axisRect()->insetLayout()->simplify();
         plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, legend);
         plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
         legend->setProperty("dlwCorner", static_cast<int>(corner));
-    } else if (items <= kInsetLegendItems && outside) {
+    } else if (items <= kInsetLegendItems && !wide && outside) {
         plot->plotLayout()->take(legend);
         plot->plotLayout()->simplify();
         const QVariant corner = legend->property("dlwCorner");
@@ -96,9 +100,9 @@ inline void fitLegend(QCustomPlot* plot) {
                                      : Qt::AlignTop | Qt::AlignRight);
     }
     if (legend->layout() == plot->plotLayout()) {
-        // Filled down each column (foRowsFirst: `wrap` is the number of rows): two columns, three
-        // past 16 entries, so that each entry keeps the width of its name.
-        const int columns = items > 16 ? 3 : 2;
+        // Filled down each column (foRowsFirst: `wrap` is the number of rows): one column for a
+        // few wide entries, two, three past 16 entries, so that each keeps the width of its name.
+        const int columns = items <= kInsetLegendItems ? 1 : items > 16 ? 3 : 2;
         legend->setFillOrder(QCPLayoutGrid::foRowsFirst, false);
         legend->setWrap((items + columns - 1) / columns);
         legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);

@@ -654,7 +654,8 @@ void TaskIdentityPlot::refresh(const RunData* current, const RunList& /*runs*/) 
     yAxis->setRange(0, top * 1.1);
     setEmptyMessage(has ? QString()
                     : current != nullptr && !current->evaluations.empty()
-                        ? tr("This method has no task predictor")
+                        ? tr("No task predictor: this method takes the task of its\ntop class (the "
+                             "Task identity tab shows how often it is right)")
                         : tr("After the first task"));
     legend->setVisible(has);
     applyPalette(this);

@@ -30,8 +30,24 @@ QString esc(const std::string& text) {
     return shownText(text).toHtmlEscaped();
 }
 
+// fmt's rounding, as `dlw compare` prints (QString::number rounds ties away from zero: −6.25
+// read −6.3 here and −6.2 there).
 QString fixed(double v, int decimals = 1) {
-    return QString::number(v, 'f', decimals);
+    return QString::fromStdString(fmt::format("{:.{}f}", v, decimals));
+}
+
+// A group's cell: "84.6 ± 0.1", one run's value alone, " (n=K)" when only K of its runs have
+// a value (e.g. an ECE of calibrated scores that one variant does not compute).
+QString statsCell(const RunColumn& column, const ColumnStats& s, std::size_t runs) {
+    if (column.whole) {
+        return fixed(s.mean, 0);
+    }
+    QString cell =
+        s.n > 1 ? QStringLiteral("%1 ± %2").arg(fixed(s.mean), fixed(s.sd)) : fixed(s.mean);
+    if (static_cast<std::size_t>(s.n) < runs) {
+        cell += QStringLiteral(" (n=%1)").arg(s.n);
+    }
+    return cell;
 }
 
 QString optionalCell(const std::optional<double>& v, int decimals = 1) {
@@ -58,6 +74,12 @@ QString latexEscape(const std::string& text) {
             case '~':
                 out += QStringLiteral("\\textasciitilde{}");
                 break;
+            case '<':  // OT1 prints < and > as ¡ and ¿
+                out += QStringLiteral("\\textless{}");
+                break;
+            case '>':
+                out += QStringLiteral("\\textgreater{}");
+                break;
             case '^':
                 out += QStringLiteral("\\textasciicircum{}");
                 break;
@@ -73,7 +95,7 @@ int better(const std::string& header) {
     static const std::map<std::string, int> direction = {
         {"A_T", 1},    {"A_avg", 1},    {"BWT", 1},      {"forget", -1},
         {"TA_A_T", 1}, {"task-id", 1},  {"ECE_raw", -1}, {"ECE_cal", -1},
-        {"unfam", 0},  {"seconds", -1}, {"params", 0}};
+        {"unfam", 0},  {"seconds", -1}, {"all_s", -1},   {"params", 0}};
     const auto it = direction.find(header);
     return it == direction.end() ? 0 : it->second;
 }
@@ -189,28 +211,15 @@ nav a { margin-right: 1em; }
 
 std::vector<std::string> expandRunFolders(const std::vector<std::string>& paths,
                                           QStringList* problems) {
+    std::vector<std::string> why;
     std::vector<std::string> out;
-    for (const auto& path : paths) {
-        const fs::path p(path);
-        std::error_code ec;
-        if (fs::exists(p / run_files::kExperiment, ec)) {
-            out.push_back(path);
-            continue;
+    for (const auto& dir : runFolders(paths, &why)) {
+        out.push_back(dir.string());
+    }
+    if (problems != nullptr) {
+        for (const auto& w : why) {
+            *problems << shownText(w);
         }
-        std::vector<std::string> inside;
-        if (fs::is_directory(p, ec)) {
-            for (const auto& entry : fs::directory_iterator(p, ec)) {
-                if (fs::exists(entry.path() / run_files::kExperiment, ec)) {
-                    inside.push_back(entry.path().string());
-                }
-            }
-        }
-        std::sort(inside.begin(), inside.end());
-        if (inside.empty() && problems != nullptr) {
-            *problems << QObject::tr("%1: neither a run folder (no %2) nor a folder of runs")
-                             .arg(shownText(path), QString::fromLatin1(run_files::kExperiment));
-        }
-        out.insert(out.end(), inside.begin(), inside.end());
     }
     return out;
 }
@@ -231,12 +240,8 @@ QString comparisonHtml(const std::vector<RunRecord>& runs) {
                     .arg(g.runs.size());
         for (const auto& c : columns) {
             const auto s = columnStats(c, g.runs);
-            html +=
-                QStringLiteral("<td>%1</td>")
-                    .arg(!s         ? QStringLiteral("–")
-                         : c.whole  ? QString::number(s->mean, 'f', 0)
-                         : s->n > 1 ? QStringLiteral("%1 ± %2").arg(fixed(s->mean), fixed(s->sd))
-                                    : fixed(s->mean));
+            html += QStringLiteral("<td>%1</td>")
+                        .arg(s ? statsCell(c, *s, g.runs.size()) : QStringLiteral("–"));
         }
         html += QStringLiteral("</tr>");
     }
@@ -275,8 +280,8 @@ QString differingKeysHtml(const std::vector<RunRecord>& runs, const QStringList&
 
 QString latexTable(const std::vector<RunRecord>& runs) {
     const auto groups = groupRuns(runs);
-    static const std::set<std::string> shown = {"A_T",     "A_avg",   "BWT",    "forget",
-                                                "task-id", "ECE_cal", "seconds"};
+    static const std::set<std::string> shown = {"A_T",     "A_avg",   "BWT",  "forget",
+                                                "task-id", "ECE_cal", "all_s"};
     std::vector<const RunColumn*> columns;
     for (const auto& c : runColumns()) {
         if (shown.count(c.header) > 0) {
@@ -305,7 +310,7 @@ QString latexTable(const std::vector<RunRecord>& runs) {
                       "\\usepackage{booktabs}.\n")
                       .arg(runs.size());
     out += QStringLiteral("\\begin{tabular}{ll") + QString(columns.size() + 1, 'r') + "}\n";
-    out += QStringLiteral("\\toprule\nExperiment & Method & Seeds");
+    out += QStringLiteral("\\toprule\nExperiment & Method & Runs");
     for (const auto* c : columns) {
         out += QStringLiteral(" & ") + QString::fromStdString(c->latex);
     }
@@ -315,11 +320,19 @@ QString latexTable(const std::vector<RunRecord>& runs) {
                QString::number(g.runs.size());
         for (const auto* c : columns) {
             const auto s = columnStats(*c, g.runs);
+            // LaTeX's minus sign for negatives ("$-$13.5"), as a hyphen would print.
+            const auto number = [](double v, int decimals = 1) {
+                const QString text = fixed(v, decimals);
+                return text.startsWith('-') ? QStringLiteral("$-$") + text.mid(1) : text;
+            };
             QString cell = !s         ? QStringLiteral("--")
-                           : c->whole ? QString::number(s->mean, 'f', 0)
+                           : c->whole ? number(s->mean, 0)
                            : s->n > 1
-                               ? QStringLiteral("%1 $\\pm$ %2").arg(fixed(s->mean), fixed(s->sd))
-                               : fixed(s->mean);
+                               ? QStringLiteral("%1 $\\pm$ %2").arg(number(s->mean), number(s->sd))
+                               : number(s->mean);
+            if (s && static_cast<std::size_t>(s->n) < g.runs.size()) {
+                cell += QStringLiteral(" ($n=%1$)").arg(s->n);
+            }
             const auto b = best.find(c);
             if (s && b != best.end() && fixed(s->mean) == fixed(b->second)) {
                 cell = QStringLiteral("\\textbf{%1}").arg(cell);

@@ -1,6 +1,7 @@
 #include "api/error.h"
 #include "api/output_text.h"
 #include "api/run_folder.h"
+#include "api/run_table.h"
 #include "cli/commands.h"
 #include "cli/run_support.h"
 
@@ -19,7 +20,7 @@ void addCompareCommand(CLI::App& app, const GlobalOptions& /*global*/) {
         bool grouped = false;
     };
     auto opt = std::make_shared<Options>();
-    cmd->add_option("runs", opt->dirs, "Run directories")->required();
+    cmd->add_option("runs", opt->dirs, "Run folders, or folders of runs (runs/)")->required();
     auto* csv = cmd->add_flag("--csv", opt->csv, "Comma-separated values");
     auto* json = cmd->add_flag("--json", opt->json, "A JSON array")->excludes(csv);
     cmd->add_flag("--group", opt->grouped,
@@ -27,8 +28,13 @@ void addCompareCommand(CLI::App& app, const GlobalOptions& /*global*/) {
         ->excludes(json);
     cmd->callback([opt] {
         std::vector<RunRecord> runs;
-        int failed = 0;
-        for (const auto& d : opt->dirs) {
+        std::vector<std::string> problems;
+        const auto dirs = runFolders(opt->dirs, &problems);
+        int failed = static_cast<int>(problems.size());
+        for (const auto& p : problems) {
+            printErr("dlw compare: {}\n", p);
+        }
+        for (const auto& d : dirs) {
             try {
                 runs.push_back(readRunRecord(d));
             } catch (const Error& e) {

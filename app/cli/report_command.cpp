@@ -6,6 +6,8 @@
 #ifdef DLW_WITH_REPORT
 #include "ui/report.h"
 
+#include <cstdio>
+
 #include <QApplication>
 #include <QFile>
 #include <QSaveFile>
@@ -35,8 +37,15 @@ void addReportCommand(CLI::App& app, const GlobalOptions& /*global*/) {
             "dlw report: this dlw was built without the workbench (DLW_BUILD_GUI=OFF); the "
             "report draws its plots with the window's code");
 #else
-        // Drawn off any screen: the report never opens a window.
+        // Drawn off any screen: the report never opens a window. Qt's note that it made its own
+        // runtime folder (no XDG_RUNTIME_DIR, as on servers) is not the user's business.
         qputenv("QT_QPA_PLATFORM", "offscreen");
+        qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& text) {
+            if (!text.startsWith(QStringLiteral("QStandardPaths: XDG_RUNTIME_DIR not set"))) {
+                std::fprintf(stderr, "dlw report: %s: %s\n",
+                             type == QtWarningMsg ? "Qt warning" : "Qt", qPrintable(text));
+            }
+        });
         static int argc = 1;
         static char name[] = "dlw";
         static char* argv[] = {name, nullptr};
@@ -58,6 +67,8 @@ void addReportCommand(CLI::App& app, const GlobalOptions& /*global*/) {
         for (const auto& p : problems) {
             printErr("dlw report: left out {}\n", p.toStdString());
         }
+        printOut("wrote {} ({} run{}, {:.0f} KB)\n", opt->out, result.runs,
+                 result.runs == 1 ? "" : "s", static_cast<double>(result.bytes) / 1024.0);
         if (!opt->latex.empty()) {
             QSaveFile tex(QString::fromStdString(opt->latex));
             const QByteArray bytes = result.latex.toUtf8();
@@ -66,10 +77,8 @@ void addReportCommand(CLI::App& app, const GlobalOptions& /*global*/) {
                 throw Error(opt->latex + ": could not be written (" +
                             tex.errorString().toStdString() + ")");
             }
+            printOut("wrote {} (the comparison as a LaTeX table)\n", opt->latex);
         }
-        printOut("wrote {} ({} runs, {:.0f} KB){}\n", opt->out, result.runs,
-                 static_cast<double>(result.bytes) / 1024.0,
-                 opt->latex.empty() ? std::string() : ", and the LaTeX table " + opt->latex);
         if (!problems.isEmpty()) {
             throw ExitCode{1};
         }

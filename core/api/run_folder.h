@@ -86,9 +86,15 @@ struct RunRecord {
     bool completed = false;  // all tasks trained
     RunSummary summary;
     std::optional<double> taskAwareFinal;  // mean of the task-aware matrix's last row
+    // Seconds of every task's work: memory passes, training and evaluation (the sum of the
+    // task_finished events' "seconds"); summary.trainSeconds counts training steps only, which
+    // is 0 for a method that does not train (RanPAC without its first-task adaptation).
+    // nullopt when events.jsonl cannot be read.
+    std::optional<double> allSeconds;
 };
 
-// Reads DIR/experiment.json and DIR/summary.json. Throws dlw::Error naming the file for a
+// Reads DIR/experiment.json and DIR/summary.json (and the task times of DIR/events.jsonl, for
+// allSeconds, when it reads). Throws dlw::Error naming the file for a
 // directory that is not a run, or malformed JSON. Any thread.
 RunRecord readRunRecord(const std::filesystem::path& dir);
 

@@ -5,6 +5,7 @@
 
 #include "api/run_folder.h"
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -23,18 +24,27 @@ struct RunColumn {
     std::function<std::optional<double>(const RunRecord&)> value;
     bool whole = false;  // a count (parameters): shown without decimals or SD
 };
-// A_T, A_avg, BWT, forget, TA_A_T, task-id, ECE_raw, ECE_cal, unfam, seconds, params.
+// A_T, A_avg, BWT, forget, TA_A_T, task-id, ECE_raw, ECE_cal, unfam, seconds, all_s, params.
 const std::vector<RunColumn>& runColumns();
 
 // The experiment keys of a run, flattened ("train.lr" → "0.0005"), with what cannot change its
 // results set aside: seed, device, threads and checkpoint cadence. Plus "method" = the method
-// variant. A run whose experiment.json does not load is known by its name and variant only.
+// variant and "completed" (a run stopped early is not one of the finished experiment's seeds). A
+// run whose experiment.json does not load is known by its name and variant only.
 using RunSettings = std::map<std::string, std::string>;
 RunSettings runSettings(const RunRecord& run);
 
+// The run folders among `paths`: each path that is a run folder (it has experiment.json), and
+// for a folder of runs (runs/), every run folder directly inside it, sorted by name. A path that
+// is neither goes to `problems` (optional) with why: no such file or folder, a file, or a folder
+// without runs. For `dlw compare`, `dlw report` and the window's reports alike.
+std::vector<std::filesystem::path> runFolders(const std::vector<std::string>& paths,
+                                              std::vector<std::string>* problems = nullptr);
+
 // Runs that are one experiment (equal runSettings), first-seen order. `label` is the method
 // variant, and when other groups share the name and variant, the keys where they differ
-// ("duallora precision=bf16"), so that no two rows read alike.
+// ("duallora precision=bf16"), so that no two rows read alike; "(stopped early)" ends the label
+// of runs stopped before their last task.
 struct RunGroup {
     std::string name;
     std::string label;

@@ -552,6 +552,16 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
     } catch (const Error& ex) {  // a number that does not fit its field
         throw Error(fmt::format("{}: {}", summaryPath.string(), ex.what()));
     }
+    try {  // the table's "all_s"; a run is still comparable without it
+        double seconds = 0;
+        for (const auto& ev : readRunEvents(dir)) {
+            if (const auto* task = std::get_if<TaskFinished>(&ev)) {
+                seconds += task->seconds;
+            }
+        }
+        r.allSeconds = seconds;
+    } catch (const Error&) {
+    }
     return r;
 }
 

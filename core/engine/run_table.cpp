@@ -55,8 +55,12 @@ std::string groupLabel(const RunSettings& mine, const std::vector<RunSettings>& 
         }
     }
     std::string label = mine.at("method");
+    differing.erase("completed");  // said in words below
     for (const auto& key : differing) {
         label += " " + key + "=" + mine.at(key);
+    }
+    if (mine.at("completed") == "false") {
+        label += " (stopped early)";
     }
     return label;
 }
@@ -87,6 +91,8 @@ const std::vector<RunColumn>& runColumns() {
          [](const RunRecord& r) { return r.summary.unfamiliarShare; }},
         {"seconds", "Train (s)", "seconds of training steps",
          [](const RunRecord& r) { return std::optional(r.summary.trainSeconds); }},
+        {"all_s", "All (s)", "seconds of all of each task: memory passes, training, evaluation",
+         [](const RunRecord& r) { return r.allSeconds; }},
         {"params", "Params", "trainable parameters",
          [](const RunRecord& r) {
              return std::optional(static_cast<double>(r.summary.trainableParameters));
@@ -97,7 +103,9 @@ const std::vector<RunColumn>& runColumns() {
 }
 
 RunSettings runSettings(const RunRecord& run) {
-    RunSettings settings{{"method", run.variant}};
+    // A run stopped before its last task is not a seed of the finished experiment: its A_T is
+    // after fewer tasks (#17: one stopped after 4 of 5 tasks was averaged in).
+    RunSettings settings{{"method", run.variant}, {"completed", run.completed ? "true" : "false"}};
     if (auto keys = experimentSettings(run, /*whereItRan=*/false)) {
         settings.insert(keys->begin(), keys->end());
     } else {
@@ -179,6 +187,37 @@ std::map<std::string, std::vector<std::string>> differingKeys(const std::vector<
             values.end()) {
             out[key] = std::move(values);
         }
+    }
+    return out;
+}
+
+std::vector<std::filesystem::path> runFolders(const std::vector<std::string>& paths,
+                                              std::vector<std::string>* problems) {
+    std::vector<std::filesystem::path> out;
+    for (const auto& path : paths) {
+        const std::filesystem::path p(path);
+        std::error_code ec;
+        if (std::filesystem::exists(p / run_files::kExperiment, ec)) {
+            out.push_back(p);
+            continue;
+        }
+        std::vector<std::filesystem::path> inside;
+        if (std::filesystem::is_directory(p, ec)) {
+            for (const auto& entry : std::filesystem::directory_iterator(p, ec)) {
+                if (std::filesystem::exists(entry.path() / run_files::kExperiment, ec)) {
+                    inside.push_back(entry.path());
+                }
+            }
+        }
+        std::sort(inside.begin(), inside.end());
+        if (inside.empty() && problems != nullptr) {
+            problems->push_back(!std::filesystem::exists(p, ec) ? path + ": no such file or folder"
+                                : std::filesystem::is_directory(p, ec)
+                                    ? path + ": neither a run folder (no " +
+                                          run_files::kExperiment + ") nor a folder of runs"
+                                    : path + ": a file, not a run folder");
+        }
+        out.insert(out.end(), inside.begin(), inside.end());
     }
     return out;
 }

@@ -52,6 +52,15 @@ public:
 
 }  // namespace
 
+int runAllTests() {
+    const int code = RUN_ALL_TESTS();
+    const auto& unit = *::testing::UnitTest::GetInstance();
+    if (code == 0 && unit.successful_test_count() == 0 && unit.skipped_test_count() > 0) {
+        return kAllSkipped;
+    }
+    return code;
+}
+
 std::filesystem::path tempDir(const std::string& tag) {
     static std::atomic<int> counter{0};
     auto dir = std::filesystem::temp_directory_path() /

@@ -150,6 +150,11 @@ TEST(Engine, StoppedAfterATaskResumesToTheSameMatrix) {
     EXPECT_EQ(fact(1, "started").size(), 20U) << fact(1, "started");  // 2026-11-30T18:00:00Z
     EXPECT_NE(fact(0, "cpu"), "(missing)");
     EXPECT_TRUE(readRunEnvironment(dir / "no-such-run").empty());
+
+    // The comparison's "all_s": every task's memory passes, training and evaluation.
+    const RunRecord record = readRunRecord(dir / "parts");
+    ASSERT_TRUE(record.allSeconds.has_value());
+    EXPECT_GT(*record.allSeconds, record.summary.trainSeconds);
 }
 
 TEST(Engine, RefusesANonEmptyRunDirectoryAndAFinishedResume) {
@@ -297,6 +302,11 @@ TEST(Engine, RanpacStoppedAfterATaskContinuesExactly) {
     EXPECT_EQ(fact(1, "started").size(), 20U) << fact(1, "started");  // 2026-11-30T18:00:00Z
     EXPECT_NE(fact(0, "cpu"), "(missing)");
     EXPECT_TRUE(readRunEnvironment(dir / "no-such-run").empty());
+
+    // The comparison's "all_s": every task's memory passes, training and evaluation.
+    const RunRecord record = readRunRecord(dir / "parts");
+    ASSERT_TRUE(record.allSeconds.has_value());
+    EXPECT_GT(*record.allSeconds, record.summary.trainSeconds);
 }
 
 // A process that dies without warning (the callback throws, as close to SIGKILL as a test in

@@ -30,6 +30,7 @@ RunRecord recordOf(const Experiment& e, const fs::path& dir) {
     r.method = toString(e.method.name);
     r.variant = methodVariant(e);
     r.seed = e.seed;
+    r.completed = true;
     return r;
 }
 
@@ -51,6 +52,14 @@ TEST(RunTable, GroupsSeedsAndListsTheKeysThatDiffer) {
     EXPECT_EQ(groups[0].runs.size(), 2U);
     EXPECT_EQ(groups[0].label, "duallora train.lr=0.0005");
     EXPECT_EQ(groups[1].label, "duallora train.lr=0.001");
+    // A run stopped before its last task is not one of the finished experiment's seeds.
+    auto withStopped = runs;
+    withStopped.push_back(recordOf(preset("default"), root / "d"));
+    withStopped.back().completed = false;
+    const auto stopped = groupRuns(withStopped);
+    ASSERT_EQ(stopped.size(), 3U);
+    EXPECT_EQ(stopped[0].runs.size(), 2U);
+    EXPECT_EQ(stopped[2].label, "duallora train.lr=0.0005 (stopped early)");
 
     const auto differing = differingKeys(runs);
     std::vector<std::string> keys;
