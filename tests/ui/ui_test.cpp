@@ -482,6 +482,16 @@ TEST(Report, OneFileHoldsTheComparisonPlotsAndWhereEachRan) {
 
     EXPECT_THROW(writeReport({(root / "not-a-run").string()}, file), Error);
 
+    // File > Export report… writes the focused run and every run of its sequence, all seeds.
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString(root.string());
+    MainWindow window(options);
+    ASSERT_EQ(window.queue().rowCount(), 2);  // seed1 and seq-lora; not-a-run is not listed
+    window.selectRow(0);
+    auto reported = window.reportedRuns();
+    std::sort(reported.begin(), reported.end());
+    EXPECT_EQ(reported, (std::vector<std::string>{dirs[1], dirs[2]}));
+
     // The window's "Compare runs…": only the keys that differ between the checked runs.
     QueueModel queue;
     for (const auto& dir : dirs) {
