@@ -127,7 +127,9 @@ QString cardTables(const ImagePrediction& p) {
 // size and modification time of that task's checkpoint files (a run resumed or redone in the
 // same folder writes them anew).
 std::string checkpointKey(const std::string& run, int after) {
-    std::string key = run + "|" + std::to_string(after);
+    std::string key = run;
+    key += '|';
+    key += std::to_string(after);
     const auto checkpoints = taskCheckpoints(run);
     if (const auto it = checkpoints.find(after); it != checkpoints.end()) {
         for (const char* extension : {".json", ".safetensors"}) {
@@ -137,8 +139,11 @@ std::string checkpointKey(const std::string& run, int after) {
             std::error_code timeError;
             const auto size = std::filesystem::file_size(file, sizeError);
             const auto time = std::filesystem::last_write_time(file, timeError);
-            key += "|" + std::to_string(sizeError ? 0 : size) + ":" +
-                   std::to_string(timeError ? 0 : time.time_since_epoch().count());
+            // Appended piece by piece: GCC 12 misfires -Wrestrict on "|" + std::string&& (C++20).
+            key += '|';
+            key += std::to_string(sizeError ? 0 : size);
+            key += ':';
+            key += std::to_string(timeError ? 0 : time.time_since_epoch().count());
         }
     }
     return key;
