@@ -82,11 +82,10 @@ void CompareDialog::refresh() {
     for (const auto& dir : checkedRuns()) {
         try {
             records.push_back(readRunRecord(dir));
-            headings << shownText(records.back().variant + " · seed " +
-                                  std::to_string(records.back().seed))
-                            .toHtmlEscaped();
+            headings << htmlText(shownText(records.back().variant + " · seed " +
+                                           std::to_string(records.back().seed)));
         } catch (const Error& err) {
-            problems << shownText(err.what()).toHtmlEscaped();
+            problems << htmlText(shownText(err.what()));
         }
     }
     QString html;

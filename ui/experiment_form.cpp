@@ -66,9 +66,9 @@ QString unquote(const QString& json) {
 QString tooltip(const ExperimentKeyInfo& info) {
     return QStringLiteral("<b>%1</b> (%2)<br>%3<br>allowed: %4<br>default: %5")
         .arg(QString::fromStdString(info.key), QString::fromStdString(info.type),
-             QString::fromStdString(info.description).toHtmlEscaped(),
-             QString::fromStdString(info.allowed).toHtmlEscaped(),
-             QString::fromStdString(info.defaultValue).toHtmlEscaped());
+             htmlText(QString::fromStdString(info.description)),
+             htmlText(QString::fromStdString(info.allowed)),
+             htmlText(QString::fromStdString(info.defaultValue)));
 }
 
 QString label(const std::string& key) {

@@ -539,7 +539,7 @@ void MainWindow::refreshStatus() {
         text += tr(" · preparing data");
     }
     if (d.imagesPerSecond > 0) {
-        text += tr(" · %1 img/s").arg(d.imagesPerSecond, 0, 'f', 0);
+        text += tr(" · %1 img/s").arg(decimalText(d.imagesPerSecond, 0));
     }
     if (auto eta = d.etaSeconds()) {
         text += tr(" · ETA %1").arg(clock(*eta));

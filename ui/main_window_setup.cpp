@@ -188,8 +188,7 @@ QString taskChips(const Experiment& experiment,
         const std::size_t listed = tasks[t].size() > kChipNames ? kChipNames - 1 : tasks[t].size();
         QStringList names;
         for (std::size_t k = 0; k < listed; ++k) {
-            names
-                << shownText(classNames.at(static_cast<std::size_t>(tasks[t][k]))).toHtmlEscaped();
+            names << htmlText(shownText(classNames.at(static_cast<std::size_t>(tasks[t][k]))));
         }
         if (listed < tasks[t].size()) {
             names << QObject::tr("+%1 more").arg(tasks[t].size() - listed);
@@ -200,9 +199,9 @@ QString taskChips(const Experiment& experiment,
                 "&nbsp;</span> %4 &nbsp; ")
                 .arg(okabeIto(static_cast<int>(t)).name())
                 .arg(t + 1)
-                .arg(t < domains.size() ? QStringLiteral(" · %1").arg(
-                                              QString::fromStdString(domains[t]).toHtmlEscaped())
-                                        : QString())
+                .arg(t < domains.size()
+                         ? QStringLiteral(" · %1").arg(htmlText(QString::fromStdString(domains[t])))
+                         : QString())
                 .arg(names.join(QStringLiteral(", ")));
     }
     return html;
@@ -226,7 +225,7 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
             out.tooltip += QStringLiteral(
                                "<tr><td>%1</td><td align=right>%2</td>"
                                "<td align=right>%3</td></tr>")
-                               .arg(shownText(s.classNames[c]).toHtmlEscaped())
+                               .arg(htmlText(shownText(s.classNames[c])))
                                .arg(s.trainCounts[c])
                                .arg(s.testCounts[c]);
         }
@@ -240,8 +239,8 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
             for (const auto& d : s.domains) {
                 domains << shownText(d);
             }
-            out.html += QObject::tr(" · domains %1")
-                            .arg(domains.join(QStringLiteral(", ")).toHtmlEscaped());
+            out.html +=
+                QObject::tr(" · domains %1").arg(htmlText(domains.join(QStringLiteral(", "))));
         }
         if (!s.warnings.empty()) {
             out.html += QObject::tr(
@@ -251,8 +250,7 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
             out.tooltip += QObject::tr("<b>Skipped</b><br>");
             for (const auto& w : s.warnings) {
                 out.tooltip += QStringLiteral("%1: %2<br>")
-                                   .arg(shownText(w.file).toHtmlEscaped(),
-                                        shownText(w.reason).toHtmlEscaped());
+                                   .arg(htmlText(shownText(w.file)), htmlText(shownText(w.reason)));
             }
         }
         const auto tasks = taskClassSequence(experiment, static_cast<int64_t>(s.classNames.size()));
@@ -261,13 +259,13 @@ DatasetText describeDataset(const Experiment& experiment, const ScanProgress& pr
         for (std::size_t t = 0; t < tasks.size(); ++t) {
             QStringList names;
             for (auto c : tasks[t]) {
-                names << shownText(s.classNames.at(static_cast<std::size_t>(c))).toHtmlEscaped();
+                names << htmlText(shownText(s.classNames.at(static_cast<std::size_t>(c))));
             }
             out.tooltip += QStringLiteral("T%1: %2<br>").arg(t + 1).arg(names.join(", "));
         }
     } catch (const std::exception& err) {
         out.html = QStringLiteral("<span style='color:#D55E00'>%1</span>")
-                       .arg(QString::fromUtf8(err.what()).toHtmlEscaped());
+                       .arg(htmlText(QString::fromUtf8(err.what())));
     }
     return out;
 }
@@ -286,7 +284,7 @@ void MainWindow::refreshBackboneInfo(const Experiment& e) {
         const BackboneArch& a = info.arch;
         QString text = tr("<b>Backbone</b> %1: ViT %2×%2, %3 channel(s), patch %4, width %5, "
                           "depth %6, heads %7, %8 parameters")
-                           .arg(QFileInfo(path).fileName().toHtmlEscaped())
+                           .arg(htmlText(QFileInfo(path).fileName()))
                            .arg(a.imgSize)
                            .arg(a.inChans)
                            .arg(a.patchSize)
@@ -296,13 +294,12 @@ void MainWindow::refreshBackboneInfo(const Experiment& e) {
                            .arg(QLocale().toString(static_cast<qlonglong>(info.parameters)));
         const auto it = info.metadata.find("pretrained_on");
         if (it != info.metadata.end()) {
-            text +=
-                tr("; pre-trained on %1").arg(QString::fromStdString(it->second).toHtmlEscaped());
+            text += tr("; pre-trained on %1").arg(htmlText(QString::fromStdString(it->second)));
         }
         backboneInfo_->setText(text);
     } catch (const Error& err) {
         backboneInfo_->setText(QStringLiteral("<span style='color:#D55E00'>%1</span>")
-                                   .arg(QString::fromUtf8(err.what()).toHtmlEscaped()));
+                                   .arg(htmlText(QString::fromUtf8(err.what()))));
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include "api/metrics.h"
 #include "ui/plot_support.h"
+#include "ui/shown_text.h"
 
 #include <cmath>
 #include <filesystem>
@@ -294,8 +295,9 @@ QString finalFigures(const VariantRuns& group) {
     }
     const auto shown = [&](const std::vector<double>& values) {
         const MeanSd s = meanSd(values);
-        return s.n > 1 ? QStringLiteral("%1 ± %2").arg(s.mean, 0, 'f', 1).arg(s.sd, 0, 'f', 1)
-                       : QString::number(s.mean, 'f', 1);
+        return s.n > 1
+                   ? QStringLiteral("%1 ± %2").arg(decimalText(s.mean, 1)).arg(decimalText(s.sd, 1))
+                   : decimalText(s.mean, 1);
     };
     return QObject::tr("  A_T %1  Ā %2").arg(shown(finals), shown(averages));
 }
@@ -377,8 +379,8 @@ void MatrixPlot::fitCellLabels() {
     const double cellWidth = axisRect()->width() / static_cast<double>(cellCount_);
     const double cellHeight = axisRect()->height() / static_cast<double>(cellCount_);
     const auto text = [this](double v, int decimals) {
-        return signed_ ? QStringLiteral("%1%2").arg(v >= 0 ? "+" : "").arg(v, 0, 'f', decimals)
-                       : QString::number(v, 'f', decimals);
+        return signed_ ? QStringLiteral("%1%2").arg(v >= 0 ? "+" : "").arg(decimalText(v, decimals))
+                       : decimalText(v, decimals);
     };
     // The widest label decides for all, so that the matrix reads as one table.
     QStringList longest;
@@ -536,7 +538,7 @@ void MatrixPlot::refresh(const RunData* current, const RunList& runs) {
             mean->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
             mean->position->setCoords(1.0, i + 1);
             mean->setPadding(QMargins(6, 0, 0, 0));
-            mean->setText(QStringLiteral("mean %1").arg(sum / n, 0, 'f', 1));
+            mean->setText(QStringLiteral("mean %1").arg(decimalText(sum / n, 1)));
             mean->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
             mean->setColor(palette().color(QPalette::WindowText));
             mean->setClipToAxisRect(false);
@@ -570,13 +572,13 @@ QString MatrixPlot::hoverText(const QPoint& pos) const {
     const QString what = kind_ == MatrixKind::TaskConfusion
                              ? tr("true task %1, predicted task %2").arg(i + 1).arg(j + 1)
                              : tr("after task %1, on task %2").arg(i + 1).arg(j + 1);
-    QString value = v ? QString::number(*v, 'f', 2) : tr("not trained yet");
+    QString value = v ? decimalText(*v, 2) : tr("not trained yet");
     if (v && static_cast<std::size_t>(i) < shownSd_.size() &&
         shownSd_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]) {
-        value +=
-            tr(" ± %1 (SD over %2 seeds)")
-                .arg(*shownSd_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)], 0, 'f', 2)
-                .arg(seedsShown_);
+        value += tr(" ± %1 (SD over %2 seeds)")
+                     .arg(decimalText(
+                         *shownSd_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)], 2))
+                     .arg(seedsShown_);
     }
     return what + "\n" + value;
 }
@@ -639,7 +641,7 @@ void TaskIdentityPlot::refresh(const RunData* current, const RunList& /*runs*/) 
         }
         accuracy /= std::max<std::size_t>(last->taskIdAccuracy.size(), 1);
         correct_->setName(tr("task right (%1 % after task %2)")
-                              .arg(accuracy, 0, 'f', 1)
+                              .arg(decimalText(accuracy, 1))
                               .arg(last->afterTask + 1));
     }
     correct_->setWidth(1.0 / kBins * 0.9);

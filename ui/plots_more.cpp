@@ -2,6 +2,7 @@
 #include "api/metrics.h"
 #include "ui/plot_support.h"
 #include "ui/plots.h"
+#include "ui/shown_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -297,7 +298,8 @@ void CalibrationPlot::refresh(const RunData* current, const RunList& /*runs*/) {
                 return;
             }
             auto* g = addGraph();
-            g->setName(ece ? QStringLiteral("%1 (ECE %2 %)").arg(name).arg(*ece, 0, 'f', 2) : name);
+            g->setName(ece ? QStringLiteral("%1 (ECE %2 %)").arg(name).arg(decimalText(*ece, 2))
+                           : name);
             styleGraph(g, colour);
             for (const auto& b : bins) {
                 if (b.count > 0) {

@@ -42,7 +42,7 @@ QString bar(double fraction, const QColor& colour, int width) {
 
 // "71.6 %" that never wraps between the number and its sign.
 QString percent(double fraction) {
-    return QStringLiteral("%1&nbsp;%").arg(100 * fraction, 0, 'f', 1);
+    return QStringLiteral("%1&nbsp;%").arg(decimalText(100 * fraction, 1));
 }
 
 // Most task rows a card lists; the rest are summed on one line (#17: 20-task runs).
@@ -50,10 +50,10 @@ constexpr std::size_t kTaskRows = 5;
 
 // The card's heading beside the picture: file name, the unfamiliar mark, the predicted task.
 QString cardHeading(const ImagePrediction& p) {
-    const QString name = QFileInfo(shownText(p.file)).fileName().toHtmlEscaped();
+    const QString name = htmlText(QFileInfo(shownText(p.file)).fileName());
     if (!p.error.empty()) {
         return QObject::tr("<b>%1</b><br><span style='color:#D55E00'>%2</span>")
-            .arg(name, shownText(p.error).toHtmlEscaped());
+            .arg(name, htmlText(shownText(p.error)));
     }
     QString html = QStringLiteral("<b>%1</b><br>").arg(name);
     if (p.unfamiliar) {
@@ -61,10 +61,10 @@ QString cardHeading(const ImagePrediction& p) {
                     "<span style='color:#D55E00'><b>Unfamiliar</b>: unlike every learned "
                     "class (OOD score %1, familiar ≤ 1); calibrated probabilities "
                     "discounted</span><br>")
-                    .arg(*p.oodScore, 0, 'f', 2);
+                    .arg(decimalText(*p.oodScore, 2));
     } else if (p.oodScore) {
         html += QObject::tr("<small>familiar (OOD score %1 ≤ 1)</small><br>")
-                    .arg(*p.oodScore, 0, 'f', 2);
+                    .arg(decimalText(*p.oodScore, 2));
     }
     return html + QObject::tr("Task %1 · confidence %2 %3")
                       .arg(p.predictedTask + 1)
@@ -114,7 +114,7 @@ QString cardTables(const ImagePrediction& p) {
                     "<tr><td>%1&nbsp;<small>(T%2)</small></td><td>%3</td><td align=right "
                     "nowrap>%4</td><td align=right nowrap><span style='color:#777'>%5</span>"
                     "</td></tr>")
-                    .arg(shownText(c.name).toHtmlEscaped())
+                    .arg(htmlText(shownText(c.name)))
                     .arg(c.task + 1)
                     .arg(c.calibrated ? bar(*c.calibrated, okabeIto(0), 60) : QString())
                     .arg(c.calibrated ? percent(*c.calibrated) : QStringLiteral("–"))

@@ -45,8 +45,9 @@ QString QueueModel::describe(const QueueEntry& e) {
                               .arg(d.epochs);
         }
         case RunState::Done:
-            return text + QObject::tr(" · done · A_T %1 %")
-                              .arg(d.summary ? d.summary->metrics.finalAccuracy : 0.0, 0, 'f', 1);
+            return text +
+                   QObject::tr(" · done · A_T %1 %")
+                       .arg(decimalText(d.summary ? d.summary->metrics.finalAccuracy : 0.0, 1));
         case RunState::Stopped:
             return text + QObject::tr(" · stopped after %1/%2 tasks (resumable)")
                               .arg(d.evaluations.size())

@@ -27,13 +27,13 @@ namespace {
 namespace fs = std::filesystem;
 
 QString esc(const std::string& text) {
-    return shownText(text).toHtmlEscaped();
+    return htmlText(shownText(text));
 }
 
 // fmt's rounding, as `dlw compare` prints (QString::number rounds ties away from zero: −6.25
 // read −6.3 here and −6.2 there).
 QString fixed(double v, int decimals = 1) {
-    return QString::fromStdString(fmt::format("{:.{}f}", v, decimals));
+    return decimalText(v, decimals);
 }
 
 // A group's cell: "84.6 ± 0.1", one run's value alone, " (n=K)" when only K of its runs have
@@ -110,7 +110,7 @@ QString embedded(Plot& plot, int width, int height) {
     return QStringLiteral("<img width=%1 height=%2 alt=\"%3\" src=\"data:image/png;base64,%4\">")
         .arg(width)
         .arg(height)
-        .arg(plot.title().toHtmlEscaped(), QString::fromLatin1(bytes.toBase64()));
+        .arg(htmlText(plot.title()), QString::fromLatin1(bytes.toBase64()));
 }
 
 // A plot of type P refreshed with (current, runs), as an <img>, or "" when it has nothing to
@@ -143,7 +143,7 @@ QString drawn(const RunData* current,
 // task i", with the row means.
 QString matrixTable(const AccuracyMatrix& m, const QString& caption) {
     QString html = QStringLiteral("<table class=matrix><caption>%1</caption><tr><th>after</th>")
-                       .arg(caption.toHtmlEscaped());
+                       .arg(htmlText(caption));
     for (std::size_t j = 0; j < m.size(); ++j) {
         html += QStringLiteral("<th>T%1</th>").arg(j + 1);
     }
@@ -230,8 +230,8 @@ QString comparisonHtml(const std::vector<RunRecord>& runs) {
         QObject::tr("<table><tr><th class=l>experiment</th><th class=l>method</th><th>runs</th>");
     for (const auto& c : columns) {
         html += QStringLiteral("<th title=\"%1\">%2</th>")
-                    .arg(QString::fromStdString(c.meaning).toHtmlEscaped(),
-                         QString::fromStdString(c.header).toHtmlEscaped());
+                    .arg(htmlText(QString::fromStdString(c.meaning)),
+                         htmlText(QString::fromStdString(c.header)));
     }
     html += QStringLiteral("</tr>");
     for (const auto& g : groupRuns(runs)) {
@@ -248,8 +248,8 @@ QString comparisonHtml(const std::vector<RunRecord>& runs) {
     QStringList meanings;
     for (const auto& c : columns) {
         meanings << QStringLiteral("<b>%1</b> %2")
-                        .arg(QString::fromStdString(c.header).toHtmlEscaped(),
-                             QString::fromStdString(c.meaning).toHtmlEscaped());
+                        .arg(htmlText(QString::fromStdString(c.header)),
+                             htmlText(QString::fromStdString(c.meaning)));
     }
     return html + QStringLiteral("</table><p class=muted>%1.</p>")
                       .arg(meanings.join(QStringLiteral("; ")));
@@ -385,8 +385,8 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     QString html = QStringLiteral(
                        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%1"
                        "</title><style>%2</style></head><body>")
-                       .arg(options.title.toHtmlEscaped(), QString::fromLatin1(kStyle));
-    html += QStringLiteral("<h1>%1</h1>").arg(options.title.toHtmlEscaped());
+                       .arg(htmlText(options.title), QString::fromLatin1(kStyle));
+    html += QStringLiteral("<h1>%1</h1>").arg(htmlText(options.title));
     html += QObject::tr("<p class=muted>%1 runs · written %2 by dlw %3 (LibTorch %4, Qt %5)</p>")
                 .arg(runs.size())
                 .arg(QDateTime::currentDateTime().toString(Qt::ISODate))
@@ -399,7 +399,7 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     if (!result.problems.isEmpty()) {
         html += QObject::tr("<p class=problem>Left out:</p><ul class=problem>");
         for (const auto& p : result.problems) {
-            html += QStringLiteral("<li>%1</li>").arg(p.toHtmlEscaped());
+            html += QStringLiteral("<li>%1</li>").arg(htmlText(p));
         }
         html += QStringLiteral("</ul>");
     }
@@ -412,7 +412,7 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     html += QObject::tr(
         "<h2 id=latex>LaTeX</h2><p>The comparison for a paper "
         "(\\usepackage{booktabs}; best mean of each column in bold):</p>");
-    html += QStringLiteral("<pre>%1</pre>").arg(result.latex.toHtmlEscaped());
+    html += QStringLiteral("<pre>%1</pre>").arg(htmlText(result.latex));
 
     // Every run, with its seed and timings.
     html += QObject::tr(

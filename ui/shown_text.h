@@ -6,6 +6,7 @@
 
 #include "api/output_text.h"
 
+#include <fmt/format.h>
 #include <string>
 
 #include <QString>
@@ -14,6 +15,20 @@ namespace dlw::ui {
 
 inline QString shownText(const std::string& text) {
     return QString::fromStdString(displayText(text));
+}
+
+// `value` with `decimals` decimals, rounded as dlw's command line and reports round (fmt: ties
+// to even, 84.25 → "84.2"; QString::number rounds them away from zero, so the window and
+// `dlw compare` printed the same run's figures differently).
+inline QString decimalText(double value, int decimals) {
+    return QString::fromStdString(fmt::format("{:.{}f}", value, decimals));
+}
+
+// `text` for rich text (labels, reports): HTML-escaped, and '%' written as "&#37;", so that
+// the QString::arg calls that later fill the same string never read a name's "%2" as their
+// placeholder (a class folder "sale 100%2" once took the next argument's value).
+inline QString htmlText(const QString& text) {
+    return text.toHtmlEscaped().replace(QLatin1Char('%'), QStringLiteral("&#37;"));
 }
 
 }  // namespace dlw::ui

@@ -568,7 +568,7 @@ TEST(PredictPanel, CardsFitThePanelWidthWithLongNamesAndManyTasks) {
         p.taskConfidence = 0.8;
         p.oodScore = i == 0 ? 0.4 : 3.2;
         p.unfamiliar = i == 1;
-        for (const std::string name : {"West Highland white terrier", "aquarium_fish", "Ankle boot",
+        for (const std::string name : {"West Highland white terrier", "aquarium_fish", "sale 100%2",
                                        "sweet_pepper", "Staffordshire bull terrier"}) {
             ClassProbability c;
             c.name = name;
@@ -600,6 +600,9 @@ TEST(PredictPanel, CardsFitThePanelWidthWithLongNamesAndManyTasks) {
         document.setTextWidth(label->contentsRect().width());
         EXPECT_LE(document.idealWidth(), label->contentsRect().width() + 0.5)
             << "a card's text is wider than its label";
+        // A name's "%2" is text, not a placeholder of the card's later arguments.
+        EXPECT_TRUE(document.toPlainText().contains(QStringLiteral("sale 100%2")))
+            << document.toPlainText().toStdString();
         EXPECT_GE(label->contentsRect().height() + 0.5, document.size().height())
             << "a card's text is taller than its label: its last rows are cut off";
     }
