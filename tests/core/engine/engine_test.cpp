@@ -114,6 +114,34 @@ TEST(Engine, Bf16AutocastTrainsLikeFp32) {
     EXPECT_NEAR(bf16.metrics.finalAccuracy, fp32.metrics.finalAccuracy, 12.0);
 }
 
+// #17: a run started, stopped after a task and resumed in `run`: environment.json holds a
+// record of each start (what reports show of where it ran), and the comparison's "all_s" (every
+// task's memory passes, training and evaluation) exceeds the training steps' seconds.
+void expectTwoStartsRecorded(const std::filesystem::path& run) {
+    const auto starts = readRunEnvironment(run);
+    ASSERT_EQ(starts.size(), 2U);
+    const auto fact = [&](std::size_t start, const std::string& name) {
+        for (const auto& [key, value] : starts[start]) {
+            if (key == name) {
+                return value;
+            }
+        }
+        return std::string("(missing)");
+    };
+    EXPECT_EQ(fact(1, "program"), std::string("dlw ") + DLW_VERSION);
+    const std::string torch = fact(1, "libtorch");  // "1.13.0", "2.5.1+cu121"
+    EXPECT_TRUE(torch.rfind("1.", 0) == 0 || torch.rfind("2.", 0) == 0) << torch;
+    EXPECT_EQ(fact(0, "threads"), "1");  // smallExperiment's
+    EXPECT_EQ(fact(0, "device"), "cpu");
+    EXPECT_EQ(fact(1, "started").size(), 20U) << fact(1, "started");  // 2026-11-30T18:00:00Z
+    EXPECT_NE(fact(0, "cpu"), "(missing)");
+    EXPECT_TRUE(readRunEnvironment(run.parent_path() / "no-such-run").empty());
+
+    const RunRecord record = readRunRecord(run);
+    ASSERT_TRUE(record.allSeconds.has_value());
+    EXPECT_GT(*record.allSeconds, record.summary.trainSeconds);
+}
+
 TEST(Engine, StoppedAfterATaskResumesToTheSameMatrix) {
     if (!haveFashionMnist()) {
         GTEST_SKIP() << "Fashion-MNIST is not installed";
@@ -131,30 +159,7 @@ TEST(Engine, StoppedAfterATaskResumesToTheSameMatrix) {
     const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
     EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
 
-    // #17: environment.json holds a record of each start, what reports show of where it ran.
-    const auto starts = readRunEnvironment(dir / "parts");
-    ASSERT_EQ(starts.size(), 2U);
-    const auto fact = [&](std::size_t start, const std::string& name) {
-        for (const auto& [key, value] : starts[start]) {
-            if (key == name) {
-                return value;
-            }
-        }
-        return std::string("(missing)");
-    };
-    EXPECT_EQ(fact(1, "program"), std::string("dlw ") + DLW_VERSION);
-    const std::string torch = fact(1, "libtorch");  // "1.13.0", "2.5.1+cu121"
-    EXPECT_TRUE(torch.rfind("1.", 0) == 0 || torch.rfind("2.", 0) == 0) << torch;
-    EXPECT_EQ(fact(0, "threads"), "1");  // smallExperiment's
-    EXPECT_EQ(fact(0, "device"), "cpu");
-    EXPECT_EQ(fact(1, "started").size(), 20U) << fact(1, "started");  // 2026-11-30T18:00:00Z
-    EXPECT_NE(fact(0, "cpu"), "(missing)");
-    EXPECT_TRUE(readRunEnvironment(dir / "no-such-run").empty());
-
-    // The comparison's "all_s": every task's memory passes, training and evaluation.
-    const RunRecord record = readRunRecord(dir / "parts");
-    ASSERT_TRUE(record.allSeconds.has_value());
-    EXPECT_GT(*record.allSeconds, record.summary.trainSeconds);
+    expectTwoStartsRecorded(dir / "parts");
 }
 
 TEST(Engine, RefusesANonEmptyRunDirectoryAndAFinishedResume) {
@@ -283,30 +288,7 @@ TEST(Engine, RanpacStoppedAfterATaskContinuesExactly) {
     const auto resumed = run(e, dir / "parts", resume, /*resume=*/true);
     EXPECT_EQ(resumed.accuracyMatrix, uninterrupted.accuracyMatrix);
 
-    // #17: environment.json holds a record of each start, what reports show of where it ran.
-    const auto starts = readRunEnvironment(dir / "parts");
-    ASSERT_EQ(starts.size(), 2U);
-    const auto fact = [&](std::size_t start, const std::string& name) {
-        for (const auto& [key, value] : starts[start]) {
-            if (key == name) {
-                return value;
-            }
-        }
-        return std::string("(missing)");
-    };
-    EXPECT_EQ(fact(1, "program"), std::string("dlw ") + DLW_VERSION);
-    const std::string torch = fact(1, "libtorch");  // "1.13.0", "2.5.1+cu121"
-    EXPECT_TRUE(torch.rfind("1.", 0) == 0 || torch.rfind("2.", 0) == 0) << torch;
-    EXPECT_EQ(fact(0, "threads"), "1");  // smallExperiment's
-    EXPECT_EQ(fact(0, "device"), "cpu");
-    EXPECT_EQ(fact(1, "started").size(), 20U) << fact(1, "started");  // 2026-11-30T18:00:00Z
-    EXPECT_NE(fact(0, "cpu"), "(missing)");
-    EXPECT_TRUE(readRunEnvironment(dir / "no-such-run").empty());
-
-    // The comparison's "all_s": every task's memory passes, training and evaluation.
-    const RunRecord record = readRunRecord(dir / "parts");
-    ASSERT_TRUE(record.allSeconds.has_value());
-    EXPECT_GT(*record.allSeconds, record.summary.trainSeconds);
+    expectTwoStartsRecorded(dir / "parts");
 }
 
 // A process that dies without warning (the callback throws, as close to SIGKILL as a test in
