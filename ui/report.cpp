@@ -38,7 +38,7 @@ QString fixed(double v, int decimals = 1) {
 
 // A group's cell: "84.6 ± 0.1", one run's value alone, " (n=K)" when only K of its runs have
 // a value (e.g. an ECE of calibrated scores that one variant does not compute).
-QString statsCell(const RunColumn& column, const ColumnStats& s, std::size_t runs) {
+QString statsCell(const RunColumn& column, const MeanSd& s, std::size_t runs) {
     if (column.whole) {
         return fixed(s.mean, 0);
     }

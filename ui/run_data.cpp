@@ -1,7 +1,6 @@
 #include "ui/run_data.h"
 
 #include <algorithm>
-#include <cmath>
 #include <iterator>
 #include <numeric>
 
@@ -145,23 +144,6 @@ std::vector<VariantRuns> groupByVariant(const RunList& runs) {
             it = std::prev(out.end());
         }
         it->runs.push_back(run.get());
-    }
-    return out;
-}
-
-MeanSd meanSd(const std::vector<double>& values) {
-    MeanSd out;
-    out.n = static_cast<int>(values.size());
-    if (values.empty()) {
-        return out;
-    }
-    out.mean = std::accumulate(values.begin(), values.end(), 0.0) / out.n;
-    if (out.n > 1) {
-        double squares = 0;
-        for (double v : values) {
-            squares += (v - out.mean) * (v - out.mean);
-        }
-        out.sd = std::sqrt(squares / (out.n - 1));
     }
     return out;
 }

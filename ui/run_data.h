@@ -4,6 +4,7 @@
 // it.
 
 #include "api/events.h"
+#include "api/run_table.h"
 
 #include <memory>
 #include <optional>
@@ -87,14 +88,6 @@ struct VariantRuns {
     std::vector<const RunData*> runs;
 };
 std::vector<VariantRuns> groupByVariant(const RunList& runs);
-
-// A mean and its sample standard deviation (n − 1 in the denominator; 0 for one value).
-struct MeanSd {
-    double mean = 0;
-    double sd = 0;
-    int n = 0;
-};
-MeanSd meanSd(const std::vector<double>& values);
 
 // Cell by cell over `runs`: the mean and SD of matrix `kind` where every run has the cell
 // (nullopt elsewhere, so a mean never mixes finished and unfinished seeds). T is the largest

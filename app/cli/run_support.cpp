@@ -266,7 +266,7 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     }
 }
 
-std::string groupCell(const RunColumn& column, const ColumnStats& stats, std::size_t runs) {
+std::string groupCell(const RunColumn& column, const MeanSd& stats, std::size_t runs) {
     if (column.whole) {
         return fmt::format("{:.0f}", stats.mean);
     }

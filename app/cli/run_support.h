@@ -32,6 +32,6 @@ nlohmann::ordered_json runRecordJson(const RunRecord& run);
 void printGroupedTable(const std::vector<RunRecord>& runs, bool csv);
 // A cell of the grouped table: "84.6 ± 0.1" (one decimal, fmt's rounding), the value alone for
 // one run, " n=K" when only K of the group's runs have a value; counts without decimals.
-std::string groupCell(const RunColumn& column, const ColumnStats& stats, std::size_t runs);
+std::string groupCell(const RunColumn& column, const MeanSd& stats, std::size_t runs);
 
 }  // namespace dlw::cli

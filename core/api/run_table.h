@@ -52,15 +52,18 @@ struct RunGroup {
 };
 std::vector<RunGroup> groupRuns(const std::vector<RunRecord>& runs);
 
-// Mean and sample standard deviation (n − 1; 0 for one value) of `column` over `runs`, from the
-// runs that have a value; nullopt when none has.
-struct ColumnStats {
+// A mean, its sample standard deviation (n − 1 in the denominator; 0 for one value) and the
+// number of values: what every "mean ± SD over seeds" of the program shows.
+struct MeanSd {
     double mean = 0;
     double sd = 0;
     int n = 0;
 };
-std::optional<ColumnStats> columnStats(const RunColumn& column,
-                                       const std::vector<const RunRecord*>& runs);
+MeanSd meanSd(const std::vector<double>& values);  // n = 0, mean 0 for no value
+
+// meanSd of `column` over `runs`, from the runs that have a value; nullopt when none has.
+std::optional<MeanSd> columnStats(const RunColumn& column,
+                                  const std::vector<const RunRecord*>& runs);
 
 // The experiment keys (flattened, as in experiment.json) whose values are not the same in all of
 // `runs`, with each run's value ("" where a run lacks the key), sorted by key. Seed, name and

@@ -138,19 +138,12 @@ std::vector<RunGroup> groupRuns(const std::vector<RunRecord>& runs) {
     return out;
 }
 
-std::optional<ColumnStats> columnStats(const RunColumn& column,
-                                       const std::vector<const RunRecord*>& runs) {
-    std::vector<double> values;
-    for (const auto* r : runs) {
-        if (auto v = column.value(*r)) {
-            values.push_back(*v);
-        }
-    }
-    if (values.empty()) {
-        return std::nullopt;
-    }
-    ColumnStats out;
+MeanSd meanSd(const std::vector<double>& values) {
+    MeanSd out;
     out.n = static_cast<int>(values.size());
+    if (values.empty()) {
+        return out;
+    }
     for (double v : values) {
         out.mean += v;
     }
@@ -163,6 +156,20 @@ std::optional<ColumnStats> columnStats(const RunColumn& column,
         out.sd = std::sqrt(squares / (out.n - 1));
     }
     return out;
+}
+
+std::optional<MeanSd> columnStats(const RunColumn& column,
+                                  const std::vector<const RunRecord*>& runs) {
+    std::vector<double> values;
+    for (const auto* r : runs) {
+        if (auto v = column.value(*r)) {
+            values.push_back(*v);
+        }
+    }
+    if (values.empty()) {
+        return std::nullopt;
+    }
+    return meanSd(values);
 }
 
 std::map<std::string, std::vector<std::string>> differingKeys(const std::vector<RunRecord>& runs) {
