@@ -128,32 +128,26 @@ void QueuePolicy::markResume(int row) {
     halted_ = false;
 }
 
-RunList QueuePolicy::sameSequence(const RunData* current) const {
+RunList QueuePolicy::runsSharing(const RunData* current, std::string RunData::*key) const {
     RunList runs;
     if (current == nullptr) {
         return runs;
     }
     for (int i = 0; i < queue_.rowCount(); ++i) {
         const auto& d = queue_.entry(i).data;
-        if (d->sequenceKey == current->sequenceKey) {
+        if ((*d).*key == (*current).*key) {
             runs.push_back(d);
         }
     }
     return runs;
 }
 
+RunList QueuePolicy::sameSequence(const RunData* current) const {
+    return runsSharing(current, &RunData::sequenceKey);
+}
+
 RunList QueuePolicy::sameSequenceAnySeed(const RunData* current) const {
-    RunList runs;
-    if (current == nullptr) {
-        return runs;
-    }
-    for (int i = 0; i < queue_.rowCount(); ++i) {
-        const auto& d = queue_.entry(i).data;
-        if (d->seedlessKey == current->seedlessKey) {
-            runs.push_back(d);
-        }
-    }
-    return runs;
+    return runsSharing(current, &RunData::seedlessKey);
 }
 
 QueueEntry QueuePolicy::readPastRun(const std::string& dir) {

@@ -74,6 +74,8 @@ public:
 
 private:
     static QueueEntry entryFor(const Experiment& experiment);
+    // The rows' runs whose `key` equals `current`'s, `current` among them; empty for nullptr.
+    RunList runsSharing(const RunData* current, std::string RunData::*key) const;
 
     QueueModel& queue_;
     QString runsFolder_;
