@@ -3,6 +3,7 @@
 #include "api/error.h"
 #include "api/run_folder.h"
 
+#include <optional>
 #include <type_traits>
 
 #include <QDir>
@@ -150,20 +151,32 @@ RunList QueuePolicy::sameSequenceAnySeed(const RunData* current) const {
     return runsSharing(current, &RunData::seedlessKey);
 }
 
-QueueEntry QueuePolicy::readPastRun(const std::string& dir) {
+QueueEntry QueuePolicy::readPastRun(const std::string& dir, RunRecord* record) {
+    std::optional<RunRecord> read;
+    if (record != nullptr) {  // first: its errors say what is not a run ("summary.json: missing")
+        static const std::vector<Event> none;  // its task times: from the events read below
+        read = readRunRecord(dir, &none);
+    }
     QueueEntry entry =
         entryFor(loadExperimentFile(std::filesystem::path(dir) / run_files::kExperiment));
     entry.runDir = dir;
-    for (const auto& ev : readRunEvents(dir)) {
+    const auto events = readRunEvents(dir);
+    for (const auto& ev : events) {
         entry.data->apply(ev);
     }
     entry.data->runDir = dir;
-    if (std::filesystem::exists(std::filesystem::path(dir) / run_files::kSummary)) {
-        const RunRecord record = readRunRecord(dir);
-        entry.data->summary = record.summary;
-        entry.data->state = record.completed                        ? RunState::Done
+    if (!read && std::filesystem::exists(std::filesystem::path(dir) / run_files::kSummary)) {
+        read = readRunRecord(dir, &events);
+    }
+    if (read) {
+        read->allSeconds = entry.data->taskSeconds;  // the same sum of the tasks' seconds
+        entry.data->summary = read->summary;
+        entry.data->state = read->completed                         ? RunState::Done
                             : entry.data->state == RunState::Failed ? RunState::Failed
                                                                     : RunState::Stopped;
+        if (record != nullptr) {
+            *record = std::move(*read);
+        }
     } else if (entry.data->state != RunState::Failed) {  // (a failure says why)
         entry.data->state = RunState::Stopped;           // killed: resumable from its checkpoint
     }

@@ -68,9 +68,11 @@ public:
     // added.
     int loadPastRuns();
     // One past run read back: its experiment, events (every plot's data) and summary, in the
-    // state it ended in (done; stopped and resumable; failed with why). Throws dlw::Error naming
-    // the file that cannot be read. Any thread.
-    static QueueEntry readPastRun(const std::string& dir);
+    // state it ended in (done; stopped and resumable; failed with why), each file read once.
+    // With `record`, also its RunRecord (the comparison's figures; then a run without
+    // summary.json is an error, as readRunRecord says). Throws dlw::Error naming the file that
+    // cannot be read. Any thread.
+    static QueueEntry readPastRun(const std::string& dir, RunRecord* record = nullptr);
 
 private:
     static QueueEntry entryFor(const Experiment& experiment);

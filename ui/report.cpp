@@ -169,9 +169,7 @@ struct ReportRun {
     RunRecord record;
     QueueEntry entry;  // experiment and RunData (every plot's data)
     std::vector<std::vector<std::pair<std::string, std::string>>> environment;
-    double taskSeconds = 0;    // every task's passes, training and evaluation
-    double memorySeconds = 0;  // of which memory passes
-    int index = 0;             // #1, #2, ... in the report
+    int index = 0;  // #1, #2, ... in the report
 };
 
 QString runName(const ReportRun& r) {
@@ -352,15 +350,8 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     for (const auto& dir : runDirs) {
         try {
             ReportRun r;
-            r.record = readRunRecord(dir);
-            r.entry = QueuePolicy::readPastRun(dir);
+            r.entry = QueuePolicy::readPastRun(dir, &r.record);  // events read once
             r.environment = readRunEnvironment(dir);
-            for (const auto& ev : readRunEvents(dir)) {
-                if (const auto* t = std::get_if<TaskFinished>(&ev)) {
-                    r.taskSeconds += t->seconds;
-                    r.memorySeconds += t->memorySeconds;
-                }
-            }
             r.index = static_cast<int>(runs.size()) + 1;
             runs.push_back(std::move(r));
         } catch (const Error& err) {
@@ -382,6 +373,7 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     result.runs = static_cast<int>(runs.size());
     result.latex = latexTable(records);
 
+    const auto thisMachine = environmentFacts();  // once: it asks LibTorch for CUDA devices
     QString html = QStringLiteral(
                        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%1"
                        "</title><style>%2</style></head><body>")
@@ -390,7 +382,7 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     html += QObject::tr("<p class=muted>%1 runs · written %2 by dlw %3 (LibTorch %4, Qt %5)</p>")
                 .arg(runs.size())
                 .arg(QDateTime::currentDateTime().toString(Qt::ISODate))
-                .arg(QStringLiteral(DLW_VERSION), esc(environmentFacts()[1].second),
+                .arg(QStringLiteral(DLW_VERSION), fact(thisMachine, "libtorch"),
                      QString::fromLatin1(qVersion()));
     html += QObject::tr(
         "<nav><a href=#comparison>Comparison</a><a href=#latex>LaTeX</a><a href=#runs>Runs</a>"
@@ -437,8 +429,8 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
                                               .arg(r.record.tasks))
                 .arg(fixed(s.metrics.finalAccuracy), fixed(s.metrics.averageIncrementalAccuracy),
                      optionalCell(r.record.taskAwareFinal), optionalCell(s.taskIdAccuracy),
-                     optionalCell(s.eceCalibrated), fixed(s.trainSeconds), fixed(r.taskSeconds),
-                     fixed(r.memorySeconds))
+                     optionalCell(s.eceCalibrated), fixed(s.trainSeconds),
+                     fixed(r.entry.data->taskSeconds), fixed(r.entry.data->memorySeconds))
                 .arg(fixed(s.imagesPerSecond, 0), esc(r.record.dir));
     }
     html += QStringLiteral("</table>");
@@ -481,7 +473,7 @@ ReportResult writeReport(const std::vector<std::string>& runDirs,
     }
     html += QStringLiteral("</table>");
     QStringList here;
-    for (const auto& [name, value] : environmentFacts()) {
+    for (const auto& [name, value] : thisMachine) {
         here << QStringLiteral("%1 %2").arg(esc(name), esc(value));
     }
     here << QStringLiteral("Qt %1").arg(QString::fromLatin1(qVersion()));

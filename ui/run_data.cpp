@@ -51,7 +51,10 @@ struct Apply {
         d.evaluations.resize(static_cast<std::size_t>(e.afterTask));
         d.evaluations.push_back(e);
     }
-    void operator()(const TaskFinished& /*e*/) const {}
+    void operator()(const TaskFinished& e) const {
+        d.taskSeconds += e.seconds;
+        d.memorySeconds += e.memorySeconds;
+    }
     void operator()(const Warning& e) const { d.warnings.push_back(e.message); }
     void operator()(const FilesSkipped& e) const { d.skipped = e.files; }
     void operator()(const RunFinished& e) const {

@@ -61,6 +61,9 @@ public:
     std::vector<StepPoint> steps;
     std::vector<int64_t> taskFirstStep;   // first global step of each task started
     std::vector<Evaluation> evaluations;  // one per finished task, in order
+    // Seconds of the finished tasks (TaskFinished): all of each task, and its memory passes.
+    double taskSeconds = 0;
+    double memorySeconds = 0;
     std::optional<RunSummary> summary;
     std::vector<std::string> warnings;  // the engine's Warning events, in order
     std::vector<LoadWarning> skipped;   // dataset files the run left out, with reasons

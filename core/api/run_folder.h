@@ -93,10 +93,12 @@ struct RunRecord {
     std::optional<double> allSeconds;
 };
 
-// Reads DIR/experiment.json and DIR/summary.json (and the task times of DIR/events.jsonl, for
-// allSeconds, when it reads). Throws dlw::Error naming the file for a
-// directory that is not a run, or malformed JSON. Any thread.
-RunRecord readRunRecord(const std::filesystem::path& dir);
+// Reads DIR/experiment.json and DIR/summary.json, and for allSeconds the task times of
+// `events` when the caller has read DIR/events.jsonl already (the window and reports, which
+// need every event), else of DIR/events.jsonl when it reads. Throws dlw::Error naming the file
+// for a directory that is not a run, or malformed JSON. Any thread.
+RunRecord readRunRecord(const std::filesystem::path& dir,
+                        const std::vector<Event>* events = nullptr);
 
 // The events of DIR/events.jsonl in order, for reopening a run with all its plots. A partial last
 // line (a killed run) is ignored; lines of a newer events version or unknown types are skipped.

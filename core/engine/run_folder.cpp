@@ -501,7 +501,7 @@ std::vector<Event> readRunEvents(const std::filesystem::path& dir) {
     return out;
 }
 
-RunRecord readRunRecord(const std::filesystem::path& dir) {
+RunRecord readRunRecord(const std::filesystem::path& dir, const std::vector<Event>* events) {
     const auto experimentPath = dir / run_files::kExperiment;
     const auto summaryPath = dir / run_files::kSummary;
     const auto e = readJson(experimentPath);
@@ -552,15 +552,22 @@ RunRecord readRunRecord(const std::filesystem::path& dir) {
     } catch (const Error& ex) {  // a number that does not fit its field
         throw Error(fmt::format("{}: {}", summaryPath.string(), ex.what()));
     }
-    try {  // the table's "all_s"; a run is still comparable without it
+    const auto allSeconds = [](const std::vector<Event>& all) {
         double seconds = 0;
-        for (const auto& ev : readRunEvents(dir)) {
+        for (const auto& ev : all) {
             if (const auto* task = std::get_if<TaskFinished>(&ev)) {
                 seconds += task->seconds;
             }
         }
-        r.allSeconds = seconds;
-    } catch (const Error&) {
+        return seconds;
+    };
+    if (events != nullptr) {
+        r.allSeconds = allSeconds(*events);
+    } else {
+        try {  // the table's "all_s"; a run is still comparable without it
+            r.allSeconds = allSeconds(readRunEvents(dir));
+        } catch (const Error&) {
+        }
     }
     return r;
 }

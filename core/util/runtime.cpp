@@ -88,7 +88,10 @@ std::string resolveDevice(const std::string& requested) {
     throw Error(fmt::format("device '{}': expected \"auto\", \"cpu\" or \"cuda:N\"", requested));
 }
 
-std::string versionDetails() {
+namespace {
+
+// "available, N device(s)" or "not available (why)". Never throws.
+std::string cudaStatus() {
     std::string cuda;
     try {
         const int devices = builtWithCuda() && torch::cuda::is_available()
@@ -100,7 +103,13 @@ std::string versionDetails() {
     } catch (const std::exception& e) {  // a broken driver: say so, --version must not fail
         cuda = fmt::format("not available ({})", e.what());
     }
-    return fmt::format("LibTorch {}\nCUDA: {}", TORCH_VERSION, cuda);
+    return cuda;
+}
+
+}  // namespace
+
+std::string versionDetails() {
+    return fmt::format("LibTorch {}\nCUDA: {}", TORCH_VERSION, cudaStatus());
 }
 
 std::vector<std::pair<std::string, std::string>> environmentFacts() {
@@ -118,11 +127,9 @@ std::vector<std::pair<std::string, std::string>> environmentFacts() {
     if (utsname name{}; uname(&name) == 0) {
         os = fmt::format("{} {} {}", name.sysname, name.release, name.machine);
     }
-    std::string cuda = versionDetails();
-    cuda = cuda.substr(cuda.find("CUDA: ") + 6);
     return {{"program", std::string("dlw ") + DLW_VERSION},
             {"libtorch", TORCH_VERSION},
-            {"cuda", cuda},
+            {"cuda", cudaStatus()},
             {"cpu", cpu},
             {"hardware_threads", std::to_string(std::thread::hardware_concurrency())},
             {"os", os}};
