@@ -36,20 +36,6 @@ QString fixed(double v, int decimals = 1) {
     return decimalText(v, decimals);
 }
 
-// A group's cell: "84.6 ± 0.1", one run's value alone, " (n=K)" when only K of its runs have
-// a value (e.g. an ECE of calibrated scores that one variant does not compute).
-QString statsCell(const RunColumn& column, const MeanSd& s, std::size_t runs) {
-    if (column.whole) {
-        return fixed(s.mean, 0);
-    }
-    QString cell =
-        s.n > 1 ? QStringLiteral("%1 ± %2").arg(fixed(s.mean), fixed(s.sd)) : fixed(s.mean);
-    if (static_cast<std::size_t>(s.n) < runs) {
-        cell += QStringLiteral(" (n=%1)").arg(s.n);
-    }
-    return cell;
-}
-
 QString optionalCell(const std::optional<double>& v, int decimals = 1) {
     return v ? fixed(*v, decimals) : QStringLiteral("–");
 }
@@ -239,7 +225,7 @@ QString comparisonHtml(const std::vector<RunRecord>& runs) {
         for (const auto& c : columns) {
             const auto s = columnStats(c, g.runs);
             html += QStringLiteral("<td>%1</td>")
-                        .arg(s ? statsCell(c, *s, g.runs.size()) : QStringLiteral("–"));
+                        .arg(s ? esc(statsText(c, *s, g.runs.size())) : QStringLiteral("–"));
         }
         html += QStringLiteral("</tr>");
     }

@@ -266,20 +266,6 @@ void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     }
 }
 
-std::string groupCell(const RunColumn& column, const MeanSd& stats, std::size_t runs) {
-    if (column.whole) {
-        return fmt::format("{:.0f}", stats.mean);
-    }
-    // One value has no SD to show; fewer values than runs say how many (#17: "95.8 ± 0.0" was
-    // one run's value in a group of two).
-    std::string cell = stats.n > 1 ? fmt::format("{:.1f} ± {:.1f}", stats.mean, stats.sd)
-                                   : fmt::format("{:.1f}", stats.mean);
-    if (static_cast<std::size_t>(stats.n) < runs) {
-        cell += fmt::format(" n={}", stats.n);
-    }
-    return cell;
-}
-
 void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
     const auto& columns = runColumns();
     if (csv) {
@@ -309,7 +295,7 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
             } else if (csv) {
                 printOut(",{:.4f},{:.4f}", stats->mean, stats->sd);
             } else {
-                printOut(" {:>12}", groupCell(c, *stats, group.runs.size()));
+                printOut(" {:>12}", statsText(c, *stats, group.runs.size()));
             }
         }
         printOut("\n");

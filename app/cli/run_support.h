@@ -30,8 +30,5 @@ nlohmann::ordered_json runRecordJson(const RunRecord& run);
 // but seed, device, threads and checkpoint.every_steps (#15); rows that share a name and method
 // variant name the keys where they differ ("duallora precision=bf16").
 void printGroupedTable(const std::vector<RunRecord>& runs, bool csv);
-// A cell of the grouped table: "84.6 ± 0.1" (one decimal, fmt's rounding), the value alone for
-// one run, " n=K" when only K of the group's runs have a value; counts without decimals.
-std::string groupCell(const RunColumn& column, const MeanSd& stats, std::size_t runs);
 
 }  // namespace dlw::cli

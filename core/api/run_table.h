@@ -65,6 +65,12 @@ MeanSd meanSd(const std::vector<double>& values);  // n = 0, mean 0 for no value
 std::optional<MeanSd> columnStats(const RunColumn& column,
                                   const std::vector<const RunRecord*>& runs);
 
+// A group's cell as `dlw compare --group` and reports show it: "84.6 ± 0.1" (one decimal, fmt's
+// rounding: ties to even), one run's value alone, " (n=K)" after it when only K of the group's
+// `runs` have a value (an ECE of calibrated scores that one variant does not compute); counts
+// (column.whole) without decimals.
+std::string statsText(const RunColumn& column, const MeanSd& stats, std::size_t runs);
+
 // The experiment keys (flattened, as in experiment.json) whose values are not the same in all of
 // `runs`, with each run's value ("" where a run lacks the key), sorted by key. Seed, name and
 // where runs ran (device, threads, checkpoint cadence) count too: this answers "what differs

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -156,6 +157,18 @@ MeanSd meanSd(const std::vector<double>& values) {
         out.sd = std::sqrt(squares / (out.n - 1));
     }
     return out;
+}
+
+std::string statsText(const RunColumn& column, const MeanSd& stats, std::size_t runs) {
+    if (column.whole) {
+        return fmt::format("{:.0f}", stats.mean);
+    }
+    std::string cell = stats.n > 1 ? fmt::format("{:.1f} ± {:.1f}", stats.mean, stats.sd)
+                                   : fmt::format("{:.1f}", stats.mean);
+    if (static_cast<std::size_t>(stats.n) < runs) {
+        cell += fmt::format(" (n={})", stats.n);
+    }
+    return cell;
 }
 
 std::optional<MeanSd> columnStats(const RunColumn& column,
