@@ -129,32 +129,47 @@ inline void styleGraph(QCPGraph* g, int index, bool markers = true) {
     }
 }
 
-// Adds the curve of `group` (`curve`: a run's (x, y) points, e.g. &RunData::accuracyCurve): the
-// mean over its runs at each x that every run reached, and for several runs a ± SD band beneath
-// it, in colour `index`. Named after the group ("duallora", "duallora ×3" for three seeds). A
-// curve of a single point with `spanTo` > 0 is drawn from 1 to spanTo (joint's upper bound).
-// Returns the mean graph, or null when no x has every run's value.
+// The mean over `group`'s runs of `curve` (a run's (x, y) points, e.g. &RunData::accuracyCurve)
+// at each x that every run reached, with the SD; a mean of the seeds that got there would jump.
+struct MeanCurve {
+    QVector<double> x;
+    QVector<double> mean;
+    QVector<double> sd;
+};
 template <class Curve>
-QCPGraph* addMeanCurve(
-    QCustomPlot* plot, const VariantRuns& group, Curve curve, int index, double spanTo = 0) {
+MeanCurve meanCurve(const VariantRuns& group, Curve curve) {
     std::map<int, std::vector<double>> at;  // x → one value per run
     for (const auto* run : group.runs) {
         for (const auto& [x, y] : std::invoke(curve, *run)) {
             at[x].push_back(y);
         }
     }
-    const auto seeds = group.runs.size();
-    QVector<double> xs;
-    QVector<double> means;
-    QVector<double> sds;
+    MeanCurve out;
     for (const auto& [x, values] : at) {
-        if (values.size() == seeds) {  // a mean of the seeds that got there would jump
+        if (values.size() == group.runs.size()) {
             const MeanSd stats = meanSd(values);
-            xs << x;
-            means << stats.mean;
-            sds << stats.sd;
+            out.x << x;
+            out.mean << stats.mean;
+            out.sd << stats.sd;
         }
     }
+    return out;
+}
+
+// A group's name in legends: "duallora", "duallora ×3" for three seeds.
+inline QString groupName(const VariantRuns& group) {
+    const QString label = QString::fromStdString(group.label);
+    return group.runs.size() > 1 ? QObject::tr("%1 ×%2").arg(label).arg(group.runs.size()) : label;
+}
+
+// Adds the curve of `group` (meanCurve of `curve`): the mean line, and for several runs a ± SD
+// band beneath it, in colour `index`, named groupName(group). A curve of a single point with
+// `spanTo` > 0 is drawn from 1 to spanTo (joint's upper bound). Returns the mean graph, or null
+// when no x has every run's value.
+template <class Curve>
+QCPGraph* addMeanCurve(
+    QCustomPlot* plot, const VariantRuns& group, Curve curve, int index, double spanTo = 0) {
+    auto [xs, means, sds] = meanCurve(group, curve);
     if (xs.isEmpty()) {
         return nullptr;
     }
@@ -164,7 +179,7 @@ QCPGraph* addMeanCurve(
         sds = {sds.front(), sds.front()};
     }
     const QString label = QString::fromStdString(group.label);
-    if (seeds > 1) {  // the ± SD band first, beneath the mean line
+    if (group.runs.size() > 1) {  // the ± SD band first, beneath the mean line
         auto* low = plot->addGraph();
         auto* high = plot->addGraph();
         QVector<double> lows;
@@ -186,7 +201,7 @@ QCPGraph* addMeanCurve(
         high->setChannelFillGraph(low);
     }
     auto* g = plot->addGraph();
-    g->setName(seeds > 1 ? QObject::tr("%1 ×%2").arg(label).arg(seeds) : label);
+    g->setName(groupName(group));
     styleGraph(g, index);
     g->setData(xs, means, true);
     return g;

@@ -208,20 +208,22 @@ void ForgettingPlot::refresh(const RunData* /*current*/, const RunList& runs) {
     double high = 1;
     std::size_t mostSeeds = 1;
     for (const auto& group : groups) {
-        std::map<std::size_t, std::vector<double>> at;  // task → one forgetting per run
         for (const auto* run : group.runs) {
             tasks = std::max(tasks, run->tasks);
-            const auto metrics = computeContinualMetrics(run->matrix(MatrixKind::ClassIncremental));
+        }
+        const auto forgetting = meanCurve(group, [](const RunData& run) {
+            std::vector<std::pair<int, double>> out;  // (task, 0-based) → its forgetting
+            const auto metrics = computeContinualMetrics(run.matrix(MatrixKind::ClassIncremental));
             for (std::size_t t = 0; t < metrics.forgetting.size(); ++t) {
                 if (metrics.forgetting[t]) {
-                    at[t].push_back(*metrics.forgetting[t]);
+                    out.emplace_back(static_cast<int>(t), *metrics.forgetting[t]);
                 }
             }
-        }
+            return out;
+        });
         const auto seeds = group.runs.size();
         auto* bars = new QCPBars(xAxis, yAxis);
-        bars->setName(seeds > 1 ? tr("%1 ×%2").arg(QString::fromStdString(group.label)).arg(seeds)
-                                : QString::fromStdString(group.label));
+        bars->setName(groupName(group));
         mostSeeds = std::max(mostSeeds, seeds);
         // Past the palette's eight colours, hatched: no two variants' bars alike.
         bars->setBrush(QBrush(okabeIto(index), index >= 8 ? Qt::BDiagPattern : Qt::SolidPattern));
@@ -234,16 +236,12 @@ void ForgettingPlot::refresh(const RunData* /*current*/, const RunList& runs) {
             errors->setDataPlottable(bars);
             errors->setPen(QPen(palette().color(QPalette::WindowText)));
         }
-        QVector<double> sds;
-        for (const auto& [t, values] : at) {
-            if (values.size() != seeds) {
-                continue;
-            }
-            const MeanSd stats = meanSd(values);
-            bars->addData(static_cast<double>(t) + 1 - 0.4 + width * (index + 0.5), stats.mean);
-            sds << stats.sd;
-            low = std::min(low, stats.mean - stats.sd);
-            high = std::max(high, stats.mean + stats.sd);
+        for (int i = 0; i < forgetting.x.size(); ++i) {
+            const double mean = forgetting.mean[i];
+            const double sd = forgetting.sd[i];
+            bars->addData(forgetting.x[i] + 1 - 0.4 + width * (index + 0.5), mean);
+            low = std::min(low, mean - sd);
+            high = std::max(high, mean + sd);
         }
         if (bars->dataCount() == 0) {
             if (errors != nullptr) {
@@ -253,7 +251,7 @@ void ForgettingPlot::refresh(const RunData* /*current*/, const RunList& runs) {
             continue;
         }
         if (errors != nullptr) {
-            errors->setData(sds);
+            errors->setData(forgetting.sd);
         }
         ++index;
     }
