@@ -4,6 +4,7 @@
 
 #include "ui/plots.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <vector>
@@ -79,7 +80,10 @@ inline constexpr int kInsetLegendItems = 6;
 // plottables are set, before replot.
 inline void fitLegend(QCustomPlot* plot) {
     QCPLegend* legend = plot->legend;
-    const int items = legend->itemCount();
+    int items = 0;  // entries: itemCount() also counts the empty cells of a wrapped grid
+    for (int i = 0; i < legend->itemCount(); ++i) {
+        items += legend->item(i) != nullptr ? 1 : 0;
+    }
     const bool outside = legend->layout() == plot->plotLayout();
     // Wider than half the plot, an inset legend covers the data and its names get cut (#17:
     // "Ā 56.8 ± 5." at the plot's edge): beneath the plot it has the whole width.
@@ -100,9 +104,25 @@ inline void fitLegend(QCustomPlot* plot) {
                                      : Qt::AlignTop | Qt::AlignRight);
     }
     if (legend->layout() == plot->plotLayout()) {
-        // Filled down each column (foRowsFirst: `wrap` is the number of rows): one column for a
-        // few wide entries, two, three past 16 entries, so that each keeps the width of its name.
-        const int columns = items <= kInsetLegendItems ? 1 : items > 16 ? 3 : 2;
+        // Filled down each column (foRowsFirst: `wrap` is the number of rows): as many columns,
+        // up to three, as the widest entry leaves room for, so that no name is cut; but more
+        // when fewer would take over half the plot's height (26 variants in one column left the
+        // curves no room), then names may be cut.
+        int widest = 1;
+        int tallest = 1;
+        for (int i = 0; i < legend->itemCount(); ++i) {
+            const auto* item = legend->item(i);  // null: an empty cell of the wrapped grid
+            if (item == nullptr) {
+                continue;
+            }
+            const QSize hint = item->minimumOuterSizeHint();
+            widest = std::max(widest, hint.width());
+            tallest = std::max(tallest, hint.height());
+        }
+        const int fitWidth = plot->width() / (widest + 8);
+        const int rowsInHalf = std::max(1, plot->height() / 2 / tallest);
+        const int fitHeight = (items + rowsInHalf - 1) / rowsInHalf;
+        const int columns = std::clamp(std::max(fitWidth, fitHeight), 1, 3);
         legend->setFillOrder(QCPLayoutGrid::foRowsFirst, false);
         legend->setWrap((items + columns - 1) / columns);
         legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);

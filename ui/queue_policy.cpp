@@ -66,7 +66,6 @@ QueueEntry QueuePolicy::entryFor(const Experiment& experiment) {
     entry.data->seed = experiment.seed;
     Experiment key = experiment;  // what cannot change the results, as `dlw compare --group`
     key.seed = 0;
-    key.name.clear();
     key.device = "auto";
     key.threads = 0;
     key.checkpoint = CheckpointSettings{};

@@ -148,6 +148,29 @@ std::vector<VariantRuns> groupByVariant(const RunList& runs) {
         }
         it->runs.push_back(run.get());
     }
+    // Two experiments of one variant (another preset, another learning rate) read alike in a
+    // legend: name them as the comparison does, by name or by the keys that differ.
+    std::vector<Experiment> experiments;
+    bool collide = false;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            collide = collide || out[i].label == out[j].label;
+        }
+    }
+    if (!collide) {
+        return out;
+    }
+    try {
+        for (const auto& g : out) {
+            experiments.push_back(experimentFromJsonText(g.runs.front()->experimentKey, "run"));
+        }
+    } catch (const std::exception&) {  // a run without a key (made in a test): labels as they are
+        return out;
+    }
+    const auto labels = experimentLabels(experiments);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i].label = labels[i];
+    }
     return out;
 }
 

@@ -39,8 +39,9 @@ public:
     // that runs of one variant can be shown as a mean ± SD over seeds (#17).
     std::string seedlessKey;
     uint64_t seed = 0;
-    // The experiment apart from its seed, name and where it runs (device, threads, checkpoint
-    // cadence): runs with equal keys are seeds of one experiment.
+    // The experiment apart from its seed and where it runs (device, threads, checkpoint
+    // cadence), as experiment JSON: runs with equal keys are seeds of one experiment, as in
+    // `dlw compare --group`.
     std::string experimentKey;
     int tasks = 0;
     std::vector<std::vector<std::string>> taskClasses;
@@ -85,7 +86,8 @@ public:
 using RunList = std::vector<std::shared_ptr<const RunData>>;
 
 // The runs of one experiment among `runs` (equal experimentKey; equal label when a run has no
-// key), in the order first seen; `label` is their method variant.
+// key), in the order first seen; `label` is their method variant, and where two experiments
+// share it, experimentLabels' name for each.
 struct VariantRuns {
     std::string label;
     std::vector<const RunData*> runs;

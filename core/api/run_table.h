@@ -3,6 +3,7 @@
 // metric columns, runs grouped into experiments (mean ± SD over seeds), and the experiment keys
 // that differ between runs. Public: no LibTorch. Any thread.
 
+#include "api/experiment.h"
 #include "api/run_folder.h"
 
 #include <filesystem>
@@ -51,6 +52,13 @@ struct RunGroup {
     std::vector<const RunRecord*> runs;
 };
 std::vector<RunGroup> groupRuns(const std::vector<RunRecord>& runs);
+
+// Names for experiments shown side by side (the window's legends): each one's method variant;
+// where others share its variant but are another experiment, their name after it when the
+// names differ ("duallora · deep-identity"), else the keys where they differ ("duallora
+// train.lr=0.001"). Seed, device, threads and checkpoint cadence are set aside. In the order
+// of `experiments`.
+std::vector<std::string> experimentLabels(const std::vector<Experiment>& experiments);
 
 // A mean, its sample standard deviation (n − 1 in the denominator; 0 for one value) and the
 // number of values: what every "mean ± SD over seeds" of the program shows.

@@ -24,18 +24,24 @@ void flatten(const nlohmann::json& j, const std::string& prefix, RunSettings& ou
 
 // Every key of the run's experiment as the engine resolved it, or nullopt when it does not load
 // (readRunRecord read it already, so this is a file changed since).
+// Every key of `e`, flattened; without `whereItRan`, what cannot change its results set aside.
+RunSettings settingsOf(Experiment e, bool whereItRan) {
+    if (!whereItRan) {
+        e.seed = 0;
+        e.device = "auto";
+        e.threads = 0;
+        e.checkpoint = CheckpointSettings{};
+    }
+    RunSettings out;
+    flatten(nlohmann::json::parse(toJsonText(e)), "", out);
+    return out;
+}
+
 std::optional<RunSettings> experimentSettings(const RunRecord& run, bool whereItRan) {
     try {
-        Experiment e = loadExperimentFile(std::filesystem::path(run.dir) / run_files::kExperiment);
-        if (!whereItRan) {
-            e.seed = 0;
-            e.device = "auto";
-            e.threads = 0;
-            e.checkpoint = CheckpointSettings{};
-        }
-        RunSettings out;
-        flatten(nlohmann::json::parse(toJsonText(e)), "", out);
-        return out;
+        return settingsOf(
+            loadExperimentFile(std::filesystem::path(run.dir) / run_files::kExperiment),
+            whereItRan);
     } catch (const std::exception&) {
         return std::nullopt;
     }
@@ -135,6 +141,31 @@ std::vector<RunGroup> groupRuns(const std::vector<RunRecord>& runs) {
         group.name = group.runs.front()->name;
         group.label = groupLabel(key, keys);
         out.push_back(std::move(group));
+    }
+    return out;
+}
+
+std::vector<std::string> experimentLabels(const std::vector<Experiment>& experiments) {
+    std::vector<RunSettings> all;
+    for (const auto& e : experiments) {
+        all.push_back(settingsOf(e, /*whereItRan=*/false));
+        all.back()["method"] = methodVariant(e);
+        all.back()["completed"] = "true";  // what is drawn is what was learnt so far
+    }
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        bool namesDiffer = false;
+        for (const auto& other : all) {
+            namesDiffer = namesDiffer || (other.at("method") == all[i].at("method") &&
+                                          other.at("name") != all[i].at("name"));
+        }
+        // Within its name, the keys that differ: as groupRuns labels the comparison's rows.
+        std::string label = groupLabel(all[i], all);
+        if (namesDiffer) {
+            const std::string& method = all[i].at("method");
+            label.insert(method.size(), " · " + all[i].at("name"));
+        }
+        out.push_back(std::move(label));
     }
     return out;
 }

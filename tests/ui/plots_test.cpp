@@ -2,6 +2,7 @@
 // tasks, seeds as mean ± SD, the spectrum's axis.
 #include "ui/plots.h"
 
+#include "api/experiment.h"
 #include "ui/ui_test_support.h"
 
 #include <cmath>
@@ -163,6 +164,37 @@ TEST(Plots, SeedsOfOneVariantShowAsMeanAndSd) {
     }
     EXPECT_EQ(errorBars, 1);  // the three seeds; seq-lora's single run has none
     EXPECT_TRUE(forgetting.csv().contains(QStringLiteral("duallora ×3")));
+}
+
+// #17: deep-preset and default-preset runs of one variant both read "duallora" in the legends,
+// as did two learning rates: groups of one variant are named by experiment name, and within a
+// name by the keys that differ, as the comparison names its rows.
+TEST(Plots, TwoExperimentsOfOneVariantAreNamedApart) {
+    RunList runs;
+    const auto add = [&runs](Experiment e) {
+        auto run = std::make_shared<RunData>(evaluatedRun(2));
+        run->label = methodVariant(e);
+        e.seed = 0;  // as QueuePolicy keys a run
+        e.device = "auto";
+        e.threads = 0;
+        e.checkpoint = CheckpointSettings{};
+        run->experimentKey = toJsonText(e);
+        runs.push_back(run);
+    };
+    Experiment e = preset("default");
+    add(e);
+    e.seed = 1;
+    add(e);  // a second seed: the same group
+    e.train.lr = 0.001;
+    add(e);
+    Experiment deep = preset("deep");
+    add(deep);
+    const auto groups = groupByVariant(runs);
+    ASSERT_EQ(groups.size(), 3U);
+    EXPECT_EQ(groups[0].runs.size(), 2U);
+    EXPECT_EQ(groups[0].label, "duallora · default train.lr=0.0005");
+    EXPECT_EQ(groups[1].label, "duallora · default train.lr=0.001");
+    EXPECT_EQ(groups[2].label, "duallora · deep");
 }
 
 // #17: the spectrum's x axis stayed at about 24 while residual spectra ran to 80 values.
