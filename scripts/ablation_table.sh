@@ -6,9 +6,13 @@
 # DualLoRA contributes, with the commands.
 # Usage: scripts/ablation_table.sh [OUT (default ablation-runs)] [THREADS (default 0 = auto)]
 #        [PRESETS (default "default deep domain-shift")]
-# 13 variants x 6 runs per preset; a default-preset run takes about half a minute to a minute on
-# a 2-core machine at THREADS 2. Runs that finished are kept, so an interrupted table continues
-# where it stopped: run the same command again.
+# 13 variants x 6 runs per preset; a default-preset run takes one to two minutes on a 2-core
+# machine at THREADS 2. Runs that finished are kept, so an interrupted table continues where it
+# stopped: run the same command again.
+# RECORDS=DIR keeps each finished run's record in DIR/RUN (experiment.json, summary.json,
+# environment.json and events.jsonl without its steps and per-image evaluations: what
+# `dlw compare` reads, a few kB) and takes the runs recorded there as done, so a table continues
+# on another machine or once OUT is gone; docs/results/runs holds those of docs/results.md.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/args.sh"
@@ -53,12 +57,34 @@ for p in $presets; do
     variant "$p" ranpac-no-adapt ', "method": {"name": "ranpac", "ranpac_adapt_first": false}'
 done
 
-# Files whose run already finished are skipped, so an interrupted table can be continued.
+records=${RECORDS:-}
+finished() {  # RUN-DIR: whether the run there finished
+    grep -qs '"completed": true' "$1/summary.json"
+}
+record() {  # STEM: OUT/runs/STEM's record into RECORDS/STEM, atomically
+    [ -n "$records" ] || return 0
+    mkdir -p "$records"
+    tmp=$(mktemp -d "$records/.tmp-XXXXXX")
+    for f in experiment.json summary.json environment.json; do
+        cp "$out/runs/$1/$f" "$tmp/"
+    done
+    grep -v '"type":"step"\|"type":"evaluation"' "$out/runs/$1/events.jsonl" > "$tmp/events.jsonl"
+    rm -rf "${records:?}/$1"
+    mv "$tmp" "$records/$1"
+}
+
+# Files whose run already finished (here or in RECORDS) are skipped, so an interrupted table
+# can be continued.
 todo=""
 for p in $presets; do
     for f in "$out"/experiments/"$p"-*.json; do
         stem=$(basename "$f" .json)
-        if ! grep -qs '"completed": true' "$out/runs/$stem/summary.json"; then
+        if [ -n "$records" ] && ! finished "$out/runs/$stem" && finished "$records/$stem"; then
+            rm -rf "$out/runs/$stem"
+            mkdir -p "$out/runs"
+            cp -r "$records/$stem" "$out/runs/$stem"
+        fi
+        if ! finished "$out/runs/$stem"; then
             rm -rf "$out/runs/$stem"
             todo="$todo $f"
         fi
@@ -68,6 +94,7 @@ for f in $todo; do
     stem=$(basename "$f" .json)
     echo "== $stem"
     "$dlw" --threads "$threads" run "$f" --out "$out/runs/$stem" | tail -4
+    record "$stem"
 done
 for p in $presets; do
     "$dlw" compare --group "$out"/runs/"$p"-* | tee "$out/table-$p.txt"

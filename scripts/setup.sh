@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache clang-format git
   libtorch-dev libopenblas0-openmp
+  libgloo-dev  # the Gloo headers that LibTorch's c10d headers include (#18, data parallel)
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev zlib1g-dev

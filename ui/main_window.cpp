@@ -1,11 +1,13 @@
 #include "ui/main_window.h"
 
 #include "api/error.h"
+#include "api/experiment.h"
 #include "api/run_folder.h"
 #include "api/runtime.h"
 #include "ui/compare_view.h"
 #include "ui/engine_runner.h"
 #include "ui/experiment_form.h"
+#include "ui/launch_dialog.h"
 #include "ui/plots.h"
 #include "ui/predict_panel.h"
 #include "ui/report.h"
@@ -289,6 +291,20 @@ void MainWindow::createMenus() {
             loadPastRuns();
         }
     });
+    // Every preset of `dlw run --preset`, its description as the status tip: the literature's
+    // ViT-B/16 presets leave data.root to the user, which the setup then asks for.
+    auto* presets = file->addMenu(tr("&New from preset"));
+    presets->setToolTipsVisible(true);
+    for (const auto& name : presetNames()) {
+        const QString shown = QString::fromStdString(name);
+        auto* action = presets->addAction(shown, this, [this, name, shown] {
+            form_->setExperiment(preset(name));
+            statusBar()->showMessage(tr("Setup: the %1 preset").arg(shown), 5000);
+        });
+        action->setObjectName("preset-" + shown);
+        action->setToolTip(QString::fromStdString(presetDescription(name)));
+        action->setStatusTip(action->toolTip());
+    }
     file->addAction(tr("&Export report…"), this, &MainWindow::exportReport);
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     auto* run = menuBar()->addMenu(tr("&Run"));
@@ -296,6 +312,16 @@ void MainWindow::createMenus() {
     run->addAction(tr("&Stop"), this, [this] { stopButton_->click(); });
     run->addAction(tr("Stop after this &task"), this, [this] { stopAfterButton_->click(); });
     run->addAction(tr("&Compare methods"), this, &MainWindow::compareMethods);
+    run->addAction(tr("Run on several &processes…"), this, [this] {
+        auto e = form_->experiment();
+        if (!e) {
+            setupError_->setText(form_->error());
+            return;
+        }
+        auto* dialog = new LaunchDialog(*e, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+    });
     run->addSeparator();
     run->addAction(tr("Compare &runs…"), this, [this] {
         auto* dialog = new CompareDialog(queue_, reportedRuns(), this);

@@ -1,3 +1,4 @@
+#include "api/distributed.h"
 #include "api/engine.h"
 #include "api/error.h"
 #include "api/experiment.h"
@@ -9,6 +10,7 @@
 #include <csignal>
 #include <ctime>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <iostream>
 #include <unistd.h>
 
@@ -23,11 +25,13 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
         std::vector<std::string> sets;
         std::string out;
         std::string resume;
+        bool distributed = false;
     };
     auto opt = std::make_shared<Options>();
     cmd->add_option("experiment", opt->file, "Experiment file (JSON)")->check(CLI::ExistingFile);
     cmd->add_option("--preset", opt->preset,
-                    "Start from a preset: default, cifar100-10, imagenet-r-10");
+                    fmt::format("Start from a preset: {} (docs/experiment-reference.md)",
+                                fmt::join(presetNames(), ", ")));
     cmd->add_option("--set", opt->sets,
                     "Override a key: --set method.name=inflora (VALUE is JSON)")
         ->allow_extra_args(false);  // one KEY=VALUE per --set; the file stays positional
@@ -35,8 +39,20 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--resume", opt->resume,
                     "Continue the run in this directory from its last checkpoint")
         ->check(CLI::ExistingDirectory);
+    cmd->add_flag("--distributed", opt->distributed,
+                  "One process of a data-parallel run: reads RANK, WORLD_SIZE, LOCAL_RANK, "
+                  "MASTER_ADDR and MASTER_PORT as torchrun sets them (scripts/launch.sh N "
+                  "EXPERIMENT starts N here); needs --out or --resume, the same on every rank");
     cmd->callback([opt, &global] {
         RunRequest request;
+        if (opt->distributed) {
+            request.distributed = distributedOptionsFromEnvironment();
+            if (request.distributed->worldSize > 1 && opt->out.empty() && opt->resume.empty()) {
+                throw Error(
+                    "--distributed: give --out DIR (or --resume DIR): every rank must name the "
+                    "same run folder, which rank 0 writes");
+            }
+        }
         if (!opt->resume.empty()) {
             if (!opt->file.empty() || !opt->preset.empty() || !opt->out.empty()) {
                 throw Error(
@@ -96,6 +112,9 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
         }
         const RunSummary& summary = outcome.summary;
         const bool stopped = outcome.stopped;
+        if (request.distributed && request.distributed->rank != 0) {
+            return;  // rank 0 prints the run (#18)
+        }
         printSummary(summary);
         if (stopped) {
             printOut("stopped; continue with: dlw run --resume {}\n", summary.runDir);

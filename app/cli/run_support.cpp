@@ -118,6 +118,14 @@ public:
                 ev->taskIdAccuracy.empty() ? 0.0 : mean(ev->taskIdAccuracy),
                 fmtOpt(ev->eceRaw, " %"), fmtOpt(ev->eceCalibrated, " %"),
                 fmtOpt(ev->unfamiliarShare, " %"));
+        } else if (const auto* tf = std::get_if<TaskFinished>(&event)) {
+            if (tf->syncSeconds > 0) {  // #18: what the process group costs
+                printOut(
+                    "task {}/{}: training {:.1f} s, of which summing gradients over the "
+                    "processes {:.1f} s ({:.0f} %)\n",
+                    tf->task + 1, tasks_, tf->trainSeconds, tf->syncSeconds,
+                    100.0 * tf->syncSeconds / std::max(tf->trainSeconds, 1e-9));
+            }
         } else if (const auto* w = std::get_if<Warning>(&event)) {
             printErr("{}warning: {}\n", terminal_ ? "\r\033[K" : "", w->message);
         } else if (const auto* sk = std::get_if<FilesSkipped>(&event)) {

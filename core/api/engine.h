@@ -2,10 +2,12 @@
 // The training engine's one entry point (DESIGN §2): run an experiment synchronously on the
 // caller's thread, reporting events through a callback, controllable through atomic flags.
 
+#include "api/distributed.h"
 #include "api/events.h"
 #include "api/experiment.h"
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 namespace dlw {
@@ -21,6 +23,11 @@ struct RunRequest {
     Experiment experiment;
     std::string runDir;   // the run directory itself; created, must be empty or absent
     bool resume = false;  // continue the run in runDir from its last checkpoint
+    // Data parallel (#18): this process's place in a run over several processes; absent or a
+    // world size of 1 = one process. Every rank gets the same request; rank 0 alone writes
+    // runDir (the others read a resumed run's checkpoint from rank 0), and each global batch
+    // of train.batch_size images is shared out, so the run takes the steps one process would.
+    std::optional<DistributedOptions> distributed;
 };
 
 // Trains every task of the experiment and writes the run directory (DESIGN §6). Returns the

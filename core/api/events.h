@@ -97,6 +97,9 @@ struct TaskFinished {
     double trainSeconds = 0;   // training steps of this task
     double seconds = 0;        // all of it: passes, training, evaluation
     double memorySeconds = 0;  // memory passes: covariance, eigendecomposition, class statistics
+    // Data parallel (#18): of trainSeconds, the time the steps spent summing gradients over the
+    // processes (since the task's start or its resume); 0 in one process.
+    double syncSeconds = 0;
 };
 
 struct Warning {

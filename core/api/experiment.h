@@ -188,6 +188,10 @@ std::vector<std::string> presetNames();
 // A preset's experiment. Throws dlw::Error listing the valid names for an unknown one.
 Experiment preset(const std::string& name);
 
+// What a preset is for, in a sentence or two (the reference page, `dlw run --help`, the
+// window's File > New from preset); empty for an unknown name.
+std::string presetDescription(const std::string& name);
+
 // A short label of the method and its ablation knobs (DESIGN §3.3), as the tables show it:
 // "duallora", "duallora -task-id" (no task predictor), "duallora -projection" (the task
 // feature without its random projection, task_id.projection 0), "duallora soft-gate",

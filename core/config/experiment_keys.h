@@ -52,7 +52,4 @@ bool isExperimentSection(const std::string& name);
 // A value for a message: its JSON text (shortened) and, with `withType`, "(a string)" etc.
 std::string describeJson(const Json& value, bool withType = true);
 
-// One line on what a preset is for, for the reference page.
-std::string presetDescription(const std::string& name);
-
 }  // namespace dlw::detail

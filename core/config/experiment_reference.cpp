@@ -49,7 +49,7 @@ std::string keyTable() {
 }
 
 std::string presetSection(const std::string& name) {
-    std::string out = fmt::format("\n### `{}`\n\n{}\n", name, detail::presetDescription(name));
+    std::string out = fmt::format("\n### `{}`\n\n{}\n", name, presetDescription(name));
     const Experiment base;
     const Experiment chosen = preset(name);
     std::string rows;

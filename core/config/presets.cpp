@@ -186,8 +186,6 @@ Experiment preset(const std::string& name) {
     throw Error(fmt::format("unknown preset '{}'; the presets are {}", name, list));
 }
 
-namespace detail {
-
 std::string presetDescription(const std::string& name) {
     for (const auto& p : presets()) {
         if (name == p.name) {
@@ -197,5 +195,4 @@ std::string presetDescription(const std::string& name) {
     return {};
 }
 
-}  // namespace detail
 }  // namespace dlw

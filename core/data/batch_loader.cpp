@@ -24,7 +24,8 @@ BatchLoader::BatchLoader(const ImageDataset& data,
                          ImageTransform transform,
                          bool augment,
                          uint64_t augmentSeed,
-                         int prefetch)
+                         int prefetch,
+                         const std::vector<int64_t>& sizes)
     : data_(data)
     , order_(std::move(order))
     , batchSize_(batchSize)
@@ -36,6 +37,25 @@ BatchLoader::BatchLoader(const ImageDataset& data,
         throw Error("train.batch_size: must be positive, found " + std::to_string(batchSize_));
     }
     detail::checkTransform(transform_);
+    starts_.push_back(0);
+    if (sizes.empty()) {
+        for (std::size_t at = 0; at < order_.size(); at += static_cast<std::size_t>(batchSize_)) {
+            starts_.push_back(std::min(order_.size(), at + static_cast<std::size_t>(batchSize_)));
+        }
+    } else {
+        for (const int64_t n : sizes) {
+            if (n <= 0) {
+                throw Error("batch loader: a batch size of " + std::to_string(n) +
+                            " among the given sizes");
+            }
+            starts_.push_back(starts_.back() + static_cast<std::size_t>(n));
+        }
+        if (starts_.back() != order_.size()) {
+            throw Error("batch loader: the given batch sizes add up to " +
+                        std::to_string(starts_.back()) + " images, the order holds " +
+                        std::to_string(order_.size()));
+        }
+    }
     for (const int64_t index : order_) {
         if (index < 0 || index >= data_.size()) {
             throw Error(data_.source + ": image index " + std::to_string(index) +
@@ -56,7 +76,7 @@ BatchLoader::~BatchLoader() {
 }
 
 int64_t BatchLoader::batchCount() const {
-    return (static_cast<int64_t>(order_.size()) + batchSize_ - 1) / batchSize_;
+    return static_cast<int64_t>(starts_.size()) - 1;
 }
 
 std::optional<Batch> BatchLoader::next() {
@@ -97,8 +117,8 @@ void BatchLoader::work() {
                 return;
             }
         }
-        const auto first = static_cast<std::size_t>(b * batchSize_);
-        const auto last = std::min(order_.size(), first + static_cast<std::size_t>(batchSize_));
+        const std::size_t first = starts_[static_cast<std::size_t>(b)];
+        const std::size_t last = starts_[static_cast<std::size_t>(b) + 1];
         Batch batch;
         batch.indices.assign(order_.begin() + static_cast<std::ptrdiff_t>(first),
                              order_.begin() + static_cast<std::ptrdiff_t>(last));

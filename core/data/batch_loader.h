@@ -55,8 +55,9 @@ LoadedFiles loadImageFiles(const std::vector<std::filesystem::path>& files,
                            std::size_t end,
                            const ImageTransform& transform);
 
-// Iterates `order` in batches of `batchSize` (the last may be short), preparing up to
-// `prefetch` batches ahead on its own thread. next() returns std::nullopt at the end; an image
+// Iterates `order` in batches of `batchSize` (the last may be short), or of `sizes` when given
+// (each positive, adding up to order's size: a rank's shares of global batches, #18), preparing up
+// to `prefetch` batches ahead on its own thread. next() returns std::nullopt at the end; an image
 // that fails to load is rethrown from next() as dlw::Error. `data` must outlive the loader.
 // The owning thread calls next(); the destructor stops and joins the worker.
 class BatchLoader {
@@ -67,7 +68,8 @@ public:
                 ImageTransform transform,
                 bool augment,
                 uint64_t augmentSeed,
-                int prefetch = 2);
+                int prefetch = 2,
+                const std::vector<int64_t>& sizes = {});
     ~BatchLoader();
     BatchLoader(const BatchLoader&) = delete;
     BatchLoader& operator=(const BatchLoader&) = delete;
@@ -84,6 +86,7 @@ private:
     const ImageDataset& data_;
     std::vector<int64_t> order_;
     int batchSize_;
+    std::vector<std::size_t> starts_;  // batch b is order_[starts_[b], starts_[b + 1])
     ImageTransform transform_;
     bool augment_;
     uint64_t augmentSeed_;

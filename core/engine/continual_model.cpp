@@ -133,6 +133,11 @@ ContinualModel::ContinualModel(VisionTransformer backbone,
     }
 }
 
+int64_t ContinualModel::inputWidth(const InputKey& key) const {
+    return key.second == MapInput::MlpHidden ? backbone_->arch().mlpHidden
+                                             : backbone_->arch().width;
+}
+
 int64_t ContinualModel::featureDim() const {
     const int64_t width = backbone_->arch().width;
     return plan_.feature == TaskIdFeature::BlockInputAndCls ? 2 * width : width;
@@ -247,6 +252,9 @@ std::vector<std::string> ContinualModel::beginTask(const std::vector<torch::Tens
         adapters_->setGate({});
         torch::NoGradGuard noGrad;
         prePass(batches, prefixed, o);
+        observer.allReduce(
+            group_, [this](const InputKey& key) { return inputWidth(key); },
+            fmt::format("the covariance pre-pass of task {}", task + 1));
         SubspaceMemory empty(0);
         std::map<InputKey, torch::Tensor> keyBases;
         for (const auto& site : adapters_->sites()) {
@@ -483,6 +491,19 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
             heldH.push_back(ridge_->project(adaptedFeatures(heldOut[i], false, o)));
             heldC.push_back(columnsOf(heldOutLabels.at(i)));
         }
+        ridge_->allReduceAdded(group_, fmt::format("the ridge sums of task {}", started_));
+        if (group_ != nullptr && heldOut.empty()) {  // RanPAC's 80/20 split of every rank's
+            const int64_t width = ridge_->width();
+            ridgeKept_ = {gatherRows(group_,
+                                     ridgeKept_.empty() ? torch::zeros({0, width}, torch::kFloat32)
+                                                        : torch::cat(ridgeKept_),
+                                     "the kept ridge features")};
+            ridgeKeptColumns_ = {gatherRows(group_,
+                                            ridgeKeptColumns_.empty()
+                                                ? torch::zeros({0}, torch::kInt64)
+                                                : torch::cat(ridgeKeptColumns_),
+                                            "the kept ridge labels")};
+        }
         ridgeFit_ = ridge_->fit(heldH, heldC, ridgeKept_, ridgeKeptColumns_, seenClassCount());
         ridgeKept_.clear();
         ridgeKeptColumns_.clear();
@@ -498,6 +519,9 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
             backbone_->runBlocks(cached ? passPrefix_[i] : atFirstAdapted(batches[i], prefixed),
                                  prefixBlocks(), end, o);
         }
+        observer.allReduce(
+            group_, [this](const InputKey& key) { return inputWidth(key); },
+            fmt::format("the covariance post-pass of task {}", started_));
         for (auto& [key, memory] : memories_) {
             const MemoryUpdate u = memory.update(observer.covariance(key), threshold);  // eq. 4
             stats.push_back({key.first, toString(key.second), memory.size(), u.added,
@@ -523,11 +547,20 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
                 }
             }
         }
+        const auto& taskClasses = taskClasses_.at(static_cast<std::size_t>(started_ - 1));
         if (statistics_) {
+            statistics_->allReduceAdded(group_, taskClasses,
+                                        fmt::format("the class statistics of task {}", started_));
             statistics_->finalize();
             seenColumnsTasks_ = -1;
         }
-        if (familiarity_ && batches.empty() && !statisticsAdded_) {  // nothing to learn from
+        if (familiarity_) {
+            familiarity_->allReduceAdded(group_, taskClasses,
+                                         fmt::format("the familiarity sums of task {}", started_));
+        }
+        const int64_t passImages =
+            sumOver(group_, static_cast<int64_t>(batches.size()), "the pass sizes");
+        if (familiarity_ && passImages == 0 && !statisticsAdded_) {  // nothing to learn from
             familiarity_.reset();
             oodThreshold_.clear();
         }
@@ -537,6 +570,12 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
             for (const auto& images : heldOut) {  // images, never prefixed
                 held.push_back(
                     taskFeature(images.to(device_), {}, nullptr, false).to(torch::kFloat32));
+            }
+            if (held.empty() && group_ != nullptr) {  // what every rank's memories saw
+                seen = {gatherRows(group_,
+                                   seen.empty() ? torch::zeros({0, featureDim()}, torch::kFloat32)
+                                                : torch::cat(seen),
+                                   "the features kept for the OOD threshold")};
             }
             const auto h = torch::cat(held.empty() ? seen : held);
             oodThreshold_.push_back(fitOodThreshold(h, started_ - 1));

@@ -70,6 +70,12 @@ public:
                    torch::Device device);
 
     const MethodPlan& plan() const { return plan_; }
+    // Data parallel (#18): the process group whose ranks each pass a share of the images to
+    // beginTask, addToRidge, addToStatistics and endTask; the sums those passes make (eq. 2
+    // covariances, eq. 6 class statistics, RanPAC's G and C) are summed over the ranks before
+    // they are used, so every rank ends each task with the same memories and bases. Null (the
+    // default): one process. The `heldOut` images of endTask are every rank's whole set.
+    void setGroup(Collective* group) { group_ = group; }
     // The classes of each training task (global labels), as given to the constructor.
     const std::vector<std::vector<int64_t>>& taskClasses() const { return taskClasses_; }
     int tasksStarted() const { return started_; }
@@ -191,6 +197,9 @@ private:
     // The statistics memory's columns of the tasks started so far, kept between predictions.
     const StatisticsMemory::TaskColumns& seenTaskColumns();
 
+    // The width of an adapted map's input (D, or the MLP's hidden size for fc2).
+    int64_t inputWidth(const InputKey& key) const;
+    Collective* group_ = nullptr;
     VisionTransformer backbone_;
     MethodPlan plan_;
     std::vector<std::vector<int64_t>> taskClasses_;

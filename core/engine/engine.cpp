@@ -5,13 +5,16 @@
 #include "config/experiment_json.h"
 #include "data/seeded_random.h"
 #include "engine/continual_model.h"
+#include "engine/data_parallel.h"
 #include "engine/evaluator.h"
 #include "engine/run_model.h"
 #include "engine/run_store.h"
 #include "engine/task_data.h"
+#include "engine/train_inputs.h"
 #include "engine/training_state.h"
 #include "model/backbone.h"
 #include "torch_compat.h"
+#include "util/collective.h"
 #include "util/json_numbers.h"
 
 #include <chrono>
@@ -48,108 +51,15 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const Experiment& e,
     throw Error("unknown optimizer");
 }
 
-// Images of `indices` (eval transform) in batches, for the memory and statistics passes.
-struct Passes {
-    std::vector<torch::Tensor> images;
-    std::vector<torch::Tensor> labels;  // global labels
-};
-Passes loadPasses(const ImageDataset& data,
-                  std::vector<int64_t> indices,
-                  const ImageTransform& transform,
-                  int batchSize) {
-    Passes p;
-    BatchLoader loader(data, std::move(indices), batchSize, transform, false, 0);
-    while (auto b = loader.next()) {
-        p.images.push_back(b->images);
-        p.labels.push_back(b->labels);
+// The run's device: with several processes on one machine, "auto" and "cuda" mean
+// cuda:LOCAL_RANK, torchrun's convention (#18).
+std::string runDevice(const std::string& requested, const std::optional<DistributedOptions>& d) {
+    const std::string device = resolveDevice(requested);
+    if (!d || d->worldSize <= 1 || device.rfind("cuda", 0) != 0 ||
+        (requested != "auto" && requested != "cuda")) {
+        return device;
     }
-    return p;
-}
-
-// Most memory that a task's frozen-prefix outputs may take (the default preset needs 38 MB; a
-// ViT-B/16 task of 5,000 images would need 3 GB and is trained from its images instead).
-constexpr int64_t kPrefixCacheBudgetBytes = 1LL << 30;
-
-// The frozen prefix's output (ContinualModel::frozenPrefix) for every training image of the
-// current task, computed once when training has no augmentation, then read by every epoch and
-// by the memory passes instead of running those blocks again for each.
-class PrefixCache {
-public:
-    bool active() const { return rows_.defined(); }
-    void clear() {
-        rows_ = torch::Tensor();
-        rowOf_.clear();
-    }
-    // Runs the prefix over `indices` of `data` in batches of `batchSize`.
-    void fill(ContinualModel& model,
-              const ImageDataset& data,
-              const std::vector<int64_t>& indices,
-              const ImageTransform& transform,
-              int batchSize) {
-        clear();
-        BatchLoader loader(data, indices, batchSize, transform, /*augment=*/false, 0);
-        int64_t row = 0;
-        while (auto b = loader.next()) {
-            const auto x = model.frozenPrefix(b->images);  // [B, N, D]
-            if (!rows_.defined()) {
-                rows_ = torch::empty({static_cast<int64_t>(indices.size()), x.size(1), x.size(2)},
-                                     x.options());
-            }
-            rows_.narrow(0, row, x.size(0)).copy_(x);
-            row += x.size(0);
-        }
-        for (std::size_t i = 0; i < indices.size(); ++i) {
-            rowOf_[indices[i]] = static_cast<int64_t>(i);
-        }
-    }
-    // Dataset images `indices` of `data` (the set it was filled from) as a batch whose
-    // `images` are their rows [B, N, D], with their global labels.
-    Batch batch(const ImageDataset& data, std::vector<int64_t> indices) const {
-        std::vector<int64_t> rows;
-        std::vector<int64_t> labels;
-        for (int64_t i : indices) {
-            rows.push_back(rowOf_.at(i));
-            labels.push_back(data.labels.at(static_cast<std::size_t>(i)));
-        }
-        return {rows_.index_select(0, torch::tensor(rows, torch::kInt64).to(rows_.device())),
-                torch::tensor(labels, torch::kInt64), std::move(indices)};
-    }
-
-private:
-    torch::Tensor rows_;
-    std::unordered_map<int64_t, int64_t> rowOf_;
-};
-
-// Up to `count` of `v` from `begin` (< v.size()) on.
-std::vector<int64_t> slice(const std::vector<int64_t>& v, std::size_t begin, std::size_t count) {
-    const std::size_t end = std::min(v.size(), begin + count);
-    return {v.begin() + static_cast<std::ptrdiff_t>(begin),
-            v.begin() + static_cast<std::ptrdiff_t>(end)};
-}
-
-// The first `cap` of a seeded permutation of `indices` (all when cap is 0 or larger).
-std::vector<int64_t> sample(const std::vector<int64_t>& indices, int cap, uint64_t seed) {
-    if (cap <= 0 || static_cast<std::size_t>(cap) >= indices.size()) {
-        return indices;
-    }
-    auto order = detail::seededPermutation(static_cast<int64_t>(indices.size()), seed);
-    std::vector<int64_t> out;
-    for (int i = 0; i < cap; ++i) {
-        out.push_back(indices[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-// Local (within-task) label of each global label.
-torch::Tensor localLabels(const torch::Tensor& global, const std::vector<int64_t>& classes) {
-    auto out = torch::empty_like(global);
-    auto g = global.accessor<int64_t, 1>();
-    auto o = out.accessor<int64_t, 1>();
-    for (int64_t i = 0; i < global.size(0); ++i) {
-        o[i] = std::find(classes.begin(), classes.end(), g[i]) - classes.begin();
-    }
-    return out;
+    return resolveDevice(fmt::format("cuda:{}", d->localRank));
 }
 
 // One run of an experiment: the model, the data, the run directory and the counters that a
@@ -191,6 +101,14 @@ private:
     // prefix forward of every step).
     void cachePrefix(const std::vector<int64_t>& trainIdx, TaskPosition& at);
     RunSummary summarize(const std::string& method);
+    // The latest checkpoint (rank 0's, shared with every rank) and its name for messages.
+    Checkpoint latestCheckpoint();
+    std::string checkpointName() const;
+    // This rank's images of each global batch of `order` (all of them in one process), and how
+    // many of each batch that is.
+    void shareBatches(const std::vector<int64_t>& order,
+                      std::vector<int64_t>* mine,
+                      std::vector<int64_t>* counts) const;
     // Resuming: restores model, evaluator and counters from the latest checkpoint; returns the
     // in-task position when it was taken inside a task.
     std::optional<TaskPosition> restoreCheckpoint(int* tasksDone);
@@ -199,6 +117,12 @@ private:
     const Experiment& e_;
     RunControl& control_;
     const EventCallback& onEvent_;
+    std::string runDir_;
+    // Data parallel (#18): the process group (null in one process); only the lead (rank 0)
+    // writes the run folder and emits events.
+    std::unique_ptr<Collective> group_;
+    bool lead_ = true;
+    double syncSeconds_ = 0;  // the current task's steps in sumGradients
     int threads_;
     std::string deviceName_;
     torch::Device device_;
@@ -233,11 +157,16 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     : e_(request.experiment)
     , control_(control)
     , onEvent_(onEvent)
+    , runDir_(request.runDir)
     , threads_((validateExperiment(e_), applyThreads(e_.threads)))
-    , deviceName_(resolveDevice(e_.device))
+    , deviceName_(runDevice(e_.device, request.distributed))
     , device_(deviceName_)
     , backbonePath_(runBackbonePath(e_))
     , resume_(request.resume) {
+    if (request.distributed && request.distributed->worldSize > 1) {
+        group_ = joinProcessGroup(*request.distributed, deviceName_);
+        lead_ = group_->rank() == 0;
+    }
     VisionTransformer backbone = loadBackbone(backbonePath_, &info_);
     data_ = prepareTaskData(e_, info_.arch);
     joint_ = e_.method.name == MethodKind::Joint;
@@ -253,6 +182,7 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     torch::manual_seed(e_.seed);  // the adapters' initial values
     RunModel built = buildRunModel(e_, backbone, info_, evalTasks_, deviceName_);
     model_ = std::move(built.model);
+    model_->setGroup(group_.get());
     plan_ = model_->plan();
     trainTasks_ = model_->taskClasses();
 
@@ -262,11 +192,27 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     resolved["backbone"]["path"] = backbonePath_;
     resolved["task_id"]["block"] = plan_.featureBlock;
     resolved["method"]["blocks"] = plan_.layout.blocks;
-    store_ = std::make_unique<RunStore>(request.runDir, resolved.dump(2) + "\n", request.resume);
+    const auto createStore = [&] {
+        store_ =
+            std::make_unique<RunStore>(request.runDir, resolved.dump(2) + "\n", request.resume);
+    };
+    if (group_) {
+        auto shared = resolved;  // what may differ between ranks
+        shared.erase("threads");
+        shared.erase("device");
+        checkSameExperiment(*group_, fmt::format("{}\ndlw {}, LibTorch {}", shared.dump(),
+                                                 DLW_VERSION, TORCH_VERSION));
+        onRankZero(*group_, "the run folder", createStore);
+    } else {
+        createStore();
+    }
     evaluator_ = std::make_unique<Evaluator>(evalTasks_, joint_);
 }
 
 void RunDriver::emit(const Event& ev) {
+    if (!lead_) {
+        return;
+    }
     store_->append(ev);
     if (onEvent_) {
         onEvent_(ev);
@@ -288,6 +234,11 @@ std::vector<int64_t> RunDriver::trainIndices(int t) const {
 void RunDriver::checkpoint(int tasksDone,
                            const std::optional<TaskPosition>& at,
                            torch::optim::Optimizer* optimizer) {
+    if (!lead_) {  // rank 0's checkpoint is the run's
+        stepsSinceCheckpoint_ = 0;
+        lastCheckpoint_ = Clock::now();
+        return;
+    }
     auto tensors = model_->state();
     tensors.emplace_back(kRngStateTensor, cpuRngState());
     nlohmann::json state;
@@ -328,44 +279,70 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
          ++i) {
         order.push_back(trainIdx[static_cast<std::size_t>(permutation[i])]);
     }
+    // Data parallel (#18): each global batch of `order` is shared out over the ranks; a rank
+    // trains on its share and the gradients are summed (sumGradients), so every rank takes
+    // the step that one process takes on the whole batch.
+    std::vector<int64_t> mine;
+    std::vector<int64_t> counts;
+    shareBatches(order, &mine, &counts);
+    std::vector<int64_t> loaded;  // the loader's batches: the shares that hold images
+    std::copy_if(counts.begin(), counts.end(), std::back_inserter(loaded),
+                 [](int64_t n) { return n > 0; });
     // From the cached prefix outputs when there are some, else images from the loader thread.
     std::optional<BatchLoader> loader;
     if (!prefix_.active()) {
-        loader.emplace(data_.data.train, order, batchSize, data_.trainTransform,
-                       /*augment=*/true, epochSeed);
+        loader.emplace(data_.data.train, mine, batchSize, data_.trainTransform,
+                       /*augment=*/true, epochSeed, 2, loaded);
     }
-    std::size_t next = 0;  // into `order`, when batches come from the cache
-    for (;;) {
-        while (control_.pause.load() && !control_.stop.load()) {
+    std::size_t next = 0;  // into `mine`, when batches come from the cache
+    for (std::size_t g = 0; g < counts.size(); ++g) {
+        while (!group_ && control_.pause.load() && !control_.stop.load()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        if (control_.stop.load()) {
+        bool stop = control_.stop.load();
+        if (stop && !group_) {  // several ranks stop together, after the step they agree on
             settlePending(at);
             return false;
         }
         auto t0 = Clock::now();
+        const int64_t global = std::min<int64_t>(
+            batchSize, static_cast<int64_t>(order.size()) - static_cast<int64_t>(g) * batchSize);
         std::optional<Batch> batch;
-        if (loader) {
+        if (counts[g] > 0 && loader) {
             batch = loader->next();
             t0 = Clock::now();  // the loader's wait is not training
-        } else if (next < order.size()) {
+        } else if (counts[g] > 0) {
             batch = prefix_.batch(data_.data.train,
-                                  slice(order, next, static_cast<std::size_t>(batchSize)));
+                                  slice(mine, next, static_cast<std::size_t>(counts[g])));
             next += batch->indices.size();
         }
-        if (!batch) {
-            break;
-        }
-        const int64_t images = batch->images.size(0);
-        auto logits = model_->trainLogits(batch->images.to(device_), /*prefixed=*/!loader);
-        auto loss = torch::nn::functional::cross_entropy(
-            logits, localLabels(batch->labels, classes).to(device_));
         optimizer.zero_grad();
-        loss.backward();
+        torch::Tensor loss;
+        if (batch) {
+            auto logits = model_->trainLogits(batch->images.to(device_), /*prefixed=*/!loader);
+            const auto target = localLabels(batch->labels, classes).to(device_);
+            namespace F = torch::nn::functional;
+            // With several ranks each takes Σ ℓ_i / N over its share of the N images: the
+            // shares' gradients then add up to those of the batch mean.
+            loss = group_ ? F::cross_entropy(logits, target,
+                                             F::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                                static_cast<double>(global)
+                          : F::cross_entropy(logits, target);
+            loss.backward();
+        } else {  // a batch smaller than the number of ranks: nothing here, still summed
+            loss = torch::zeros({}, torch::TensorOptions().device(device_));
+        }
+        if (group_) {
+            const auto s0 = Clock::now();
+            stop = sumGradients(
+                *group_, optimizer, loss, stop,
+                fmt::format("the gradients of task {}, step {}", reportedTask(t) + 1, step_ + 1));
+            syncSeconds_ += since(s0);
+        }
         // NaN or Inf in the loss or any gradient makes this sum so (#14). On CPU it is read
         // before the step, which then never lands; on CUDA with the loss, one step later, and
         // still before any checkpoint could keep the damaged weights.
-        PendingStep current{loss.detach(), t0, images, finiteCheck(loss, optimizer)};
+        PendingStep current{loss.detach(), t0, global, finiteCheck(loss, optimizer)};
         if (!device_.is_cuda()) {
             checkFinite(current, at);
         }
@@ -383,6 +360,10 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
         const bool due = e_.checkpoint.everySteps > 0
                              ? stepsSinceCheckpoint_ >= e_.checkpoint.everySteps
                              : since(lastCheckpoint_) >= kAutoCheckpointSeconds;
+        if (stop) {  // the ranks agreed: the caller's checkpoint resumes after this step
+            settlePending(at);
+            return false;
+        }
         if (due && at.batch * batchSize < static_cast<int64_t>(trainIdx.size())) {
             settlePending(at);
             checkpoint(t, at, &optimizer);  // not at an epoch's end: that position follows
@@ -390,6 +371,20 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
     }
     settlePending(at);
     return true;
+}
+
+void RunDriver::shareBatches(const std::vector<int64_t>& order,
+                             std::vector<int64_t>* mine,
+                             std::vector<int64_t>* counts) const {
+    const auto n = static_cast<int64_t>(order.size());
+    const int64_t batchSize = e_.train.batchSize;
+    for (int64_t first = 0; first < n; first += batchSize) {
+        const int64_t size = std::min(batchSize, n - first);
+        const auto [lo, hi] = group_ ? shareOf(size, group_->rank(), group_->size())
+                                     : std::pair<int64_t, int64_t>{0, size};
+        mine->insert(mine->end(), order.begin() + first + lo, order.begin() + first + hi);
+        counts->push_back(hi - lo);
+    }
 }
 
 torch::Tensor RunDriver::finiteCheck(const torch::Tensor& loss,
@@ -471,22 +466,28 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     const int epochs = model_->trainsTask(t) ? e_.train.epochs : 0;
     emit(TaskStarted{reported, static_cast<int64_t>(trainIdx.size()), stepsPerEpoch, epochs,
                      resumed, at.epoch, at.batch});
+    syncSeconds_ = 0;
     torch::manual_seed(detail::hashCombine(e_.seed, static_cast<uint64_t>(t)));
     // ranpac's head takes every training image below, and so do the statistics and familiarity
     // memories of every method when passIdx is a sample.
     const bool ridge = plan_.kind == MethodKind::RanPac;
     const auto passIdx = sample(trainIdx, e_.memory.sample, detail::hashCombine(e_.seed, 77 + t));
+    // Data parallel (#18): each rank passes its share of the images; the model sums the ranks'
+    // covariances and statistics (ContinualModel::setGroup). The validation split stays whole.
+    const auto myPassIdx = shareOf(passIdx, group_.get());
+    const auto myTrainIdx = shareOf(trainIdx, group_.get());
     cachePrefix(trainIdx, at);
     Passes passes;
     if (prefix_.active()) {  // the memory passes start from the cached prefix outputs too
         const auto size = static_cast<std::size_t>(e_.train.evalBatchSize);
-        for (std::size_t i = 0; i < passIdx.size(); i += size) {
-            Batch b = prefix_.batch(data_.data.train, slice(passIdx, i, size));
+        for (std::size_t i = 0; i < myPassIdx.size(); i += size) {
+            Batch b = prefix_.batch(data_.data.train, slice(myPassIdx, i, size));
             passes.images.push_back(std::move(b.images));
             passes.labels.push_back(std::move(b.labels));
         }
     } else {
-        passes = loadPasses(data_.data.train, passIdx, data_.evalTransform, e_.train.evalBatchSize);
+        passes =
+            loadPasses(data_.data.train, myPassIdx, data_.evalTransform, e_.train.evalBatchSize);
     }
     if (!resumed) {
         const auto t0 = Clock::now();
@@ -505,7 +506,7 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
                 setCpuRngState(resumeTensors_.at(kRngStateTensor));
             }
         } catch (const Error& err) {  // name the file (#14)
-            throw Error(fmt::format("{}: {}", store_->latestCheckpointPath().string(), err.what()));
+            throw Error(fmt::format("{}: {}", checkpointName(), err.what()));
         }
         resumeTensors_.clear();
     }
@@ -543,12 +544,12 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
         };
         const auto size = static_cast<std::size_t>(e_.train.evalBatchSize);
         if (prefix_.active()) {
-            for (std::size_t i = 0; i < trainIdx.size(); i += size) {
-                const Batch b = prefix_.batch(data_.data.train, slice(trainIdx, i, size));
+            for (std::size_t i = 0; i < myTrainIdx.size(); i += size) {
+                const Batch b = prefix_.batch(data_.data.train, slice(myTrainIdx, i, size));
                 add(b.images, b.labels, true);
             }
         } else {
-            BatchLoader loader(data_.data.train, trainIdx, e_.train.evalBatchSize,
+            BatchLoader loader(data_.data.train, myTrainIdx, e_.train.evalBatchSize,
                                data_.evalTransform, /*augment=*/false, 0);
             while (auto b = loader.next()) {
                 add(b->images, b->labels, false);
@@ -567,17 +568,19 @@ bool RunDriver::trainTask(int t, TaskPosition at, bool resumed) {
     prefix_.clear();
     passes = {};
     // Evaluated after the memory update: the statistics memory then knows task t.
-    Evaluation ev = evaluator_->evaluate(*model_, data_, reported, e_.train.evalBatchSize);
+    Evaluation ev =
+        evaluator_->evaluate(*model_, data_, reported, e_.train.evalBatchSize, group_.get());
     ev.memory = std::move(memoryStats);
     ev.spectra = model_->spectra();
     emit(ev);
-    emit(TaskFinished{reported, at.taskTrainSeconds, since(taskStart), at.memorySeconds});
+    emit(TaskFinished{reported, at.taskTrainSeconds, since(taskStart), at.memorySeconds,
+                      syncSeconds_});
     checkpoint(t + 1, std::nullopt, nullptr);
     return true;
 }
 
 std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
-    auto [state, tensors] = store_->latestCheckpoint();
+    auto [state, tensors] = latestCheckpoint();
     std::optional<TaskPosition> position;
     try {
         *tasksDone = state.at("tasks_done").get<int>();
@@ -594,10 +597,10 @@ std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
         trainImages_ = detail::numberAt<int64_t>(state, "train_images");
         step_ = detail::numberAt<int64_t>(state, "step");
     } catch (const nlohmann::json::exception& err) {
-        throw Error(fmt::format("{}: checkpoint state is not readable ({})",
-                                store_->latestCheckpointPath().string(), err.what()));
+        throw Error(
+            fmt::format("{}: checkpoint state is not readable ({})", checkpointName(), err.what()));
     } catch (const Error& err) {
-        throw Error(fmt::format("{}: {}", store_->latestCheckpointPath().string(), err.what()));
+        throw Error(fmt::format("{}: {}", checkpointName(), err.what()));
     }
     if (position) {
         resumeTensors_ = std::move(tensors);  // the optimizer is built when the task resumes
@@ -605,24 +608,48 @@ std::optional<TaskPosition> RunDriver::restoreCheckpoint(int* tasksDone) {
     return position;
 }
 
+Checkpoint RunDriver::latestCheckpoint() {
+    if (!group_) {
+        return store_->latestCheckpoint();
+    }
+    return shareCheckpoint(*group_, [this] { return store_->latestCheckpoint(); });
+}
+
+std::string RunDriver::checkpointName() const {
+    return lead_ ? store_->latestCheckpointPath().string()
+                 : fmt::format("{} (rank 0's latest checkpoint)", runDir_);
+}
+
 RunSummary RunDriver::run() {
     int firstTask = 0;
     std::optional<TaskPosition> position;
     int64_t plannedParameters = model_->plannedParameterCount();
-    const bool fromCheckpoint = resume_ && store_->hasCheckpoint();
+    bool hasCheckpoint = lead_ && store_->hasCheckpoint();
+    if (group_) {
+        hasCheckpoint = anyOf(group_.get(), hasCheckpoint, "the resume");
+    }
+    const bool fromCheckpoint = resume_ && hasCheckpoint;
     if (fromCheckpoint) {
         position = restoreCheckpoint(&firstTask);
-        store_->cutEventsToCheckpoint();
+        if (lead_) {
+            store_->cutEventsToCheckpoint();
+        }
     }
-    // Only now: a resume that fails (a corrupt checkpoint) leaves the folder as it was.
-    store_->writeSplit(splitManifest(e_, data_));  // a resumed run cuts the same split
-    auto facts = environmentFacts();
-    facts.emplace_back("device", deviceName_);
-    facts.emplace_back("threads", std::to_string(threads_));
-    store_->recordEnvironment(facts);
+    if (lead_) {
+        // Only now: a resume that fails (a corrupt checkpoint) leaves the folder as it was.
+        store_->writeSplit(splitManifest(e_, data_));  // a resumed run cuts the same split
+        auto facts = environmentFacts();
+        facts.emplace_back("device", deviceName_);
+        facts.emplace_back("threads", std::to_string(threads_));
+        if (group_) {  // #18: the whole process group, as rank 0 saw it
+            facts.emplace_back("processes", std::to_string(group_->size()));
+            facts.emplace_back("process_group", group_->backend());
+        }
+        store_->recordEnvironment(facts);
+    }
     const std::string method = toString(e_.method.name);
-    emit(RunStarted{store_->dir().string(), method, deviceName_, threads_, tasks_, classNames_,
-                    plannedParameters, fromCheckpoint ? firstTask : -1});
+    emit(RunStarted{runDir_, method, deviceName_, threads_, tasks_, classNames_, plannedParameters,
+                    fromCheckpoint ? firstTask : -1});
     if (!data_.skipped.empty()) {
         emit(FilesSkipped{data_.skipped});
     }
@@ -649,7 +676,11 @@ RunSummary RunDriver::run() {
                 throw DivergedError(fmt::format("task {}: {}; lower train.lr (now {:g})",
                                                 reportedTask(t) + 1, err.what(), e_.train.lr));
             }
-            if (!stopped && control_.stopAfterTask.load() && t + 1 < trainingTasks) {
+            bool stopAfter = control_.stopAfterTask.load();
+            if (group_) {  // the ranks stop together
+                stopAfter = anyOf(group_.get(), stopAfter, "the stop after a task");
+            }
+            if (!stopped && stopAfter && t + 1 < trainingTasks) {
                 stopped = true;
             }
         }
@@ -660,7 +691,7 @@ RunSummary RunDriver::run() {
             partial.accuracyMatrix.begin(), partial.accuracyMatrix.end(), [](const auto& row) {
                 return std::any_of(row.begin(), row.end(), [](const auto& v) { return v; });
             });
-        if (evaluated) {  // tasks that finished are results: `dlw compare` shows them (#14)
+        if (evaluated && lead_) {  // tasks that finished are results: `dlw compare` shows them
             try {
                 store_->writeSummary(partial, /*completed=*/false);
             } catch (const Error&) {  // the disk that failed may fail again: the cause is told
@@ -668,22 +699,26 @@ RunSummary RunDriver::run() {
         }
         const Event finished = RunFinished{partial, false, false, err.what()};
         try {
-            store_->append(finished);
+            if (lead_) {
+                store_->append(finished);
+            }
         } catch (const Error&) {  // (idem) the listeners still learn why the run ended
         }
-        if (onEvent_) {
+        if (onEvent_ && lead_) {
             onEvent_(finished);
         }
         throw;
     }
     RunSummary summary = summarize(method);
-    store_->writeSummary(summary, !stopped);
+    if (lead_) {
+        store_->writeSummary(summary, !stopped);
+    }
     emit(RunFinished{summary, !stopped, stopped, ""});
     return summary;
 }
 
 RunSummary RunDriver::summarize(const std::string& method) {
-    RunSummary summary = evaluator_->summary(store_->dir().string(), method);
+    RunSummary summary = evaluator_->summary(runDir_, method);
     summary.trainSeconds = trainSeconds_;
     summary.trainableParameters = model_->parameterCount();
     summary.imagesPerSecond =

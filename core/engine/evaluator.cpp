@@ -4,6 +4,9 @@
 #include "engine/run_folder_json.h"
 
 #include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
 
 namespace dlw {
 struct Evaluator::TaskCounts {
@@ -62,13 +65,10 @@ Evaluator::Evaluator(std::vector<std::vector<int64_t>> tasks, bool joint)
     taskAware_ = accuracy_;
 }
 
-void Evaluator::scoreBatch(const Prediction& p,
-                           const torch::Tensor& labels,
-                           int j,
-                           const std::vector<int64_t>& taskStart,
-                           Evaluation* ev,
-                           TaskCounts* counts,
-                           Confidences* conf) const {
+std::vector<double> Evaluator::rowsOf(const Prediction& p,
+                                      const torch::Tensor& labels,
+                                      int j,
+                                      const std::vector<int64_t>& taskStart) const {
     const int seen = static_cast<int>(taskStart.size());
     const int64_t columns =
         taskStart.back() + static_cast<int64_t>(tasks_[static_cast<std::size_t>(seen - 1)].size());
@@ -94,10 +94,11 @@ void Evaluator::scoreBatch(const Prediction& p,
         taskMax = toVector<float>(tm);
         taskPred = toVector<int64_t>(tp);
     }
-    if (p.ood.defined()) {
-        conf->scored += p.ood.size(0);
-        conf->unfamiliar += p.ood.gt(kUnfamiliarAbove).sum().item<int64_t>();
-    }
+    const auto ood =
+        p.ood.defined() ? toVector<float>(p.ood.to(torch::kFloat32)) : std::vector<float>{};
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> rows;
+    rows.reserve(truthLabels.size() * kRowWidth);
     for (std::size_t i = 0; i < truthLabels.size(); ++i) {
         const int64_t truth = columnOf_[static_cast<std::size_t>(truthLabels[i])];
         const int64_t raw = rawArg[i];
@@ -105,30 +106,56 @@ void Evaluator::scoreBatch(const Prediction& p,
         int predTask = 0;
         if (calibrates) {
             predTask = static_cast<int>(taskPred[i]);
-            conf->cal.push_back(calMax[i]);
-            conf->calRight.push_back(pred == truth);
-            ev->taskConfidence.push_back(taskMax[i]);
         } else {  // the task of the argmax class
             while (predTask + 1 < seen &&
                    raw >= taskStart[static_cast<std::size_t>(predTask + 1)]) {
                 ++predTask;
             }
         }
-        conf->raw.push_back(rawMax[i]);
-        conf->rawRight.push_back(raw == truth);
+        const double row[kRowWidth] = {
+            rawMax[i],
+            raw == truth ? 1.0 : 0.0,
+            calibrates ? static_cast<double>(calMax[i]) : nan,
+            pred == truth ? 1.0 : 0.0,
+            calibrates ? static_cast<double>(taskMax[i]) : nan,
+            static_cast<double>(predTask),
+            jStart + awareArg[i] == truth ? 1.0 : 0.0,
+            ood.empty() ? nan : (ood[i] > kUnfamiliarAbove ? 1.0 : 0.0),
+        };
+        rows.insert(rows.end(), row, row + kRowWidth);
+    }
+    return rows;
+}
+
+void Evaluator::tally(
+    const torch::Tensor& rows, int j, Evaluation* ev, TaskCounts* counts, Confidences* conf) const {
+    const auto table = rows.to(torch::kFloat64).contiguous();
+    const double* r = table.data_ptr<double>();
+    for (int64_t i = 0; i < table.size(0); ++i, r += kRowWidth) {
+        const bool calibrated = !std::isnan(r[2]);
+        const int predTask = static_cast<int>(r[5]);
+        if (calibrated) {
+            conf->cal.push_back(static_cast<float>(r[2]));
+            conf->calRight.push_back(r[3] != 0);
+            ev->taskConfidence.push_back(static_cast<float>(r[4]));
+        }
+        if (!std::isnan(r[7])) {
+            ++conf->scored;
+            conf->unfamiliar += r[7] != 0 ? 1 : 0;
+        }
+        conf->raw.push_back(static_cast<float>(r[0]));
+        conf->rawRight.push_back(r[1] != 0);
         ev->taskCorrect.push_back(predTask == j);
         ++ev->taskConfusion[static_cast<std::size_t>(j)][static_cast<std::size_t>(predTask)];
         ++counts->n;
-        counts->correct += pred == truth ? 1 : 0;
-        counts->aware += jStart + awareArg[i] == truth ? 1 : 0;
+        counts->correct += r[3] != 0 ? 1 : 0;
+        counts->aware += r[6] != 0 ? 1 : 0;
         counts->taskRight += predTask == j ? 1 : 0;
     }
 }
 
-Evaluation Evaluator::evaluate(ContinualModel& model,
-                               const TaskData& data,
-                               int afterTask,
-                               int batchSize) {
+Evaluation Evaluator::evaluate(
+    ContinualModel& model, const TaskData& data, int afterTask, int batchSize, Collective* group) {
     const auto start = std::chrono::steady_clock::now();
     Evaluation ev;
     ev.afterTask = afterTask;
@@ -143,30 +170,33 @@ Evaluation Evaluator::evaluate(ContinualModel& model,
     }
     for (int j = 0; j < seen; ++j) {
         TaskCounts counts;
+        std::vector<double> local;  // this rank's images, kRowWidth values each
+        const auto add = [&](const Prediction& p, const torch::Tensor& labels) {
+            const auto rows = rowsOf(p, labels, j, taskStart);
+            local.insert(local.end(), rows.begin(), rows.end());
+        };
         const auto jj = static_cast<std::size_t>(j);
         // Joint evaluates once: nothing to keep for later.
         const bool prefixed = !joint_ && model.hasFrozenPrefix();
         if (prefixed && jj < cache_.size() && !cache_[jj].prefix.empty()) {
             const CachedTask& kept = cache_[jj];
             for (std::size_t b = 0; b < kept.prefix.size(); ++b) {
-                scoreBatch(model.predict(kept.prefix[b], /*prefixed=*/true), kept.labels[b], j,
-                           taskStart, &ev, &counts, &conf);
+                add(model.predict(kept.prefix[b], /*prefixed=*/true), kept.labels[b]);
             }
         } else {
-            BatchLoader loader(data.evalSet(), data.evalIndices(j), batchSize, data.evalTransform,
-                               false, 0);
+            // Data parallel (#18): each rank its contiguous share, gathered in rank order below.
+            BatchLoader loader(data.evalSet(), shareOf(data.evalIndices(j), group), batchSize,
+                               data.evalTransform, false, 0);
             CachedTask fresh;
             int64_t bytes = 0;
             bool keep = prefixed;
             while (auto batch = loader.next()) {
                 if (!prefixed) {
-                    scoreBatch(model.predict(batch->images), batch->labels, j, taskStart, &ev,
-                               &counts, &conf);
+                    add(model.predict(batch->images), batch->labels);
                     continue;
                 }
                 const auto x = model.frozenPrefix(batch->images);
-                scoreBatch(model.predict(x, /*prefixed=*/true), batch->labels, j, taskStart, &ev,
-                           &counts, &conf);
+                add(model.predict(x, /*prefixed=*/true), batch->labels);
                 bytes += x.numel() * static_cast<int64_t>(x.element_size());
                 keep = keep && cacheBytes_ + bytes <= kCacheBudgetBytes;
                 if (keep) {
@@ -182,6 +212,10 @@ Evaluation Evaluator::evaluate(ContinualModel& model,
                 cacheBytes_ += bytes;
             }
         }
+        const auto rows =
+            torch::tensor(local, torch::kFloat64).view({-1, static_cast<int64_t>(kRowWidth)});
+        tally(gatherRows(group, rows, fmt::format("the evaluation of task {}", j + 1)), j, &ev,
+              &counts, &conf);
         const auto pct = [&](int64_t k) {
             return 100.0 * static_cast<double>(k) /
                    static_cast<double>(std::max<int64_t>(counts.n, 1));

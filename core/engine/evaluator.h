@@ -5,6 +5,7 @@
 #include "api/events.h"
 #include "engine/continual_model.h"
 #include "engine/task_data.h"
+#include "util/collective.h"
 
 #include <vector>
 
@@ -18,8 +19,14 @@ public:
     // model was trained once on all of them (only the last row is filled).
     Evaluator(std::vector<std::vector<int64_t>> tasks, bool joint);
 
-    // Evaluates tasks 0..afterTask on their evaluation images and records the rows.
-    Evaluation evaluate(ContinualModel& model, const TaskData& data, int afterTask, int batchSize);
+    // Evaluates tasks 0..afterTask on their evaluation images and records the rows. With a
+    // process group (#18) each rank predicts its share of every task's images (shareOf) and
+    // the per-image results are gathered, so every rank returns the whole Evaluation.
+    Evaluation evaluate(ContinualModel& model,
+                        const TaskData& data,
+                        int afterTask,
+                        int batchSize,
+                        Collective* group = nullptr);
 
     RunSummary summary(const std::string& runDir, const std::string& method) const;
 
@@ -29,15 +36,22 @@ public:
 private:
     struct TaskCounts;
     struct Confidences;
-    // Scores one batch of task j's evaluation images into the counts and the evaluation.
-    void scoreBatch(const Prediction& p,
-                    const torch::Tensor& labels,
-                    int j,
-                    const std::vector<int64_t>& taskStart,
-                    Evaluation* ev,
-                    TaskCounts* counts,
-                    Confidences* conf) const;
-
+    // One batch of task j's evaluation images as kRowWidth values per image: max softmax,
+    // raw argmax right, calibrated max (NaN without calibration), prediction right, max p(t|x)
+    // (NaN without task identity), predicted task, task-aware right, unfamiliar (NaN without
+    // an OOD score). Rows travel between ranks (#18), so everything evaluate() reports derives
+    // from them.
+    static constexpr std::size_t kRowWidth = 8;
+    std::vector<double> rowsOf(const Prediction& p,
+                               const torch::Tensor& labels,
+                               int j,
+                               const std::vector<int64_t>& taskStart) const;
+    // Adds task j's rows [n, kRowWidth] (every rank's, in image order) to the counts and `ev`.
+    void tally(const torch::Tensor& rows,
+               int j,
+               Evaluation* ev,
+               TaskCounts* counts,
+               Confidences* conf) const;
     std::vector<std::vector<int64_t>> tasks_;
     bool joint_;
     // Each task's evaluation batches as frozen-prefix outputs (ContinualModel::frozenPrefix)

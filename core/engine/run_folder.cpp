@@ -100,11 +100,9 @@ struct EventToJson {
                 {"seconds", e.seconds}};
     }
     nlohmann::json operator()(const TaskFinished& e) const {
-        return {{"type", "task_finished"},
-                {"task", e.task},
-                {"train_seconds", e.trainSeconds},
-                {"seconds", e.seconds},
-                {"memory_seconds", e.memorySeconds}};
+        return {{"type", "task_finished"},           {"task", e.task},
+                {"train_seconds", e.trainSeconds},   {"seconds", e.seconds},
+                {"memory_seconds", e.memorySeconds}, {"sync_seconds", e.syncSeconds}};
     }
     nlohmann::json operator()(const Warning& e) const {
         return {{"type", "warning"}, {"message", e.message}};
@@ -320,7 +318,8 @@ std::optional<Event> eventFromJson(const nlohmann::json& j) {
     }
     if (type == "task_finished") {
         return TaskFinished{numberAt<int>(j, "task"), j.at("train_seconds").get<double>(),
-                            j.at("seconds").get<double>(), j.value("memory_seconds", 0.0)};
+                            j.at("seconds").get<double>(), j.value("memory_seconds", 0.0),
+                            j.value("sync_seconds", 0.0)};
     }
     if (type == "warning") {
         return Warning{j.at("message").get<std::string>()};

@@ -35,6 +35,27 @@ torch::Tensor CovarianceObserver::covariance(const InputKey& key) const {
     return (it->second.xx / static_cast<double>(it->second.tokens)).to(torch::kCPU);
 }
 
+void CovarianceObserver::allReduce(Collective* group,
+                                   const std::function<int64_t(const InputKey&)>& dim,
+                                   const std::string& what) {
+    if (group == nullptr) {
+        return;
+    }
+    std::vector<torch::Tensor> parts;
+    for (auto& [key, sum] : sums_) {
+        const int64_t d = dim(key);
+        parts.push_back(sum.xx.defined() ? sum.xx : torch::zeros({d, d}, torch::kFloat64));
+        parts.push_back(torch::tensor({sum.tokens}, torch::kInt64));
+    }
+    group->allReduceSum(parts, what);
+    std::size_t i = 0;
+    for (auto& [key, sum] : sums_) {
+        sum.tokens = parts[i + 1].item<int64_t>();
+        sum.xx = sum.tokens > 0 ? parts[i] : torch::Tensor();
+        i += 2;
+    }
+}
+
 int64_t CovarianceObserver::tokens(const InputKey& key) const {
     auto it = sums_.find(key);
     return it == sums_.end() ? 0 : it->second.tokens;

@@ -3,8 +3,11 @@
 // forward passes (the pre- and post-passes of DESIGN §3.2).
 
 #include "model/vision_transformer.h"
+#include "util/collective.h"
 
+#include <functional>
 #include <map>
+#include <string>
 #include <utility>
 
 #include <torch/torch.h>
@@ -23,6 +26,12 @@ public:
     // C for a key, [d, d] float64 on the CPU; throws dlw::Error when nothing was seen.
     torch::Tensor covariance(const InputKey& key) const;
     int64_t tokens(const InputKey& key) const;
+    // Data parallel (#18): every rank's Σ x xᵀ and token count summed, so that covariance() is
+    // that of all ranks' passes. `dim(key)`: the width of an input this rank saw none of. The
+    // same keys on every rank (the constructor's). No-op without a group.
+    void allReduce(Collective* group,
+                   const std::function<int64_t(const InputKey&)>& dim,
+                   const std::string& what);
 
 private:
     struct Sum {

@@ -42,6 +42,21 @@ RidgeHead::RidgeHead(int64_t featureDim,
     gram_ = torch::zeros({m, m}, f64);
     cross_ = torch::zeros({m, classes_}, f64);
     wOut_ = torch::zeros({m, classes_}, torch::TensorOptions().device(device_));
+    reducedGram_ = gram_.clone();
+    reducedCross_ = cross_.clone();
+}
+
+void RidgeHead::allReduceAdded(Collective* group, const std::string& what) {
+    if (group == nullptr) {
+        return;
+    }
+    std::vector<torch::Tensor> added{gram_ - reducedGram_, cross_ - reducedCross_};
+    group->allReduceSum(added, what);
+    torch::NoGradGuard noGrad;
+    gram_.copy_(reducedGram_ + added[0]);
+    cross_.copy_(reducedCross_ + added[1]);
+    reducedGram_ = gram_.clone();
+    reducedCross_ = cross_.clone();
 }
 
 std::vector<double> RidgeHead::lambdaGrid() {
@@ -203,6 +218,8 @@ void RidgeHead::restore(const std::map<std::string, torch::Tensor>& tensors,
                         "temperature {}: the file is damaged",
                         prefix, lambda_, temperature_));
     }
+    reducedGram_ = gram_.clone();
+    reducedCross_ = cross_.clone();
 }
 
 }  // namespace dlw

@@ -12,6 +12,8 @@
 // Calibration (ours; RanPAC does not calibrate): the probabilities are softmax(s / T) with the
 // temperature T minimising the negative log-likelihood on the same held-out images.
 
+#include "util/collective.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -60,11 +62,17 @@ public:
     double lambda() const { return lambda_; }
     // Entries of W_o (M × K, or D × K), what the head learns.
     int64_t parameterCount() const;
+    // M' of h: the projection's M, or D without one.
+    int64_t width() const { return gram_.size(0); }
 
     // For checkpoints: W_rand, the sums, W_o, λ and T, so that a reload continues exactly.
     std::vector<std::pair<std::string, torch::Tensor>> state(const std::string& prefix) const;
     // Throws dlw::Error naming a missing or mis-shaped tensor.
     void restore(const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix);
+    // Data parallel (#18): what each rank add()ed since the last call (or construction, or
+    // restore()) becomes the sum over the ranks of those additions. No-op without a group.
+    // Call before fit().
+    void allReduceAdded(Collective* group, const std::string& what);
 
     // The λ grid of RanPAC's code: 10⁻⁸, 10⁻⁷, …, 10⁸.
     static std::vector<double> lambdaGrid();
@@ -74,10 +82,11 @@ private:
     int64_t projectionDim_;
     int64_t classes_;
     torch::Device device_;
-    torch::Tensor wRand_;  // [D, M] float32, undefined when M = 0
-    torch::Tensor gram_;   // G [M', M'] float64 (M' = M or D)
-    torch::Tensor cross_;  // C [M', K] float64
-    torch::Tensor wOut_;   // W_o [M', K] float32; zeros before the first fit
+    torch::Tensor wRand_;                       // [D, M] float32, undefined when M = 0
+    torch::Tensor gram_;                        // G [M', M'] float64 (M' = M or D)
+    torch::Tensor cross_;                       // C [M', K] float64
+    torch::Tensor reducedGram_, reducedCross_;  // G and C as allReduceAdded() last left them
+    torch::Tensor wOut_;                        // W_o [M', K] float32; zeros before the first fit
     double lambda_ = 0;
     double temperature_ = 1;
 };

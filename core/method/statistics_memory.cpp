@@ -9,7 +9,62 @@
 namespace dlw {
 
 StatisticsMemory::StatisticsMemory(int64_t dim, double lambda)
-    : dim_(dim), lambda_(lambda), second_(torch::zeros({dim, dim}, torch::kFloat64)) {}
+    : dim_(dim), lambda_(lambda), second_(torch::zeros({dim, dim}, torch::kFloat64)) {
+    markReduced();
+}
+
+void StatisticsMemory::markReduced() {
+    reducedSums_.clear();
+    for (const auto& [c, sum] : sums_) {
+        reducedSums_[c] = sum.clone();
+    }
+    reducedCounts_ = counts_;
+    reducedSecond_ = second_.clone();
+    reducedTotal_ = total_;
+}
+
+void StatisticsMemory::allReduceAdded(Collective* group,
+                                      const std::vector<int64_t>& classes,
+                                      const std::string& what) {
+    if (group == nullptr) {
+        return;
+    }
+    // This rank's additions (float64 differences of sums in float64: exact to ~1e-16 of them),
+    // dense over `classes` so that every rank sends the same shapes.
+    const auto k = static_cast<int64_t>(classes.size());
+    auto sums = torch::zeros({k, dim_}, torch::kFloat64);
+    auto counts = torch::zeros({k + 1}, torch::kInt64);
+    for (int64_t i = 0; i < k; ++i) {
+        const int64_t c = classes[static_cast<std::size_t>(i)];
+        if (const auto it = sums_.find(c); it != sums_.end()) {
+            const auto before = reducedSums_.find(c);
+            sums[i] = before == reducedSums_.end() ? it->second : it->second - before->second;
+            const auto n = reducedCounts_.find(c);
+            counts[i] = counts_.at(c) - (n == reducedCounts_.end() ? 0 : n->second);
+        }
+    }
+    counts[k] = total_ - reducedTotal_;
+    std::vector<torch::Tensor> added{second_ - reducedSecond_, sums, counts};
+    group->allReduceSum(added, what);
+    second_ = reducedSecond_ + added[0];
+    total_ = reducedTotal_ + added[2][k].item<int64_t>();
+    for (int64_t i = 0; i < k; ++i) {
+        const int64_t c = classes[static_cast<std::size_t>(i)];
+        const int64_t n = added[2][i].item<int64_t>();
+        const auto before = reducedSums_.find(c);
+        const auto beforeCount = reducedCounts_.find(c);
+        const int64_t had = beforeCount == reducedCounts_.end() ? 0 : beforeCount->second;
+        if (had + n == 0) {
+            sums_.erase(c);
+            counts_.erase(c);
+            continue;
+        }
+        sums_[c] =
+            before == reducedSums_.end() ? added[1][i].clone() : before->second + added[1][i];
+        counts_[c] = had + n;
+    }
+    markReduced();
+}
 
 void StatisticsMemory::add(const torch::Tensor& features, const torch::Tensor& labels) {
     auto h = features.detach().to(torch::kCPU, torch::kFloat64);  // [N, d]
@@ -195,6 +250,7 @@ void StatisticsMemory::restore(const std::map<std::string, torch::Tensor>& tenso
     if (!counts_.empty()) {
         finalize();
     }
+    markReduced();
 }
 
 }  // namespace dlw

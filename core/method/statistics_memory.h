@@ -3,6 +3,8 @@
 // second-moment matrix, accumulated in float64 as tasks arrive, never a sample. It predicts the
 // task of an input with a confidence (a shared-covariance Gaussian model, i.e. LDA).
 
+#include "util/collective.h"
+
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -54,13 +56,27 @@ public:
     std::vector<std::pair<std::string, torch::Tensor>> state(const std::string& prefix) const;
     void restore(const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix);
 
+    // Data parallel (#18): what each rank add()ed since the last call (or since construction
+    // or restore()) becomes the sum over the ranks of those additions, so that every rank holds
+    // the sums of the whole task. `classes`: every class any rank may have added (the current
+    // task's); the same on every rank. No-op without a group. Call before finalize().
+    void allReduceAdded(Collective* group,
+                        const std::vector<int64_t>& classes,
+                        const std::string& what);
+
 private:
+    void markReduced();  // the sums allReduceAdded() counts from
     int64_t dim_;
     double lambda_;
     std::map<int64_t, torch::Tensor> sums_;  // class → Σ h, [d] float64
     std::map<int64_t, int64_t> counts_;      // class → n_c
     torch::Tensor second_;                   // G = Σ h hᵀ, [d, d] float64
     int64_t total_ = 0;                      // N
+    // The sums as allReduceAdded() last left them.
+    std::map<int64_t, torch::Tensor> reducedSums_;
+    std::map<int64_t, int64_t> reducedCounts_;
+    torch::Tensor reducedSecond_;
+    int64_t reducedTotal_ = 0;
     // Derived by finalize():
     torch::Tensor means_;          // [C, d] float64
     torch::Tensor cov_;            // S, float64

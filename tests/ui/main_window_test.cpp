@@ -8,6 +8,7 @@
 #include "test_support.h"
 #include "ui/engine_runner.h"
 #include "ui/experiment_form.h"
+#include "ui/launch_dialog.h"
 #include "ui/plots.h"
 #include "ui/split_view.h"
 #include "ui/ui_test_support.h"
@@ -16,6 +17,7 @@
 #include <fstream>
 
 #include <QAbstractSpinBox>
+#include <QAction>
 #include <QApplication>
 #include <QComboBox>
 #include <QImage>
@@ -83,6 +85,55 @@ TEST(MainWindow, OpensAnExperimentFileGivenOnTheCommandLine) {
         said = said || label->text().contains(QStringLiteral("broken.dlw.json"));
     }
     EXPECT_TRUE(said);
+}
+
+// File > New from preset holds every preset of `dlw run --preset`; each one puts exactly that
+// experiment in the setup, described by its tooltip.
+TEST(MainWindow, EveryPresetOpensFromTheFileMenu) {
+    WindowOptions options;
+    options.runsFolder = QString::fromStdString((test::tempDir("ui") / "runs-preset").string());
+    MainWindow window(options);
+    ASSERT_GE(presetNames().size(), 6U);
+    for (const auto& name : presetNames()) {
+        auto* action = window.findChild<QAction*>("preset-" + QString::fromStdString(name));
+        ASSERT_NE(action, nullptr) << name;
+        EXPECT_EQ(action->toolTip().toStdString(), presetDescription(name));
+        window.form().setExperiment(small());  // something else first
+        action->trigger();
+        const auto shown = window.form().experiment();
+        ASSERT_TRUE(shown.has_value()) << name << ": " << window.form().error().toStdString();
+        EXPECT_EQ(toJsonText(*shown), toJsonText(preset(name))) << name;
+    }
+}
+
+// #18: Run > Run on several processes… saves the setup's experiment and shows the torchrun
+// command for it; a folder that cannot take the file is named.
+TEST(MainWindow, LaunchDialogSavesTheExperimentAndShowsTheCommand) {
+    Experiment e = small();
+    e.seed = 11;
+    LaunchDialog dialog(e);
+    EXPECT_TRUE(dialog.command().isEmpty());
+    const auto file = test::tempDir("ui") / "cluster run.dlw.json";
+    ASSERT_TRUE(dialog.saveExperimentTo(QString::fromStdString(file.string())));
+    EXPECT_EQ(toJsonText(loadExperimentFile(file)), toJsonText(e));
+    const std::string one = dialog.command().toStdString();
+    EXPECT_NE(one.find("torchrun --standalone --nproc_per_node=2 --no_python dlw run '" +
+                       file.string() + "' --distributed --out runs/"),
+              std::string::npos)
+        << one;
+    dialog.setLaunch(3, 8, "gpu-01", 29611);
+    const std::string several = dialog.command().toStdString();
+    EXPECT_NE(several.find("NODE_RANK=0 … 2"), std::string::npos) << several;
+    EXPECT_NE(several.find("--nnodes=3 --nproc_per_node=8 --node_rank=\"$NODE_RANK\" "
+                           "--master_addr=gpu-01 --master_port=29611"),
+              std::string::npos)
+        << several;
+    EXPECT_FALSE(dialog.saveExperimentTo("/proc/no-such-folder/x.dlw.json"));
+    bool named = false;
+    for (const auto* label : dialog.findChildren<QLabel*>()) {
+        named = named || label->text().contains(QStringLiteral("no-such-folder"));
+    }
+    EXPECT_TRUE(named);
 }
 
 // Bad input found when the run starts fails that row with the reason; the window goes on.

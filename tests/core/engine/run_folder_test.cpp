@@ -228,7 +228,7 @@ TEST(RunFolder, EveryEventTypeRoundTripsThroughItsJson) {
         StepFinished{1, 2, 42, 0.125, 5e-4},
         EpochFinished{1, 2, 0.25, 3.5, 640},
         sampleEvaluation(),
-        TaskFinished{1, 10, 12, 0.5},
+        TaskFinished{1, 10, 12, 0.5, 0.25},
         Warning{"rank clamped"},
         FilesSkipped{{{"/d/a/.DS_Store", -1, "hidden file, not data"}, {"/d/c.bin", 7, "bad"}}},
         RunFinished{summary, true, false, ""},
