@@ -12,6 +12,16 @@
 #define DLW_TORCH_AUTOCAST_BY_DEVICE \
     (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
+// c10d's Gloo process group (#18): Debian's LibTorch 1.13 with Debian's Gloo headers
+// (libgloo-dev), which its c10d headers include. The 2.x wheels ship c10d's headers but not the
+// Gloo ones of their own build; Debian's older Gloo does not match them, so those builds have
+// no process group yet and say so (joinProcessGroup).
+#if !DLW_TORCH_2 && defined(USE_C10D_GLOO) && __has_include(<gloo/context.h>)
+#define DLW_C10D_GLOO 1
+#else
+#define DLW_C10D_GLOO 0
+#endif
+
 namespace dlw::compat {
 
 // Attention softmax(q kᵀ / √d) v (Vaswani et al. 2017, eq. 1) over [B, H, N, hd] tensors.

@@ -8,12 +8,15 @@
 #include <fmt/format.h>
 #include <map>
 
+#if DLW_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 
 namespace dlw {
 namespace {
 
+#if DLW_C10D_GLOO
 // c10::Error carries a backtrace in what(); the user needs the first line of the reason.
 std::string reasonOf(const std::exception& err) {
     std::string text;
@@ -172,11 +175,26 @@ private:
     c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo_;
 };
 
+#endif
+
 }  // namespace
+
+bool haveProcessGroups() {
+    return DLW_C10D_GLOO != 0;
+}
 
 std::unique_ptr<Collective> joinProcessGroup(const DistributedOptions& options,
                                              const std::string& device) {
+#if DLW_C10D_GLOO
     return std::make_unique<C10dCollective>(options, device);
+#else
+    (void)device;
+    throw Error(fmt::format(
+        "rank {} of {}: this dlw was built against LibTorch {} without c10d's Gloo process "
+        "group (its Gloo headers do not come with the PyTorch wheel); build with Debian's "
+        "LibTorch (scripts/build.sh) for data-parallel runs",
+        options.rank, options.worldSize, TORCH_VERSION));
+#endif
 }
 
 std::pair<int64_t, int64_t> shareOf(int64_t n, int rank, int size) {

@@ -45,6 +45,9 @@ public:
 // that never came, no route).
 std::unique_ptr<Collective> joinProcessGroup(const DistributedOptions& options,
                                              const std::string& device);
+// Whether this build has c10d's Gloo process group (torch_compat.h DLW_C10D_GLOO); without it
+// joinProcessGroup throws a dlw::Error saying so.
+bool haveProcessGroups();
 
 // [begin, end) of rank `rank`'s contiguous share of n items over `size` ranks: the first
 // n % size ranks take one more. Shares in rank order cover 0..n in order, so a gather in rank

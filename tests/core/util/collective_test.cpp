@@ -108,6 +108,16 @@ TEST(Collective, LaunchCommandsForOneAndSeveralMachines) {
     DLW_EXPECT_ERROR(launchCommand(plan), "at least one machine");
 }
 
+TEST(Collective, ABuildWithoutProcessGroupsSaysSo) {
+    if (haveProcessGroups()) {
+        GTEST_SKIP() << "this build has the Gloo process group (the tests below use it)";
+    }
+    DistributedOptions o;
+    o.worldSize = 2;
+    DLW_EXPECT_ERROR(joinProcessGroup(o, "cpu"), "without c10d's Gloo process group",
+                     "scripts/build.sh");
+}
+
 TEST(Collective, SharesCoverEveryItemOnceInOrder) {
     for (int64_t n : {0, 1, 5, 16, 17}) {
         for (int size : {1, 2, 3, 8}) {
@@ -125,6 +135,9 @@ TEST(Collective, SharesCoverEveryItemOnceInOrder) {
 }
 
 TEST(Collective, SumsGathersAndBroadcastsOverTwoGlooRanks) {
+    if (!haveProcessGroups()) {
+        GTEST_SKIP() << "this LibTorch build has no c10d Gloo process group (torch_compat.h)";
+    }
     onTwoRanks([](Collective& group) {
         const int r = group.rank();
         std::vector<torch::Tensor> parts{torch::full({2, 3}, r + 1.0, torch::kFloat64),
@@ -152,6 +165,9 @@ TEST(Collective, SumsGathersAndBroadcastsOverTwoGlooRanks) {
 // process with all the data ends (the second task checks that only what was added since the
 // last reduction travels).
 TEST(Collective, MemorySumsOverRanksEqualOneProcess) {
+    if (!haveProcessGroups()) {
+        GTEST_SKIP() << "this LibTorch build has no c10d Gloo process group (torch_compat.h)";
+    }
     const int64_t d = 6;
     torch::manual_seed(3);
     const auto x1 = torch::randn({40, d});
@@ -201,6 +217,9 @@ TEST(Collective, MemorySumsOverRanksEqualOneProcess) {
 
 // eq. 2 covariances: a rank that saw none of the images still takes part.
 TEST(Collective, CovarianceOverRanksEqualsOneProcessEvenWithAnEmptyRank) {
+    if (!haveProcessGroups()) {
+        GTEST_SKIP() << "this LibTorch build has no c10d Gloo process group (torch_compat.h)";
+    }
     const InputKey key{0, MapInput::Norm1};
     torch::manual_seed(5);
     const auto x = torch::randn({3, 5, 4});
@@ -221,6 +240,9 @@ TEST(Collective, CovarianceOverRanksEqualsOneProcessEvenWithAnEmptyRank) {
 
 // A rank that never comes: the one that did stops within its timeout, naming the store.
 TEST(Collective, AMissingRankIsAnErrorWithinTheTimeout) {
+    if (!haveProcessGroups()) {
+        GTEST_SKIP() << "this LibTorch build has no c10d Gloo process group (torch_compat.h)";
+    }
     DistributedOptions o;
     o.rank = 0;
     o.worldSize = 2;
