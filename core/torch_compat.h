@@ -13,9 +13,9 @@
     (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
 // c10d's Gloo process group (#18): Debian's LibTorch 1.13 with Debian's Gloo headers
-// (libgloo-dev), which its c10d headers include. The 2.x wheels ship c10d's headers but not the
-// Gloo ones of their own build; Debian's older Gloo does not match them, so those builds have
-// no process group yet and say so (joinProcessGroup).
+// (libgloo-dev), which its c10d headers include. Against a 2.x wheel's c10d headers this is not
+// checked yet (they need the Gloo headers of the wheel's own build, and Debian's Gloo is from
+// 2022), so those builds have no process group for now and say so (joinProcessGroup).
 #if !DLW_TORCH_2 && defined(USE_C10D_GLOO) && __has_include(<gloo/context.h>)
 #define DLW_C10D_GLOO 1
 #else

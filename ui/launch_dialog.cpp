@@ -7,6 +7,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QFileDialog>
+#include <QFontDatabase>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -23,8 +24,8 @@ LaunchDialog::LaunchDialog(Experiment experiment, QWidget* parent)
     setWindowTitle(tr("Run on several processes"));
     auto* layout = new QVBoxLayout(this);
     auto* intro = new QLabel(
-        tr("Data parallel with LibTorch's c10d (NCCL on GPUs, Gloo on CPUs): each global batch "
-           "of train.batch_size images is shared out over the processes, so the run takes the "
+        tr("Data parallel with LibTorch's c10d (a Gloo process group): each global batch of "
+           "train.batch_size images is shared out over the processes, so the run takes the "
            "steps one process would. Save the experiment, then run the command on every "
            "machine (NODE_RANK 0 … machines − 1). The data and the backbone must be at the "
            "experiment's paths on every machine; rank 0 writes the run folder, which opens "
@@ -61,6 +62,7 @@ LaunchDialog::LaunchDialog(Experiment experiment, QWidget* parent)
     layout->addWidget(save);
     command_ = new QPlainTextEdit;
     command_->setReadOnly(true);
+    command_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     command_->setObjectName("command");
     command_->setPlaceholderText(tr("Save the experiment to see the command"));
     command_->setMinimumHeight(90);

@@ -191,8 +191,8 @@ std::unique_ptr<Collective> joinProcessGroup(const DistributedOptions& options,
     (void)device;
     throw Error(fmt::format(
         "rank {} of {}: this dlw was built against LibTorch {} without c10d's Gloo process "
-        "group (its Gloo headers do not come with the PyTorch wheel); build with Debian's "
-        "LibTorch (scripts/build.sh) for data-parallel runs",
+        "group (not yet built against the PyTorch wheel's c10d); build with Debian's LibTorch "
+        "(scripts/build.sh) for data-parallel runs",
         options.rank, options.worldSize, TORCH_VERSION));
 #endif
 }

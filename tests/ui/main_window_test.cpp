@@ -128,6 +128,11 @@ TEST(MainWindow, LaunchDialogSavesTheExperimentAndShowsTheCommand) {
                            "--master_addr=gpu-01 --master_port=29611"),
               std::string::npos)
         << several;
+    if (const char* shots = std::getenv("DLW_UI_SHOTS")) {  // to look at it
+        dialog.show();
+        QApplication::processEvents();
+        dialog.grab().save(QString::fromUtf8(shots) + "/launch-dialog.png");
+    }
     EXPECT_FALSE(dialog.saveExperimentTo("/proc/no-such-folder/x.dlw.json"));
     bool named = false;
     for (const auto* label : dialog.findChildren<QLabel*>()) {
