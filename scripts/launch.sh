@@ -3,12 +3,17 @@
 #   torchrun --standalone --nproc-per-node N --no-python dlw run EXPERIMENT --distributed ...
 # would start it: each process gets RANK = LOCAL_RANK = 0..N-1, WORLD_SIZE = N,
 # MASTER_ADDR = 127.0.0.1 and MASTER_PORT (a free port unless set). When a process fails, the
-# others are stopped (SIGTERM) and the script exits with the first failure's status.
+# others are stopped (SIGTERM) and the script exits with the first failure's status. Ctrl-C
+# stops every rank after the same step (resume with --resume); a second one stops them at once.
 # Usage: scripts/launch.sh N EXPERIMENT.json [dlw run options: --out DIR (required), --set ...]
 #        scripts/launch.sh N --resume RUN_DIR  (any number of processes: the global batch holds)
 #        DLW=path/to/dlw to choose the program (default build/app/dlw), DLW_THREADS=K for
 #        `dlw --threads K` in each process (default: the cores divided among the processes).
 set -euo pipefail
+if ((BASH_VERSINFO[0] < 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] < 1))); then
+    echo "launch.sh: needs bash 5.1 or later (wait -n -p), this is $BASH_VERSION" >&2
+    exit 2
+fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -lt 2 ] || ! [[ $1 =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: scripts/launch.sh N EXPERIMENT.json [dlw run options, e.g. --out DIR]" >&2
@@ -34,7 +39,19 @@ stopAll() {
         kill -TERM "$pid" 2>/dev/null || true
     done
 }
-trap 'stopAll; exit 130' INT TERM
+interrupted=0
+# Ctrl-C in the terminal reaches every rank itself (they are in this script's process group), and
+# each stops after the step they agree on, resumable; forwarding it would make it a second
+# Ctrl-C, which makes dlw leave at once. A second Ctrl-C here stops them with SIGTERM.
+# shellcheck disable=SC2317  # called by the trap
+onInt() {
+    interrupted=$((interrupted + 1))
+    if [ "$interrupted" -gt 1 ]; then
+        stopAll
+    fi
+}
+trap onInt INT
+trap 'stopAll; exit 143' TERM
 for ((rank = 0; rank < n; rank++)); do
     RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=$n LOCAL_WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 \
         MASTER_PORT=$port "$dlw" --threads "$threads" run "$@" --distributed &
@@ -46,6 +63,9 @@ while [ ${#running[@]} -gt 0 ]; do
     finished=""
     rc=0
     wait -n -p finished "${running[@]}" || rc=$?
+    if [ -z "$finished" ]; then  # a signal interrupted the wait: wait again
+        continue
+    fi
     left=()
     for pid in "${running[@]}"; do
         [ "$pid" = "$finished" ] || left+=("$pid")
@@ -53,8 +73,12 @@ while [ ${#running[@]} -gt 0 ]; do
     running=("${left[@]}")
     if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then
         status=$rc
-        echo "launch.sh: a process (pid $finished) exited with status $rc; stopping the others" >&2
-        stopAll
+        # After Ctrl-C (130: a rank that stopped on it) the ranks stop by themselves.
+        if [ "$interrupted" -eq 0 ] && [ "$rc" -ne 130 ]; then
+            echo "launch.sh: a process (pid $finished) exited with status $rc; stopping the" \
+                "others" >&2
+            stopAll
+        fi
     fi
 done
 exit "$status"

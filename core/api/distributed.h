@@ -21,6 +21,9 @@ struct DistributedOptions {
     // collective, before it stops with an error naming the step (a dead rank is usually noticed
     // at once, by its closed connection).
     double timeoutSeconds = 300;
+    // TORCHELASTIC_USE_AGENT_STORE=True: torchrun's own agent serves the store at
+    // MASTER_ADDR:MASTER_PORT (recent PyTorch), so rank 0 connects to it instead of serving.
+    bool agentStore = false;
 };
 
 // Reads RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT and DLW_DIST_TIMEOUT from

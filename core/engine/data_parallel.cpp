@@ -76,7 +76,7 @@ void onRankZero(Collective& group, const std::string& what, const std::function<
     if (group.rank() == 0) {
         try {
             f();
-        } catch (const Error& err) {
+        } catch (const std::exception& err) {  // LibTorch's and the JSON reader's too
             error = err.what();
             if (error.empty()) {
                 error = "failed";

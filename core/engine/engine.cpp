@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
+#include <functional>
 #include <thread>
 #include <unordered_map>
 
@@ -55,8 +56,8 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const Experiment& e,
 // cuda:LOCAL_RANK, torchrun's convention (#18).
 std::string runDevice(const std::string& requested, const std::optional<DistributedOptions>& d) {
     const std::string device = resolveDevice(requested);
-    if (!d || d->worldSize <= 1 || device.rfind("cuda", 0) != 0 ||
-        (requested != "auto" && requested != "cuda")) {
+    // Any CUDA device: experiment.json keeps rank 0's ("cuda:0"), which a resume reads back.
+    if (!d || d->worldSize <= 1 || device.rfind("cuda", 0) != 0) {
         return device;
     }
     return resolveDevice(fmt::format("cuda:{}", d->localRank));
@@ -200,8 +201,13 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
         auto shared = resolved;  // what may differ between ranks
         shared.erase("threads");
         shared.erase("device");
-        checkSameExperiment(*group_, fmt::format("{}\ndlw {}, LibTorch {}", shared.dump(),
-                                                 DLW_VERSION, TORCH_VERSION));
+        // The same split too (a machine whose data folder differs would take other steps), and
+        // all resuming or none.
+        checkSameExperiment(
+            *group_,
+            fmt::format("{}\ndlw {}, LibTorch {}\nsplit {:x}\nresume {}", shared.dump(),
+                        DLW_VERSION, TORCH_VERSION,
+                        std::hash<std::string>{}(splitManifest(e_, data_).dump()), request.resume));
         onRankZero(*group_, "the run folder", createStore);
     } else {
         createStore();
@@ -369,8 +375,11 @@ bool RunDriver::trainEpoch(torch::optim::Optimizer& optimizer,
             checkpoint(t, at, &optimizer);  // not at an epoch's end: that position follows
         }
     }
+    while (!group_ && control_.pause.load() && !control_.stop.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     settlePending(at);
-    return true;
+    return group_ || !control_.stop.load();  // one process: a stop in the last step holds
 }
 
 void RunDriver::shareBatches(const std::vector<int64_t>& order,

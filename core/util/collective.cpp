@@ -43,7 +43,7 @@ public:
         try {
             c10d::TCPStoreOptions storeOptions;
             storeOptions.port = static_cast<std::uint16_t>(options.masterPort);
-            storeOptions.isServer = options.rank == 0;
+            storeOptions.isServer = options.rank == 0 && !options.agentStore;
             storeOptions.numWorkers = static_cast<std::size_t>(options.worldSize);
             storeOptions.waitWorkers = true;
             storeOptions.timeout = timeout;

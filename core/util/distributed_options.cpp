@@ -65,6 +65,9 @@ DistributedOptions distributedOptionsFrom(const std::map<std::string, std::strin
     if (const auto* v = get("MASTER_PORT")) {
         o.masterPort = static_cast<int>(integerOf("MASTER_PORT", *v, 1, 65535, "a port"));
     }
+    if (const auto* v = get("TORCHELASTIC_USE_AGENT_STORE")) {
+        o.agentStore = *v == "True" || *v == "true" || *v == "1";
+    }
     if (const auto* v = get("DLW_DIST_TIMEOUT")) {
         char* end = nullptr;
         const double seconds = std::strtod(v->c_str(), &end);

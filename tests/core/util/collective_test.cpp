@@ -69,6 +69,10 @@ TEST(Collective, ReadsTheLauncherVariablesAndNamesABadOne) {
     EXPECT_EQ(o.masterAddr, "node7");
     EXPECT_EQ(o.masterPort, 29600);
     EXPECT_EQ(o.timeoutSeconds, 45);
+    EXPECT_FALSE(o.agentStore);
+    EXPECT_TRUE(distributedOptionsFrom(
+                    {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"}})
+                    .agentStore);
     DLW_EXPECT_ERROR(distributedOptionsFrom({{"RANK", "0"}}), "WORLD_SIZE is not set", "torchrun",
                      "scripts/launch.sh");
     DLW_EXPECT_ERROR(distributedOptionsFrom({{"RANK", "4"}, {"WORLD_SIZE", "4"}}), "RANK='4'",
