@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One data-parallel run over N processes on this machine (#18), as
-#   torchrun --standalone --nproc-per-node N --no-python dlw run EXPERIMENT --distributed ...
+#   torchrun --standalone --nproc_per_node N --no_python dlw run EXPERIMENT --distributed ...
 # would start it: each process gets RANK = LOCAL_RANK = 0..N-1, WORLD_SIZE = N,
 # MASTER_ADDR = 127.0.0.1 and MASTER_PORT (a free port unless set). When a process fails, the
 # others are stopped (SIGTERM) and the script exits with the first failure's status. Ctrl-C
