@@ -80,11 +80,7 @@ TEST(MainWindow, OpensAnExperimentFileGivenOnTheCommandLine) {
     const auto broken = test::writeBytes(test::tempDir("ui") / "broken.dlw.json", "{\"seed\": 1,");
     EXPECT_FALSE(window.openExperiment(QString::fromStdString(broken.string())));
     EXPECT_EQ(window.form().experiment()->seed, 7U);  // unchanged
-    bool said = false;
-    for (const auto* label : window.findChildren<QLabel*>()) {
-        said = said || label->text().contains(QStringLiteral("broken.dlw.json"));
-    }
-    EXPECT_TRUE(said);
+    EXPECT_TRUE(someLabelSays(window, QStringLiteral("broken.dlw.json")));
 }
 
 // File > New from preset holds every preset of `dlw run --preset`; each one puts exactly that
@@ -134,11 +130,7 @@ TEST(MainWindow, LaunchDialogSavesTheExperimentAndShowsTheCommand) {
         dialog.grab().save(QString::fromUtf8(shots) + "/launch-dialog.png");
     }
     EXPECT_FALSE(dialog.saveExperimentTo("/proc/no-such-folder/x.dlw.json"));
-    bool named = false;
-    for (const auto* label : dialog.findChildren<QLabel*>()) {
-        named = named || label->text().contains(QStringLiteral("no-such-folder"));
-    }
-    EXPECT_TRUE(named);
+    EXPECT_TRUE(someLabelSays(dialog, QStringLiteral("no-such-folder")));
 }
 
 // Bad input found when the run starts fails that row with the reason; the window goes on.

@@ -6,11 +6,22 @@
 
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QLabel>
+#include <QLabel>
 #include <QThread>
 
 #include <gtest/gtest.h>
 
 namespace dlw::ui {
+
+bool someLabelSays(const QWidget& widget, const QString& text) {
+    for (const auto* label : widget.findChildren<QLabel*>()) {
+        if (label->text().contains(text)) {
+            return true;
+        }
+    }
+    return false;
+}
 
 bool waitFor(const std::function<bool()>& done, int ms) {
     QElapsedTimer timer;

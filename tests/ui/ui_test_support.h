@@ -9,10 +9,17 @@
 #include <filesystem>
 #include <functional>
 
+#include <QString>
+
+class QWidget;
+
 namespace dlw::ui {
 
 // Processes events until `done` or `ms` pass; false on the time-out.
 bool waitFor(const std::function<bool()>& done, int ms);
+
+// Whether any label inside `widget` shows `text` (an error beneath a form, a status line).
+bool someLabelSays(const QWidget& widget, const QString& text);
 
 // The engine tests' small experiment (28×28 grey fixture backbone, 3 tasks × 2 classes), a bit
 // longer: 40 images a class, 2 epochs of batches of 8.
