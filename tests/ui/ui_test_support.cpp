@@ -7,7 +7,6 @@
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QLabel>
-#include <QLabel>
 #include <QThread>
 
 #include <gtest/gtest.h>
