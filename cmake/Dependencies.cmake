@@ -31,6 +31,27 @@ endif()
 include(TorchCudaRuntime)
 find_package(Torch REQUIRED)
 message(STATUS "LibTorch ${Torch_VERSION}: ${TORCH_LIBRARY}")
+# c10d's NCCL process group (#18): a CUDA LibTorch 2.x (its torch_cuda target defines
+# USE_C10D_NCCL) and the headers ProcessGroupNCCL.hpp includes, nccl.h and the CUDA runtime's,
+# from the NVIDIA wheels beside it (the toolkit's CUDA headers where the wheels have none).
+# core/CMakeLists.txt gives them to util/collective_nccl.cpp alone.
+set(DLW_NCCL_INCLUDE_DIRS "")
+if(NOT Torch_VERSION VERSION_LESS 2 AND DLW_TORCH_LIB_DIR
+   AND EXISTS ${DLW_TORCH_LIB_DIR}/libtorch_cuda.so)
+    file(GLOB _nvidiaIncludes LIST_DIRECTORIES true ${DLW_TORCH_LIB_DIR}/../../nvidia/*/include)
+    find_path(DLW_NCCL_INCLUDE nccl.h PATHS ${_nvidiaIncludes} NO_DEFAULT_PATH)
+    find_path(DLW_CUDART_INCLUDE cuda_runtime_api.h
+              PATHS ${_nvidiaIncludes} $ENV{CUDA_HOME}/include /usr/local/cuda/include
+              NO_DEFAULT_PATH)
+    if(DLW_NCCL_INCLUDE AND DLW_CUDART_INCLUDE)
+        set(DLW_NCCL_INCLUDE_DIRS ${_nvidiaIncludes} ${DLW_CUDART_INCLUDE})
+        list(REMOVE_DUPLICATES DLW_NCCL_INCLUDE_DIRS)
+        message(STATUS "c10d NCCL process group: ${DLW_NCCL_INCLUDE}/nccl.h")
+    else()
+        message(STATUS "c10d NCCL process group: none (no nccl.h or cuda_runtime_api.h in "
+                       "${DLW_TORCH_LIB_DIR}/../../nvidia/*/include)")
+    endif()
+endif()
 find_package(Threads REQUIRED)
 # LibTorch 1.13 has no fused attention: core/model/cpu_attention.cpp spreads it over ATen's
 # threads with at::parallel_for (a header template, serial unless its file is compiled with

@@ -12,14 +12,37 @@
 #define DLW_TORCH_AUTOCAST_BY_DEVICE \
     (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
-// c10d's Gloo process group (#18): Debian's LibTorch 1.13 with Debian's Gloo headers
-// (libgloo-dev), which its c10d headers include. Against a 2.x wheel's c10d headers this is not
-// checked yet (they need the Gloo headers of the wheel's own build, and Debian's Gloo is from
-// 2022), so those builds have no process group for now and say so (joinProcessGroup).
-#if !DLW_TORCH_2 && defined(USE_C10D_GLOO) && __has_include(<gloo/context.h>)
+// c10d's Gloo process group (#18): every LibTorch whose c10d has it (USE_C10D_GLOO, defined by
+// Debian's 1.13 and by the 2.x wheels' torch_cpu target), with Debian's Gloo headers
+// (libgloo-dev; scripts/carry-deps.sh carries them to the GPU machine), which ProcessGroupGloo.hpp
+// includes. Debian's Gloo (2022) is older than the one inside a 2.x wheel; that is safe because
+// ProcessGroupGloo holds every Gloo object behind a pointer (its size and layout do not depend on
+// Gloo's headers) and dlw calls only functions compiled into libtorch_cpu (Options::create,
+// create*Device, the constructor, the virtual collectives).
+#if defined(USE_C10D_GLOO) && __has_include(<gloo/context.h>)
 #define DLW_C10D_GLOO 1
 #else
 #define DLW_C10D_GLOO 0
+#endif
+// c10d's NCCL process group (#18): CMake defines DLW_C10D_NCCL=1 for a CUDA LibTorch 2.x with
+// the NCCL and CUDA headers of its NVIDIA wheels (util/collective_nccl.cpp).
+#ifndef DLW_C10D_NCCL
+#define DLW_C10D_NCCL 0
+#endif
+#if DLW_C10D_GLOO || DLW_C10D_NCCL
+namespace c10d {
+class Backend;
+class ProcessGroup;
+}  // namespace c10d
+namespace dlw::compat {
+// The class c10d's process groups derive from, whose virtual collectives dlw calls:
+// c10d::ProcessGroup in 1.13; 2.0 split it into ProcessGroup (a front) and c10d::Backend.
+#if DLW_TORCH_2
+using C10dBackend = c10d::Backend;
+#else
+using C10dBackend = c10d::ProcessGroup;
+#endif
+}  // namespace dlw::compat
 #endif
 
 namespace dlw::compat {

@@ -8,7 +8,10 @@
 #   4. benchmarks ViT-B/16 224² training (duallora and seq-lora, batch 64) in fp32, tf32 and bf16
 #      against the wheel's own PyTorch eager (scripts/bench.sh): images/s, C++/Python, MFU
 #      against the card's dense bf16 peak, prediction latency; peak GPU memory from nvidia-smi;
-#   5. runs the default preset on CUDA and on the CPU: A_T must agree within 1 point.
+#   5. runs the default preset on CUDA and on the CPU: A_T must agree within 1 point;
+#   6. process groups (#18): the default preset on CUDA through `--distributed` as a world of
+#      one, which takes c10d's NCCL path (environment.json must name nccl; A_T within 1 point of
+#      the run without a group), and tests/cli/distributed.sh: 2 CPU processes over Gloo.
 # Writes OUT/gpu-check.json and prints its table. Budget: under 8 minutes on an H100-class card.
 # Exit codes: 0 checked (A_T within 1 point), 1 a stage failed, 2 usage, 3 no GPU here (the build
 # passed; only then), 4 the device check itself failed (a python without torch, a query error).
@@ -105,6 +108,30 @@ for device in cuda cpu; do
     }
 done
 
+stage "process groups: NCCL on one GPU, Gloo over 2 CPU processes (#18)"
+rm -rf "$out/nccl-one"
+RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=${MASTER_PORT:-29531} \
+    "$build/app/dlw" run --preset default --set 'device="cuda"' --distributed \
+    --out "$out/nccl-one" > "$out/nccl-one.log" 2>&1 || {
+    tail -5 "$out/nccl-one.log"
+    echo "gpu-check: the NCCL run failed (log: $out/nccl-one.log)" >&2
+    exit 1
+}
+grep -q '"process_group": "nccl"' "$out/nccl-one/environment.json" || {
+    echo "gpu-check: the --distributed CUDA run did not use NCCL:" >&2
+    grep process_group "$out/nccl-one/environment.json" >&2 || true
+    exit 1
+}
+sh "$here/tests/cli/distributed.sh" "$build/app/dlw" "$here/scripts/launch.sh" \
+    "$here/tests/fixtures/experiments/smoke.json" \
+    "$here/tests/fixtures/vit_reference/tiny_gray.safetensors" "$out/gloo" \
+    > "$out/gloo.log" 2>&1 || {
+    tail -20 "$out/gloo.log"
+    echo "gpu-check: 2 processes over Gloo failed (log: $out/gloo.log)" >&2
+    exit 1
+}
+tail -6 "$out/gloo.log"
+
 stage "summary"
 "$py" - "$out" "$(($(date +%s) - start))" <<'PY'
 import json, os, statistics, sys
@@ -139,12 +166,15 @@ mem = os.path.join(out, "nvidia-smi.csv")
 peak_mib = max((int(l) for l in open(mem) if l.strip().isdigit()), default=None) \
     if os.path.exists(mem) else None
 at = {}
-for dev in ("cuda", "cpu"):
-    s = json.load(open(os.path.join(out, f"default-{dev}", "summary.json")))
+for dev, folder in (("cuda", "default-cuda"), ("cpu", "default-cpu"), ("nccl", "nccl-one")):
+    s = json.load(open(os.path.join(out, folder, "summary.json")))
     at[dev] = s["final_accuracy"]
+gloo = [l.strip() for l in open(os.path.join(out, "gloo.log")) if "largest" in l]
 result = {"device": device, "bf16_dense_peak_tflops": peak, "training": table,
           "peak_gpu_memory_mib": peak_mib, "default_preset_A_T": at,
-          "A_T_difference": abs(at["cuda"] - at["cpu"]), "seconds": seconds}
+          "A_T_difference": abs(at["cuda"] - at["cpu"]),
+          "nccl_A_T_difference": abs(at["nccl"] - at["cuda"]), "gloo_2_processes": gloo,
+          "seconds": seconds}
 tmp = os.path.join(out, ".gpu-check.json.tmp")
 json.dump(result, open(tmp, "w"), indent=2)
 os.replace(tmp, os.path.join(out, "gpu-check.json"))
@@ -159,6 +189,10 @@ for r in table:
           f"{r['cpp_over_python'] or 0:7.2f} {shown_range:>13} {mfu:>6}")
 print(f"peak GPU memory {peak_mib} MiB; default preset A_T cuda {at['cuda']:.2f} "
       f"cpu {at['cpu']:.2f} (difference {abs(at['cuda'] - at['cpu']):.2f}, goal <= 1)")
+print(f"NCCL (one rank on the GPU) A_T {at['nccl']:.2f}, without a group {at['cuda']:.2f} "
+      f"(difference {abs(at['nccl'] - at['cuda']):.2f}, goal <= 1); Gloo, 2 CPU processes:")
+for line in gloo:
+    print(f"  {line}")
 print(f"{seconds} s in all")
-sys.exit(0 if abs(at["cuda"] - at["cpu"]) <= 1.0 else 1)
+sys.exit(0 if abs(at["cuda"] - at["cpu"]) <= 1.0 and abs(at["nccl"] - at["cuda"]) <= 1.0 else 1)
 PY

@@ -113,6 +113,9 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
         const RunSummary& summary = outcome.summary;
         const bool stopped = outcome.stopped;
         if (request.distributed && request.distributed->rank != 0) {
+            if (stopped) {  // the ranks stopped together: every one says so, as rank 0 does
+                throw ExitCode{130};
+            }
             return;  // rank 0 prints the run (#18)
         }
         printSummary(summary);

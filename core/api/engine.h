@@ -23,8 +23,9 @@ struct RunRequest {
     Experiment experiment;
     std::string runDir;   // the run directory itself; created, must be empty or absent
     bool resume = false;  // continue the run in runDir from its last checkpoint
-    // Data parallel (#18): this process's place in a run over several processes; absent or a
-    // world size of 1 = one process. Every rank gets the same request; rank 0 alone writes
+    // Data parallel (#18): this process's place in a run over several processes; absent = one
+    // process without a process group (a world size of 1 makes a group of one, which runs the
+    // collectives' path: NCCL on one GPU). Every rank gets the same request; rank 0 alone writes
     // runDir (the others read a resumed run's checkpoint from rank 0), and each global batch
     // of train.batch_size images is shared out, so the run takes the steps one process would.
     std::optional<DistributedOptions> distributed;
@@ -34,7 +35,9 @@ struct RunRequest {
 // summary (also in RunFinished). Throws dlw::Error for bad input found before training starts
 // (missing data, a backbone that does not fit, a run directory that is not empty or, with
 // resume, not a resumable run); errors during training are reported in RunFinished.error and
-// rethrown. Calls `onEvent` on this thread. Not reentrant on one RunControl.
+// rethrown. Calls `onEvent` on this thread; in a data-parallel run, ranks other than 0 deliver
+// only RunFinished (how the run ended: a stop every rank agreed on, an error). Not reentrant on
+// one RunControl.
 RunSummary runExperiment(const RunRequest& request,
                          RunControl& control,
                          const EventCallback& onEvent);

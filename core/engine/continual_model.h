@@ -70,6 +70,8 @@ public:
                    torch::Device device);
 
     const MethodPlan& plan() const { return plan_; }
+    // Where the model's tensors and outputs live.
+    torch::Device device() const { return device_; }
     // Data parallel (#18): the process group whose ranks each pass a share of the images to
     // beginTask, addToRidge, addToStatistics and endTask; the sums those passes make (eq. 2
     // covariances, eq. 6 class statistics, RanPAC's G and C) are summed over the ranks before

@@ -131,6 +131,7 @@ private:
     BackboneInfo info_;
     MethodPlan plan_;
     TaskData data_;
+    nlohmann::json split_;  // splitManifest(e_, data_): split.json, and checked across ranks
     bool joint_;
     int tasks_;
     std::vector<std::vector<int64_t>> evalTasks_;
@@ -164,12 +165,13 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
     , device_(deviceName_)
     , backbonePath_(runBackbonePath(e_))
     , resume_(request.resume) {
-    if (request.distributed && request.distributed->worldSize > 1) {
+    if (request.distributed) {  // a world of one too: torchrun --nproc_per_node=1 (#18)
         group_ = joinProcessGroup(*request.distributed, deviceName_);
         lead_ = group_->rank() == 0;
     }
     VisionTransformer backbone = loadBackbone(backbonePath_, &info_);
     data_ = prepareTaskData(e_, info_.arch);
+    split_ = splitManifest(e_, data_);
     joint_ = e_.method.name == MethodKind::Joint;
     tasks_ = static_cast<int>(data_.tasks.size());
     for (const auto& t : data_.tasks) {
@@ -204,10 +206,9 @@ RunDriver::RunDriver(const RunRequest& request, RunControl& control, const Event
         // The same split too (a machine whose data folder differs would take other steps), and
         // all resuming or none.
         checkSameExperiment(
-            *group_,
-            fmt::format("{}\ndlw {}, LibTorch {}\nsplit {:x}\nresume {}", shared.dump(),
-                        DLW_VERSION, TORCH_VERSION,
-                        std::hash<std::string>{}(splitManifest(e_, data_).dump()), request.resume));
+            *group_, fmt::format("{}\ndlw {}, LibTorch {}\nsplit {:x}\nresume {}", shared.dump(),
+                                 DLW_VERSION, TORCH_VERSION,
+                                 std::hash<std::string>{}(split_.dump()), request.resume));
         onRankZero(*group_, "the run folder", createStore);
     } else {
         createStore();
@@ -458,7 +459,8 @@ void RunDriver::cachePrefix(const std::vector<int64_t>& trainIdx, TaskPosition& 
         return;
     }
     const auto t0 = Clock::now();
-    prefix_.fill(*model_, data_.data.train, trainIdx, data_.evalTransform, e_.train.evalBatchSize);
+    prefix_.fill(*model_, data_.data.train, trainIdx, data_.evalTransform, e_.train.evalBatchSize,
+                 {info_.arch.tokens(), info_.arch.width}, group_.get());
     const double seconds = since(t0);
     at.taskTrainSeconds += seconds;
     at.epochSeconds += seconds;
@@ -646,7 +648,7 @@ RunSummary RunDriver::run() {
     }
     if (lead_) {
         // Only now: a resume that fails (a corrupt checkpoint) leaves the folder as it was.
-        store_->writeSplit(splitManifest(e_, data_));  // a resumed run cuts the same split
+        store_->writeSplit(split_);  // a resumed run cuts the same split
         auto facts = environmentFacts();
         facts.emplace_back("device", deviceName_);
         facts.emplace_back("threads", std::to_string(threads_));
@@ -713,7 +715,7 @@ RunSummary RunDriver::run() {
             }
         } catch (const Error&) {  // (idem) the listeners still learn why the run ended
         }
-        if (onEvent_ && lead_) {
+        if (onEvent_) {  // on every rank: RunFinished is the one event the others deliver
             onEvent_(finished);
         }
         throw;
@@ -722,7 +724,11 @@ RunSummary RunDriver::run() {
     if (lead_) {
         store_->writeSummary(summary, !stopped);
     }
-    emit(RunFinished{summary, !stopped, stopped, ""});
+    const Event finished = RunFinished{summary, !stopped, stopped, ""};
+    emit(finished);
+    if (!lead_ && onEvent_) {  // every rank's caller learns how the run ended (a stop: 130)
+        onEvent_(finished);
+    }
     return summary;
 }
 

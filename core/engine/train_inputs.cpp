@@ -28,19 +28,21 @@ void PrefixCache::fill(ContinualModel& model,
                        const ImageDataset& data,
                        const std::vector<int64_t>& indices,
                        const ImageTransform& transform,
-                       int batchSize) {
+                       int batchSize,
+                       std::pair<int64_t, int64_t> rowShape,
+                       Collective* group) {
     clear();
-    BatchLoader loader(data, indices, batchSize, transform, /*augment=*/false, 0);
+    const auto mine = shareOf(indices, group);
+    auto local = torch::empty({static_cast<int64_t>(mine.size()), rowShape.first, rowShape.second},
+                              torch::TensorOptions(torch::kFloat32).device(model.device()));
+    BatchLoader loader(data, mine, batchSize, transform, /*augment=*/false, 0);
     int64_t row = 0;
     while (auto b = loader.next()) {
         const auto x = model.frozenPrefix(b->images);  // [B, N, D]
-        if (!rows_.defined()) {
-            rows_ = torch::empty({static_cast<int64_t>(indices.size()), x.size(1), x.size(2)},
-                                 x.options());
-        }
-        rows_.narrow(0, row, x.size(0)).copy_(x);
+        local.narrow(0, row, x.size(0)).copy_(x);
         row += x.size(0);
     }
+    rows_ = gatherRows(group, local, "the frozen prefix's outputs");
     for (std::size_t i = 0; i < indices.size(); ++i) {
         rowOf_[indices[i]] = static_cast<int64_t>(i);
     }

@@ -4,9 +4,11 @@
 
 #include "data/batch_loader.h"
 #include "engine/continual_model.h"
+#include "util/collective.h"
 
 #include <cstdint>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -35,12 +37,17 @@ class PrefixCache {
 public:
     bool active() const { return rows_.defined(); }
     void clear();
-    // Runs the prefix over `indices` of `data` in batches of `batchSize`.
+    // Runs the prefix over `indices` of `data` in batches of `batchSize`; each prefix output is
+    // `rowShape` {N tokens, D width}. With a process group (#18) each rank runs its contiguous
+    // share (shareOf) and the shares are gathered in rank order, so every rank holds them all
+    // for the cost of its share. Throws dlw::Error when the gather fails.
     void fill(ContinualModel& model,
               const ImageDataset& data,
               const std::vector<int64_t>& indices,
               const ImageTransform& transform,
-              int batchSize);
+              int batchSize,
+              std::pair<int64_t, int64_t> rowShape,
+              Collective* group);
     // Dataset images `indices` of `data` (the set it was filled from) as a batch whose
     // `images` are their rows [B, N, D], with their global labels.
     Batch batch(const ImageDataset& data, std::vector<int64_t> indices) const;

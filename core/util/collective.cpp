@@ -10,13 +10,17 @@
 
 #if DLW_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if DLW_C10D_GLOO || DLW_C10D_NCCL
+#include "util/collective_nccl.h"
+
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
 namespace dlw {
 namespace {
 
-#if DLW_C10D_GLOO
+#if DLW_C10D_GLOO || DLW_C10D_NCCL
 // c10::Error carries a backtrace in what(); the user needs the first line of the reason.
 std::string reasonOf(const std::exception& err) {
     std::string text;
@@ -35,8 +39,12 @@ bool isLoopback(const std::string& host) {
 
 class C10dCollective : public Collective {
 public:
+    // NCCL for a CUDA `device` where this build has it (collective_nccl.h), Gloo otherwise.
     C10dCollective(const DistributedOptions& options, const std::string& device)
-        : rank_(options.rank), size_(options.worldSize), device_(device) {
+        : rank_(options.rank)
+        , size_(options.worldSize)
+        , nccl_(DLW_C10D_NCCL && torch::Device(device).is_cuda())
+        , collectiveDevice_(nccl_ ? torch::Device(device) : torch::Device(torch::kCPU)) {
         const auto timeout =
             std::chrono::milliseconds(static_cast<int64_t>(options.timeoutSeconds * 1000.0));
         const std::string where = fmt::format("{}:{}", options.masterAddr, options.masterPort);
@@ -57,6 +65,19 @@ public:
                                   : " (rank 0 serves it: did it start, and is the address "
                                     "reachable?)"));
         }
+        if (nccl_) {
+            try {
+                group_ = makeNcclBackend(store_, rank_, size_, timeout, collectiveDevice_.index());
+            } catch (const std::exception& err) {
+                throw Error(fmt::format(
+                    "rank {} of {}: the {} ranks did not all join the NCCL process group on {} "
+                    "(store {}) within {:g} s: {} (did every rank start, each on a GPU of its "
+                    "own? NCCL_DEBUG=INFO says more)",
+                    rank_, size_, size_, device, where, options.timeoutSeconds, reasonOf(err)));
+            }
+            return;
+        }
+#if DLW_C10D_GLOO
         try {
             auto glooOptions = c10d::ProcessGroupGloo::Options::create(timeout);
             // GLOO_SOCKET_IFNAME as PyTorch reads it; loopback for a run on one machine.
@@ -71,7 +92,7 @@ public:
                 glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
             }
             glooOptions->threads = 2;
-            gloo_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank_, size_, glooOptions);
+            group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank_, size_, glooOptions);
         } catch (const std::exception& err) {
             throw Error(fmt::format(
                 "rank {} of {}: the {} ranks did not all join the Gloo process group (store {}) "
@@ -79,11 +100,18 @@ public:
                 "interface to use)",
                 rank_, size_, size_, where, options.timeoutSeconds, reasonOf(err)));
         }
+#endif
     }
 
-    int rank() const override { return rank_; }
-    int size() const override { return size_; }
-    std::string backend() const override { return "gloo"; }
+    int rank() const override {
+        return rank_;
+    }
+    int size() const override {
+        return size_;
+    }
+    std::string backend() const override {
+        return nccl_ ? "nccl" : "gloo";
+    }
 
     void allReduceSum(std::vector<torch::Tensor>& tensors, const std::string& what) override {
         reduce(tensors, c10d::ReduceOp::SUM, what);
@@ -104,7 +132,7 @@ public:
 
     std::vector<torch::Tensor> allGather(const torch::Tensor& tensor,
                                          const std::string& what) override {
-        std::vector<at::Tensor> input{tensor.to(torch::kCPU).contiguous()};
+        std::vector<at::Tensor> input{tensor.to(collectiveDevice_).contiguous()};
         std::vector<std::vector<at::Tensor>> output(1);
         for (int r = 0; r < size_; ++r) {
             output[0].push_back(torch::empty_like(input[0]));
@@ -118,7 +146,9 @@ public:
     }
 
 private:
-    c10d::ProcessGroupGloo* pg() { return gloo_.get(); }
+    compat::C10dBackend* pg() {
+        return group_.get();
+    }
 
     template <typename F>
     void guarded(const std::string& what, F&& f) {
@@ -134,8 +164,9 @@ private:
         }
     }
 
-    // Gloo's collectives take one tensor per device, so tensors of one dtype travel as one flat
-    // CPU buffer: one collective per dtype, whatever the number of tensors.
+    // c10d's collectives take one tensor per device, so tensors of one dtype travel as one flat
+    // buffer (on the CPU for Gloo, on the GPU for NCCL): one collective per dtype, whatever the
+    // number of tensors.
     template <typename F>
     void forEachDtype(std::vector<torch::Tensor>& tensors, const std::string& what, F&& op) {
         std::map<int, std::vector<std::size_t>> byType;
@@ -145,7 +176,7 @@ private:
         for (const auto& [type, members] : byType) {
             std::vector<torch::Tensor> parts;
             for (std::size_t i : members) {
-                parts.push_back(tensors[i].detach().to(torch::kCPU).reshape({-1}));
+                parts.push_back(tensors[i].detach().to(collectiveDevice_).reshape({-1}));
             }
             std::vector<at::Tensor> flat{torch::cat(parts).contiguous()};
             guarded(what, [&] { op(flat); });
@@ -170,9 +201,10 @@ private:
 
     int rank_;
     int size_;
-    std::string device_;
+    bool nccl_;
+    torch::Device collectiveDevice_;  // where the tensors of a collective must be
     c10::intrusive_ptr<c10d::Store> store_;
-    c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo_;
+    c10::intrusive_ptr<compat::C10dBackend> group_;
 };
 
 #endif
@@ -183,18 +215,24 @@ bool haveProcessGroups() {
     return DLW_C10D_GLOO != 0;
 }
 
+bool haveNcclProcessGroup() {
+    return DLW_C10D_NCCL != 0;
+}
+
 std::unique_ptr<Collective> joinProcessGroup(const DistributedOptions& options,
                                              const std::string& device) {
-#if DLW_C10D_GLOO
-    return std::make_unique<C10dCollective>(options, device);
-#else
-    (void)device;
+    const bool cuda = torch::Device(device).is_cuda();
+    if ((cuda && DLW_C10D_NCCL) || DLW_C10D_GLOO) {
+#if DLW_C10D_GLOO || DLW_C10D_NCCL
+        return std::make_unique<C10dCollective>(options, device);
+#endif
+    }
     throw Error(fmt::format(
         "rank {} of {}: this dlw was built against LibTorch {} without c10d's Gloo process "
-        "group (not yet built against the PyTorch wheel's c10d); build with Debian's LibTorch "
-        "(scripts/build.sh) for data-parallel runs",
-        options.rank, options.worldSize, TORCH_VERSION));
-#endif
+        "group{}; build it where Debian's Gloo headers are (libgloo-dev: scripts/setup.sh "
+        "installs it, scripts/carry-deps.sh carries them to a machine without Debian)",
+        options.rank, options.worldSize, TORCH_VERSION,
+        cuda ? " or NCCL" : (DLW_C10D_NCCL ? " (NCCL serves CUDA devices only)" : "")));
 }
 
 std::pair<int64_t, int64_t> shareOf(int64_t n, int rank, int size) {

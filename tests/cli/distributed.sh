@@ -6,7 +6,10 @@
 # 3. a rank killed with SIGKILL in the middle of task 2 stops the other with an error naming the
 #    process group, well within DLW_DIST_TIMEOUT (no hang);
 # 4. that run resumed from rank 0's last checkpoint in ONE process ends within TOL of the
-#    one-process run, and so does a one-process checkpoint resumed in TWO processes.
+#    one-process run, and so does a one-process checkpoint resumed in TWO processes;
+# 5. Ctrl-C (SIGINT) that reaches rank 1 alone stops both ranks after the step they agree on,
+#    both exit with 130 (rank 0 says how to resume), and the run resumed in two processes ends
+#    within TOL of the one-process run.
 # TOL: the ranks sum their gradients and memory sums in another order than one process does, so
 # the weights differ in the last float bits (about 1e-7 relative); a test image whose two best
 # classes are that close can change its prediction. On this sequence every such image moves a
@@ -113,6 +116,43 @@ DLW="$dlw" DLW_THREADS=1 "$launch" 2 --resume "$work/partial" > "$work/resumed-t
     echo "FAIL: resuming a 1-process run in 2 processes:"; cat "$work/resumed-two.log"; exit 1; }
 d=$(largest "$work/one" "$work/partial")
 echo "1 process killed, resumed in 2: largest difference $d points"
+awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
+    echo "FAIL: resumed run differs by $d"; exit 1; }
+
+# SIGINT to rank 1 only: the ranks agree on the stop through the gradient all-reduce.
+port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+startRank 0 "$work/stopped" "$@"
+pid0=$!
+startRank 1 "$work/stopped" "$@"
+pid1=$!
+tries=0
+until ls "$work"/stopped/checkpoints/task-002-step-*.json > /dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ $tries -gt 6000 ] || ! kill -0 "$pid0" 2> /dev/null; then
+        echo "FAIL: the 2-process run ended or stalled before an in-task checkpoint of task 2"
+        cat "$work"/stopped-*.log
+        exit 1
+    fi
+    sleep 0.02
+done
+kill -INT "$pid1"
+rc0=0
+rc1=0
+wait "$pid0" || rc0=$?
+wait "$pid1" || rc1=$?
+echo "SIGINT to rank 1: rank 0 ended with status $rc0, rank 1 with $rc1"
+if [ "$rc0" -ne 130 ] || [ "$rc1" -ne 130 ]; then
+    echo "FAIL: both ranks should stop with 130:"; cat "$work"/stopped-*.log; exit 1
+fi
+grep -q "continue with: dlw run --resume" "$work/stopped-0.log" || {
+    echo "FAIL: rank 0 did not say how to resume:"; cat "$work/stopped-0.log"; exit 1; }
+if grep -q "A_T" "$work/stopped-1.log"; then
+    echo "FAIL: rank 1 printed a summary; rank 0 alone prints the run"; exit 1
+fi
+DLW="$dlw" DLW_THREADS=1 "$launch" 2 --resume "$work/stopped" > "$work/resumed-stopped.log" \
+    2>&1 || { echo "FAIL: resuming the stopped run:"; cat "$work/resumed-stopped.log"; exit 1; }
+d=$(largest "$work/one" "$work/stopped")
+echo "2 processes stopped, resumed in 2: largest difference $d points"
 awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
     echo "FAIL: resumed run differs by $d"; exit 1; }
 echo "PASS: distributed runs agree"

@@ -119,7 +119,29 @@ TEST(Collective, ABuildWithoutProcessGroupsSaysSo) {
     DistributedOptions o;
     o.worldSize = 2;
     DLW_EXPECT_ERROR(joinProcessGroup(o, "cpu"), "without c10d's Gloo process group",
-                     "scripts/build.sh");
+                     "libgloo-dev");
+}
+
+// torchrun --nproc_per_node=1: a group of one, whose collectives leave every value as it is
+// (the path that NCCL on one GPU takes in scripts/gpu-check.sh).
+TEST(Collective, AGroupOfOneLeavesValuesAsTheyAre) {
+    if (!haveProcessGroups()) {
+        GTEST_SKIP() << "this LibTorch build has no c10d Gloo process group (torch_compat.h)";
+    }
+    DistributedOptions o;
+    o.masterPort = freshPort();
+    o.timeoutSeconds = 30;
+    const auto group = joinProcessGroup(o, "cpu");
+    EXPECT_EQ(group->size(), 1);
+    EXPECT_EQ(group->backend(), "gloo");
+    std::vector<torch::Tensor> parts{torch::arange(5, torch::kFloat64),
+                                     torch::tensor({3}, torch::kInt64)};
+    group->allReduceSum(parts, "a test sum");
+    EXPECT_TRUE(torch::equal(parts[0], torch::arange(5, torch::kFloat64)));
+    EXPECT_EQ(parts[1].item<int64_t>(), 3);
+    const auto rows = torch::arange(6, torch::kFloat32).view({3, 2});
+    EXPECT_TRUE(torch::equal(gatherRows(group.get(), rows, "a test gather"), rows));
+    EXPECT_EQ(sumOver(group.get(), 4, "a count"), 4);
 }
 
 TEST(Collective, SharesCoverEveryItemOnceInOrder) {
