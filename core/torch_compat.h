@@ -24,6 +24,11 @@
 #else
 #define DLW_C10D_GLOO 0
 #endif
+// torchrun of PyTorch 2.x serves the rendezvous store itself (TORCHELASTIC_USE_AGENT_STORE=True)
+// with a TCPStore whose wire format LibTorch 1.13's client cannot read (its first reply fails
+// with "Invalid string size"); a 1.13 build has rank 0 serve a store of its own on
+// MASTER_PORT + 1 instead (util/collective.cpp).
+#define DLW_READS_AGENT_STORE DLW_TORCH_2
 // c10d's NCCL process group (#18): CMake defines DLW_C10D_NCCL=1 for a CUDA LibTorch 2.x with
 // the NCCL and CUDA headers of its NVIDIA wheels (util/collective_nccl.cpp).
 #ifndef DLW_C10D_NCCL

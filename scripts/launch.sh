@@ -3,8 +3,9 @@
 #   torchrun --standalone --nproc_per_node N --no_python dlw run EXPERIMENT --distributed ...
 # would start it: each process gets RANK = LOCAL_RANK = 0..N-1, WORLD_SIZE = N,
 # MASTER_ADDR = 127.0.0.1 and MASTER_PORT (a free port unless set). When a process fails, the
-# others are stopped (SIGTERM) and the script exits with the first failure's status. Ctrl-C
-# stops every rank after the same step (resume with --resume); a second one stops them at once.
+# others are stopped (SIGTERM) and the script exits with the first failure's status. Ctrl-C (or
+# SIGINT to this script) stops every rank after the same step (resume with --resume); a second
+# one stops them at once.
 # Usage: scripts/launch.sh N EXPERIMENT.json [dlw run options: --out DIR (required), --set ...]
 #        scripts/launch.sh N --resume RUN_DIR  (any number of processes: the global batch holds)
 #        DLW=path/to/dlw to choose the program (default build/app/dlw), DLW_THREADS=K for
@@ -40,30 +41,38 @@ stopAll() {
     done
 }
 interrupted=0
-# Ctrl-C in the terminal reaches every rank itself (they are in this script's process group), and
-# each stops after the step they agree on, resumable; forwarding it would make it a second
-# Ctrl-C, which makes dlw leave at once. A second Ctrl-C here stops them with SIGTERM.
+# Ctrl-C, from the terminal or as `kill -INT` to this script, is forwarded to every rank once: each
+# stops after the step they agree on, resumable (exit 130). The ranks run in process groups of
+# their own (set -m), so the terminal's Ctrl-C reaches this script alone and no rank gets it
+# twice (a second SIGINT makes dlw leave at once). A second Ctrl-C stops them with SIGTERM.
 # shellcheck disable=SC2317  # called by the trap
 onInt() {
     interrupted=$((interrupted + 1))
     if [ "$interrupted" -gt 1 ]; then
         stopAll
+        return
     fi
+    for pid in "${pids[@]}"; do
+        kill -INT "$pid" 2>/dev/null || true
+    done
 }
 trap onInt INT
 trap 'stopAll; exit 143' TERM
+trap 'stopAll; exit 129' HUP  # a closed terminal: the ranks are not in its process group
+set -m
 for ((rank = 0; rank < n; rank++)); do
     RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=$n LOCAL_WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 \
         MASTER_PORT=$port "$dlw" --threads "$threads" run "$@" --distributed &
     pids+=($!)
 done
+set +m
 status=0
 running=("${pids[@]}")
 while [ ${#running[@]} -gt 0 ]; do
     finished=""
     rc=0
     wait -n -p finished "${running[@]}" || rc=$?
-    if [ -z "$finished" ]; then  # a signal interrupted the wait: wait again
+    if [ -z "${finished:-}" ]; then  # a signal interrupted the wait (bash unsets it): wait again
         continue
     fi
     left=()

@@ -2,7 +2,10 @@
 
 #include "api/error.h"
 
+#include <algorithm>
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 namespace dlw {
 namespace {
@@ -17,6 +20,68 @@ std::string textOf(const torch::Tensor& bytes) {
     const auto c = bytes.contiguous();
     const auto* p = c.data_ptr<uint8_t>();
     return {p, p + c.numel()};
+}
+
+std::vector<std::string> linesOf(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t begin = 0;
+    while (begin <= text.size()) {
+        const auto end = std::min(text.find('\n', begin), text.size());
+        lines.push_back(text.substr(begin, end - begin));
+        begin = end + 1;
+    }
+    return lines;
+}
+
+// The first key path where two JSON values differ ("train.epochs"), with both values.
+std::string firstDifferingKey(const nlohmann::json& mine,
+                              const nlohmann::json& lead,
+                              const std::string& path) {
+    if (mine.is_object() && lead.is_object()) {
+        for (const auto& [key, value] : mine.items()) {
+            const std::string at = path.empty() ? key : path + "." + key;
+            if (!lead.contains(key)) {
+                return fmt::format("{} is {} here and absent on rank 0", at, value.dump());
+            }
+            if (value != lead.at(key)) {
+                return firstDifferingKey(value, lead.at(key), at);
+            }
+        }
+        for (const auto& [key, value] : lead.items()) {
+            if (!mine.contains(key)) {
+                const std::string at = path.empty() ? key : path + "." + key;
+                return fmt::format("{} is absent here and {} on rank 0", at, value.dump());
+            }
+        }
+    }
+    return fmt::format("{} is {} here and {} on rank 0", path.empty() ? "the experiment" : path,
+                       mine.dump(), lead.dump());
+}
+
+// What differs between this rank's check text and rank 0's, in words (checkSameExperiment's
+// lines: the experiment's JSON, the program, the split's hash, the resume flag).
+std::string differenceFrom(const std::string& mine, const std::string& lead) {
+    const auto a = linesOf(mine);
+    const auto b = linesOf(lead);
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+        if (a[i] == b[i]) {
+            continue;
+        }
+        if (i == 0) {
+            const auto ja = nlohmann::json::parse(a[0], nullptr, false);
+            const auto jb = nlohmann::json::parse(b[0], nullptr, false);
+            if (!ja.is_discarded() && !jb.is_discarded()) {
+                return firstDifferingKey(ja, jb, "");
+            }
+            return "the experiment";
+        }
+        if (a[i].rfind("split", 0) == 0) {
+            return "the training and validation split (the data folder holds other files "
+                   "here)";
+        }
+        return fmt::format("'{}' here, '{}' on rank 0", a[i], b[i]);
+    }
+    return "the check text's length";
 }
 
 }  // namespace
@@ -134,9 +199,11 @@ void checkSameExperiment(Collective& group, const std::string& experimentJson) {
     for (int r = 0; r < group.size(); ++r) {
         if (all[0][r].item<int64_t>() != 0) {
             throw Error(fmt::format(
-                "rank {}'s experiment differs from rank 0's (the file, a --set, the dlw build or "
-                "its LibTorch): every rank must run the same experiment with the same program",
-                r));
+                "rank {}'s experiment differs from rank 0's{}: every rank must run the same "
+                "experiment (file and --set) with the same dlw build",
+                r,
+                r == group.rank() ? fmt::format(" ({})", differenceFrom(experimentJson, lead))
+                                  : fmt::format(" (rank {}'s output says what differs)", r)));
         }
     }
 }

@@ -47,32 +47,43 @@ public:
         , collectiveDevice_(nccl_ ? torch::Device(device) : torch::Device(torch::kCPU)) {
         const auto timeout =
             std::chrono::milliseconds(static_cast<int64_t>(options.timeoutSeconds * 1000.0));
-        const std::string where = fmt::format("{}:{}", options.masterAddr, options.masterPort);
+        // torchrun 2.x's own store where this LibTorch can read it; else rank 0 serves one, on
+        // the port after torchrun's when torchrun holds MASTER_PORT (torch_compat.h).
+        const bool besideAgent = options.agentStore && !DLW_READS_AGENT_STORE;
+        const int port = !besideAgent                 ? options.masterPort
+                         : options.masterPort < 65535 ? options.masterPort + 1
+                                                      : options.masterPort - 1;
+        const std::string where = fmt::format("{}:{}", options.masterAddr, port);
         try {
             c10d::TCPStoreOptions storeOptions;
-            storeOptions.port = static_cast<std::uint16_t>(options.masterPort);
-            storeOptions.isServer = options.rank == 0 && !options.agentStore;
+            storeOptions.port = static_cast<std::uint16_t>(port);
+            storeOptions.isServer = options.rank == 0 && (!options.agentStore || besideAgent);
             storeOptions.numWorkers = static_cast<std::size_t>(options.worldSize);
             storeOptions.waitWorkers = true;
             storeOptions.timeout = timeout;
             store_ = c10::make_intrusive<c10d::TCPStore>(options.masterAddr, storeOptions);
         } catch (const std::exception& err) {
             throw Error(fmt::format(
-                "rank {} of {}: the process group's store at {} (MASTER_ADDR:MASTER_PORT) did "
-                "not come up within {:g} s: {}{}",
-                rank_, size_, where, options.timeoutSeconds, reasonOf(err),
-                options.rank == 0 ? " (rank 0 serves it: is the port in use?)"
-                                  : " (rank 0 serves it: did it start, and is the address "
-                                    "reachable?)"));
+                "rank {} of {}: the process group's store at {} ({}) could not be reached "
+                "(waiting up to {:g} s, DLW_DIST_TIMEOUT): {}{}",
+                rank_, size_, where,
+                besideAgent ? "MASTER_ADDR:MASTER_PORT + 1, beside torchrun's own store, which "
+                              "LibTorch 1.13 cannot read"
+                            : "MASTER_ADDR:MASTER_PORT",
+                options.timeoutSeconds, reasonOf(err),
+                options.rank == 0 && !(options.agentStore && !besideAgent)
+                    ? " (rank 0 serves it: is the port in use?)"
+                    : " (did rank 0 start, with the same dlw build, and is the address "
+                      "reachable?)"));
         }
         if (nccl_) {
             try {
                 group_ = makeNcclBackend(store_, rank_, size_, timeout, collectiveDevice_.index());
             } catch (const std::exception& err) {
                 throw Error(fmt::format(
-                    "rank {} of {}: the {} ranks did not all join the NCCL process group on {} "
-                    "(store {}) within {:g} s: {} (did every rank start, each on a GPU of its "
-                    "own? NCCL_DEBUG=INFO says more)",
+                    "rank {} of {}: the {} ranks could not all join the NCCL process group on {} "
+                    "(store {}; waiting up to {:g} s, DLW_DIST_TIMEOUT): {} (did every rank start, "
+                    "each on a GPU of its own? NCCL_DEBUG=INFO says more)",
                     rank_, size_, size_, device, where, options.timeoutSeconds, reasonOf(err)));
             }
             return;
@@ -95,9 +106,9 @@ public:
             group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank_, size_, glooOptions);
         } catch (const std::exception& err) {
             throw Error(fmt::format(
-                "rank {} of {}: the {} ranks did not all join the Gloo process group (store {}) "
-                "within {:g} s: {} (did every rank start? GLOO_SOCKET_IFNAME names the network "
-                "interface to use)",
+                "rank {} of {}: the {} ranks could not all join the Gloo process group (store "
+                "{}; waiting up to {:g} s, DLW_DIST_TIMEOUT): {} (did every rank start, with the "
+                "same dlw build? GLOO_SOCKET_IFNAME names the network interface to use)",
                 rank_, size_, size_, where, options.timeoutSeconds, reasonOf(err)));
         }
 #endif

@@ -7,9 +7,10 @@
 #    process group, well within DLW_DIST_TIMEOUT (no hang);
 # 4. that run resumed from rank 0's last checkpoint in ONE process ends within TOL of the
 #    one-process run, and so does a one-process checkpoint resumed in TWO processes;
-# 5. Ctrl-C (SIGINT) that reaches rank 1 alone stops both ranks after the step they agree on,
-#    both exit with 130 (rank 0 says how to resume), and the run resumed in two processes ends
-#    within TOL of the one-process run.
+# 5. SIGINT to scripts/launch.sh (as Ctrl-C in a terminal, or kill -INT from a script) stops
+#    both ranks, and launch.sh exits with 130; SIGINT that reaches rank 1 alone stops both ranks
+#    after the step they agree on, both exit with 130 (rank 0 says how to resume), and the run
+#    resumed in two processes ends within TOL of the one-process run.
 # TOL: the ranks sum their gradients and memory sums in another order than one process does, so
 # the weights differ in the last float bits (about 1e-7 relative); a test image whose two best
 # classes are that close can change its prediction. On this sequence every such image moves a
@@ -119,6 +120,32 @@ echo "1 process killed, resumed in 2: largest difference $d points"
 awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
     echo "FAIL: resumed run differs by $d"; exit 1; }
 
+# SIGINT to launch.sh, which forwards it to every rank. A background job of a shell without job
+# control starts with SIGINT ignored (POSIX), which no script can undo; env gives it back.
+DLW="$dlw" DLW_THREADS=1 env --default-signal=INT "$launch" 2 "$experiment" "$@" \
+    --out "$work/interrupted" > "$work/interrupted.log" 2>&1 &
+launched=$!
+tries=0
+until ls "$work"/interrupted/checkpoints/task-002-step-*.json > /dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ $tries -gt 6000 ] || ! kill -0 "$launched" 2> /dev/null; then
+        echo "FAIL: launch.sh ended or stalled before an in-task checkpoint of task 2"
+        cat "$work/interrupted.log"
+        exit 1
+    fi
+    sleep 0.02
+done
+kill -INT "$launched"
+rc=0
+wait "$launched" || rc=$?
+echo "SIGINT to launch.sh: it ended with status $rc"
+if [ "$rc" -ne 130 ] || grep -q '"completed": true' "$work/interrupted/summary.json" 2> /dev/null
+then
+    echo "FAIL: launch.sh should stop both ranks and exit with 130:"
+    cat "$work/interrupted.log"
+    exit 1
+fi
+
 # SIGINT to rank 1 only: the ranks agree on the stop through the gradient all-reduce.
 port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
 startRank 0 "$work/stopped" "$@"
@@ -144,7 +171,7 @@ echo "SIGINT to rank 1: rank 0 ended with status $rc0, rank 1 with $rc1"
 if [ "$rc0" -ne 130 ] || [ "$rc1" -ne 130 ]; then
     echo "FAIL: both ranks should stop with 130:"; cat "$work"/stopped-*.log; exit 1
 fi
-grep -q "continue with: dlw run --resume" "$work/stopped-0.log" || {
+grep -q "launch.sh 2 --resume $work/stopped" "$work/stopped-0.log" || {
     echo "FAIL: rank 0 did not say how to resume:"; cat "$work/stopped-0.log"; exit 1; }
 if grep -q "A_T" "$work/stopped-1.log"; then
     echo "FAIL: rank 1 printed a summary; rank 0 alone prints the run"; exit 1

@@ -5,10 +5,12 @@
 
 #include "api/distributed.h"
 #include "api/error.h"
+#include "engine/data_parallel.h"
 #include "method/covariance_observer.h"
 #include "method/ridge_head.h"
 #include "method/statistics_memory.h"
 #include "test_support.h"
+#include "torch_compat.h"
 
 #include <atomic>
 #include <chrono>
@@ -29,10 +31,13 @@ int freshPort() {
     return 20000 + static_cast<int>((::getpid() * 7 + next++ * 131) % 30000);
 }
 
-// Runs body(group) on two ranks of one Gloo group, one thread each; rethrows a rank's failure.
-void onTwoRanks(const std::function<void(Collective&)>& body, double timeoutSeconds = 30) {
+// Runs body(group) on two ranks of one Gloo group, one thread each; returns each rank's error
+// message ("" when it ended well).
+std::vector<std::string> errorsOnTwoRanks(const std::function<void(Collective&)>& body,
+                                          double timeoutSeconds = 30,
+                                          bool agentStore = false) {
     const int port = freshPort();
-    std::string errors[2];
+    std::vector<std::string> errors(2);
     std::thread threads[2];
     for (int rank = 0; rank < 2; ++rank) {
         threads[rank] = std::thread([&, rank] {
@@ -42,6 +47,7 @@ void onTwoRanks(const std::function<void(Collective&)>& body, double timeoutSeco
                 o.worldSize = 2;
                 o.masterPort = port;
                 o.timeoutSeconds = timeoutSeconds;
+                o.agentStore = agentStore;
                 auto group = joinProcessGroup(o, "cpu");
                 body(*group);
             } catch (const std::exception& err) {
@@ -52,6 +58,14 @@ void onTwoRanks(const std::function<void(Collective&)>& body, double timeoutSeco
     for (auto& t : threads) {
         t.join();
     }
+    return errors;
+}
+
+// errorsOnTwoRanks, expecting none.
+void onTwoRanks(const std::function<void(Collective&)>& body,
+                double timeoutSeconds = 30,
+                bool agentStore = false) {
+    const auto errors = errorsOnTwoRanks(body, timeoutSeconds, agentStore);
     EXPECT_EQ(errors[0], "");
     EXPECT_EQ(errors[1], "");
 }
@@ -264,6 +278,43 @@ TEST(Collective, CovarianceOverRanksEqualsOneProcessEvenWithAnEmptyRank) {
     });
 }
 
+// torchrun of PyTorch 2.x holds MASTER_PORT with a store LibTorch 1.13 cannot read: a 1.13
+// build's rank 0 serves its own on the next port, and the ranks join through it.
+TEST(Collective, BesideTorchrunsOwnStoreA113BuildServesItsOwn) {
+    if (!haveProcessGroups() || DLW_READS_AGENT_STORE) {
+        GTEST_SKIP() << "a LibTorch 2.x build reads torchrun's store itself";
+    }
+    onTwoRanks([](Collective& group) { EXPECT_EQ(sumOver(&group, 1, "a count"), 2); }, 30,
+               /*agentStore=*/true);
+}
+
+// Ranks given other experiments: every rank stops, and the one that differs names the key.
+TEST(Collective, ARankWithAnotherExperimentNamesTheKeyThatDiffers) {
+    if (!haveProcessGroups()) {
+        GTEST_SKIP() << "this LibTorch build has no c10d Gloo process group (torch_compat.h)";
+    }
+    const auto errors = errorsOnTwoRanks([](Collective& group) {
+        const int epochs = group.rank() == 0 ? 4 : 2;
+        checkSameExperiment(group, fmt::format("{{\"seed\": 0, \"train\": {{\"epochs\": {}, "
+                                               "\"lr\": 0.0005}}}}\ndlw 0.1.0, LibTorch 1.13.0\n"
+                                               "split 5f\nresume false",
+                                               epochs));
+    });
+    EXPECT_NE(errors[0].find("rank 1's experiment differs from rank 0's (rank 1's output says"),
+              std::string::npos)
+        << errors[0];
+    EXPECT_NE(errors[1].find("train.epochs is 2 here and 4 on rank 0"), std::string::npos)
+        << errors[1];
+    const auto split = errorsOnTwoRanks([](Collective& group) {
+        checkSameExperiment(group, fmt::format("{{}}\ndlw 0.1.0, LibTorch 1.13.0\nsplit {}\n"
+                                               "resume false",
+                                               group.rank()));
+    });
+    EXPECT_NE(split[1].find("the training and validation split"), std::string::npos) << split[1];
+    EXPECT_EQ(errorsOnTwoRanks([](Collective& group) { checkSameExperiment(group, "{}\nsame"); }),
+              (std::vector<std::string>{"", ""}));
+}
+
 // A rank that never comes: the one that did stops within its timeout, naming the store.
 TEST(Collective, AMissingRankIsAnErrorWithinTheTimeout) {
     if (!haveProcessGroups()) {
@@ -276,7 +327,7 @@ TEST(Collective, AMissingRankIsAnErrorWithinTheTimeout) {
     o.timeoutSeconds = 2;
     const auto start = std::chrono::steady_clock::now();
     DLW_EXPECT_ERROR(joinProcessGroup(o, "cpu"), "rank 0 of 2",
-                     fmt::format("127.0.0.1:{}", o.masterPort), "within 2 s");
+                     fmt::format("127.0.0.1:{}", o.masterPort), "waiting up to 2 s");
     const double took =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LT(took, 20);
