@@ -398,9 +398,11 @@ void ContinualModel::afterStep(const std::vector<torch::Tensor>& snapshot) {
 torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
                                           ForwardOptions options,
                                           torch::Tensor* features,
-                                          bool prefixed) {
+                                          bool prefixed,
+                                          const torch::Tensor& known) {
     if (plan_.feature == TaskIdFeature::ClsFrozenPass) {
-        auto h = backbone_->forwardFeatures(images);  // adapter-free pass, [B, D]
+        // The adapter-free pass, [B, D].
+        auto h = known.defined() ? known : backbone_->forwardFeatures(images);
         if (features != nullptr) {
             *features = backbone_->forwardFeatures(images, options);
         }
@@ -412,11 +414,14 @@ torch::Tensor ContinualModel::taskFeature(const torch::Tensor& images,
     auto x = prefixed
                  ? images
                  : backbone_->runBlocks(backbone_->embedTokens(images), 0, lf, ForwardOptions{});
-    auto h = x.mean(1);                                      // [B, D]
-    if (plan_.feature == TaskIdFeature::BlockInputAndCls) {  // [B, 2D]: and the frozen class token
-        h = torch::cat({h, backbone_->pool(backbone_->runBlocks(x, lf, backbone_->arch().depth,
-                                                                ForwardOptions{}))},
-                       1);
+    auto h = known;
+    if (!h.defined()) {
+        h = x.mean(1);                                           // [B, D]
+        if (plan_.feature == TaskIdFeature::BlockInputAndCls) {  // [B, 2D]: and the frozen cls
+            h = torch::cat({h, backbone_->pool(backbone_->runBlocks(x, lf, backbone_->arch().depth,
+                                                                    ForwardOptions{}))},
+                           1);
+        }
     }
     if (features != nullptr) {
         if (statistics_ && plan_.gate != GateMode::None) {
@@ -588,7 +593,19 @@ std::vector<MemoryStat> ContinualModel::endTask(const std::vector<torch::Tensor>
     return stats;
 }
 
-Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
+torch::Tensor ContinualModel::frozenTaskFeature(const torch::Tensor& batch, bool prefixed) {
+    checkPrefixed("frozenTaskFeature", prefixed);
+    if (!hasFeature()) {
+        return {};
+    }
+    torch::NoGradGuard noGrad;
+    compat::AutocastScope autocast(device_, bf16_);  // as in predict()
+    return taskFeature(batch.to(device_), {}, nullptr, prefixed);
+}
+
+Prediction ContinualModel::predict(const torch::Tensor& batch,
+                                   bool prefixed,
+                                   const torch::Tensor& frozenFeature) {
     checkPrefixed("predict", prefixed);
     torch::NoGradGuard noGrad;
     const torch::Tensor images = batch.to(device_);
@@ -600,7 +617,7 @@ Prediction ContinualModel::predict(const torch::Tensor& batch, bool prefixed) {
     {
         compat::AutocastScope autocast(device_, bf16_);  // the backbone only; eq. 7-8 in fp32
         if (hasFeature()) {
-            h = taskFeature(images, o, &features, prefixed).to(torch::kFloat32);
+            h = taskFeature(images, o, &features, prefixed, frozenFeature).to(torch::kFloat32);
         } else {
             adapters_->setGate({});
             features = adaptedFeatures(images, prefixed, o);

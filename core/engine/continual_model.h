@@ -149,7 +149,17 @@ public:
     // Evaluation forward over the tasks started so far (single pass when possible), from
     // images or (`prefixed`) from frozenPrefix() outputs. ranpac: logits are the ridge scores,
     // calibrated = softmax(scores / T), taskPosterior = its sum over each task's classes.
-    Prediction predict(const torch::Tensor& images, bool prefixed = false);
+    // `frozenFeature`: this batch's frozenTaskFeature(), kept from an earlier call, so that
+    // its frozen pass does not run again; undefined: computed here.
+    Prediction predict(const torch::Tensor& images,
+                       bool prefixed = false,
+                       const torch::Tensor& frozenFeature = {});
+    // The task feature h of eq. 5 for `images` (or, `prefixed`, frozenPrefix() outputs), as
+    // predict() computes it: [B, D] or [B, 2D] (block_input_and_cls), float32 (bfloat16 under
+    // bf16 precision). Made by frozen weights alone, so a batch's h never changes over a run: an
+    // evaluation that sees the batch again passes it back to predict(). Undefined when the
+    // method keeps no statistics of h (no task identity and no familiarity memory).
+    torch::Tensor frozenTaskFeature(const torch::Tensor& images, bool prefixed = false);
     // Singular values of each adapter's ΔW (DESIGN §5).
     std::vector<AdapterSpectrum> spectra();
     // Trainable parameters over the whole run so far (adapters and heads).
@@ -171,10 +181,13 @@ private:
     void restoreTensors(const std::map<std::string, torch::Tensor>& tensors,
                         int tasksStarted,
                         int tasksDone);
+    // h of `images` (`known` when defined: its frozen pass is skipped) and, when `features` is
+    // given, the adapted pooled features in the same pass.
     torch::Tensor taskFeature(const torch::Tensor& images,
                               ForwardOptions options,
                               torch::Tensor* features,
-                              bool prefixed = false);
+                              bool prefixed = false,
+                              const torch::Tensor& known = {});
     // Throws dlw::Error naming `caller` when `prefixed` input comes for a method without a
     // frozen prefix.
     void checkPrefixed(const char* caller, bool prefixed) const;

@@ -178,39 +178,56 @@ Evaluation Evaluator::evaluate(
         const auto jj = static_cast<std::size_t>(j);
         // Joint evaluates once: nothing to keep for later.
         const bool prefixed = !joint_ && model.hasFrozenPrefix();
-        if (prefixed && jj < cache_.size() && !cache_[jj].prefix.empty()) {
-            const CachedTask& kept = cache_[jj];
+        cache_.resize(std::max(cache_.size(), jj + 1));
+        CachedTask& kept = cache_[jj];
+        const auto featureOf = [&](std::size_t b) {
+            return b < kept.features.size() ? kept.features[b] : torch::Tensor();
+        };
+        if (prefixed && !kept.prefix.empty()) {
             for (std::size_t b = 0; b < kept.prefix.size(); ++b) {
-                add(model.predict(kept.prefix[b], /*prefixed=*/true), kept.labels[b]);
+                add(model.predict(kept.prefix[b], /*prefixed=*/true, featureOf(b)), kept.labels[b]);
             }
         } else {
             // Data parallel (#18): each rank its contiguous share, gathered in rank order below.
             BatchLoader loader(data.evalSet(), shareOf(data.evalIndices(j), group), batchSize,
                                data.evalTransform, false, 0);
-            CachedTask fresh;
+            const bool haveFeatures = !kept.features.empty();
+            std::vector<torch::Tensor> prefix;
+            std::vector<torch::Tensor> labels;
+            std::vector<torch::Tensor> features;
             int64_t bytes = 0;
-            bool keep = prefixed;
-            while (auto batch = loader.next()) {
-                if (!prefixed) {
-                    add(model.predict(batch->images), batch->labels);
-                    continue;
+            bool keepPrefix = prefixed;
+            bool keepFeatures = !joint_ && !haveFeatures;
+            for (std::size_t b = 0; auto batch = loader.next(); ++b) {
+                const auto x = prefixed ? model.frozenPrefix(batch->images) : batch->images;
+                auto h = haveFeatures ? featureOf(b) : model.frozenTaskFeature(x, prefixed);
+                add(model.predict(x, prefixed, h), batch->labels);
+                if (keepFeatures && h.defined()) {
+                    bytes += h.numel() * static_cast<int64_t>(h.element_size());
+                    features.push_back(std::move(h));
                 }
-                const auto x = model.frozenPrefix(batch->images);
-                add(model.predict(x, /*prefixed=*/true), batch->labels);
-                bytes += x.numel() * static_cast<int64_t>(x.element_size());
-                keep = keep && cacheBytes_ + bytes <= kCacheBudgetBytes;
-                if (keep) {
-                    fresh.prefix.push_back(x);
-                    fresh.labels.push_back(batch->labels);
-                } else {
-                    fresh = {};  // over the budget: this task is evaluated from images again
+                if (keepPrefix) {
+                    bytes += x.numel() * static_cast<int64_t>(x.element_size());
+                    prefix.push_back(x);
+                    labels.push_back(batch->labels);
+                }
+                if (cacheBytes_ + bytes > kCacheBudgetBytes) {
+                    // Over the budget: this task is evaluated from images again, in full.
+                    keepPrefix = keepFeatures = false;
+                    prefix.clear();
+                    labels.clear();
+                    features.clear();
+                    bytes = 0;
                 }
             }
-            if (keep) {
-                cache_.resize(std::max(cache_.size(), jj + 1));
-                cache_[jj] = std::move(fresh);
-                cacheBytes_ += bytes;
+            if (keepPrefix) {
+                kept.prefix = std::move(prefix);
+                kept.labels = std::move(labels);
             }
+            if (keepFeatures) {
+                kept.features = std::move(features);
+            }
+            cacheBytes_ += bytes;
         }
         const auto rows =
             torch::tensor(local, torch::kFloat64).view({-1, static_cast<int64_t>(kRowWidth)});

@@ -57,9 +57,13 @@ private:
     // Each task's evaluation batches as frozen-prefix outputs (ContinualModel::frozenPrefix)
     // with their labels, made at the task's first evaluation and read by every later one, so
     // that the frozen blocks run once per evaluation image in the run; up to kCacheBudgetBytes.
+    // Each batch's frozen task feature h (ContinualModel::frozenTaskFeature) is kept too,
+    // with or without the prefix (h is a few hundred bytes an image), so that no evaluation
+    // after the first runs the frozen pass of block_input_and_cls or cls_frozen_pass again.
     struct CachedTask {
-        std::vector<torch::Tensor> prefix;  // [B, N, D] per batch
-        std::vector<torch::Tensor> labels;  // [B] per batch
+        std::vector<torch::Tensor> prefix;    // [B, N, D] per batch
+        std::vector<torch::Tensor> labels;    // [B] per batch
+        std::vector<torch::Tensor> features;  // h [B, D'] per batch, or none
     };
     static constexpr int64_t kCacheBudgetBytes = 1LL << 30;
     std::vector<CachedTask> cache_;

@@ -80,6 +80,49 @@ TEST(ContinualModel, FrozenPrefixStandsInForTheImages) {
     }
 }
 
+// The evaluator keeps each test batch's task feature h from its first evaluation and passes it
+// back to predict(): h must not change as tasks train (frozen weights alone make it), and a
+// prediction with the kept h must equal one that computes it, bit for bit, for every feature.
+TEST(ContinualModel, AKeptTaskFeatureGivesTheSamePrediction) {
+    for (const auto feature : {TaskIdFeature::BlockInputAndCls, TaskIdFeature::BlockInput,
+                               TaskIdFeature::ClsFrozenPass}) {
+        SCOPED_TRACE(toString(feature));
+        Experiment e = test::smallExperiment(MethodKind::DualLora);
+        e.taskId.feature = feature;
+        ContinualModel model = makeModel(e);
+        torch::manual_seed(6);
+        const auto test = torch::rand({8, 1, 28, 28});
+        torch::Tensor kept;
+        for (int t = 0; t < 2; ++t) {
+            const auto images = torch::rand({24, 1, 28, 28});
+            const auto labels = torch::randint(0, 2, {24}, torch::kInt64);
+            model.beginTask({images});
+            trainSteps(model, images, labels, false);
+            model.endTask({images}, {labels + 2 * t}, 0.95);
+            const auto h = model.frozenTaskFeature(test);
+            ASSERT_TRUE(h.defined());
+            if (!kept.defined()) {
+                kept = h;
+            }
+            EXPECT_TRUE(torch::equal(h, kept));  // unchanged by task 2's training
+            const Prediction computed = model.predict(test);
+            const Prediction given = model.predict(test, false, kept);
+            EXPECT_TRUE(torch::equal(given.logits, computed.logits));
+            EXPECT_TRUE(torch::equal(given.taskPosterior, computed.taskPosterior));
+            EXPECT_TRUE(torch::equal(given.calibrated, computed.calibrated));
+            EXPECT_TRUE(torch::equal(given.ood, computed.ood));
+            // The h given is the one used: another h is another distance to the classes.
+            EXPECT_FALSE(torch::equal(model.predict(test, false, kept * 2).ood, computed.ood));
+            if (model.hasFrozenPrefix()) {  // the evaluator's prefixed batches keep h too
+                const auto prefix = model.frozenPrefix(test);
+                const Prediction both =
+                    model.predict(prefix, true, model.frozenTaskFeature(prefix, true));
+                EXPECT_TRUE(torch::equal(both.calibrated, computed.calibrated));
+            }
+        }
+    }
+}
+
 // With h from a second, adapter-free pass every block is adapted: nothing is frozen below the
 // adapters, and asking for the prefix is an error rather than a wrong answer.
 TEST(ContinualModel, NoFrozenPrefixWhenEveryBlockIsAdapted) {
