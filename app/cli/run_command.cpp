@@ -119,16 +119,16 @@ void addRunCommand(CLI::App& app, const GlobalOptions& global) {
             return;  // rank 0 prints the run (#18)
         }
         printSummary(summary);
-        if (stopped && request.distributed) {  // resumable with any number of processes
-            printOut(
-                "stopped; continue with the same launcher and `dlw run --resume {0} "
-                "--distributed` (scripts/launch.sh {1} --resume {0}), with any number of "
-                "processes, or in one: dlw run --resume {0}\n",
-                shellWord(summary.runDir), request.distributed->worldSize);
-            throw ExitCode{130};
-        }
         if (stopped) {
-            printOut("stopped; continue with: dlw run --resume {}\n", summary.runDir);
+            if (request.distributed) {  // resumable with any number of processes
+                printOut(
+                    "stopped; continue with the same launcher and `dlw run --resume {0} "
+                    "--distributed` (scripts/launch.sh {1} --resume {0}), with any number "
+                    "of processes, or in one: dlw run --resume {0}\n",
+                    shellWord(summary.runDir), request.distributed->worldSize);
+            } else {
+                printOut("stopped; continue with: dlw run --resume {}\n", summary.runDir);
+            }
             throw ExitCode{130};
         }
     });

@@ -11,9 +11,10 @@
 #if DLW_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
-#if DLW_C10D_GLOO || DLW_C10D_NCCL
+#if DLW_C10D_NCCL
 #include "util/collective_nccl.h"
-
+#endif
+#if DLW_C10D_GLOO || DLW_C10D_NCCL
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
@@ -76,6 +77,7 @@ public:
                     : " (did rank 0 start, with the same dlw build, and is the address "
                       "reachable?)"));
         }
+#if DLW_C10D_NCCL
         if (nccl_) {
             try {
                 group_ = makeNcclBackend(store_, rank_, size_, timeout, collectiveDevice_.index());
@@ -88,6 +90,7 @@ public:
             }
             return;
         }
+#endif
 #if DLW_C10D_GLOO
         try {
             auto glooOptions = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -226,18 +229,14 @@ bool haveProcessGroups() {
     return DLW_C10D_GLOO != 0;
 }
 
-bool haveNcclProcessGroup() {
-    return DLW_C10D_NCCL != 0;
-}
-
 std::unique_ptr<Collective> joinProcessGroup(const DistributedOptions& options,
                                              const std::string& device) {
     const bool cuda = torch::Device(device).is_cuda();
-    if ((cuda && DLW_C10D_NCCL) || DLW_C10D_GLOO) {
 #if DLW_C10D_GLOO || DLW_C10D_NCCL
+    if (DLW_C10D_GLOO || cuda) {  // a build with NCCL alone serves CUDA devices only
         return std::make_unique<C10dCollective>(options, device);
-#endif
     }
+#endif
     throw Error(fmt::format(
         "rank {} of {}: this dlw was built against LibTorch {} without c10d's Gloo process "
         "group{}; build it where Debian's Gloo headers are (libgloo-dev: scripts/setup.sh "

@@ -48,8 +48,6 @@ std::unique_ptr<Collective> joinProcessGroup(const DistributedOptions& options,
 // Whether this build has c10d's Gloo process group (torch_compat.h DLW_C10D_GLOO); without it
 // (and without NCCL for a CUDA device) joinProcessGroup throws a dlw::Error saying so.
 bool haveProcessGroups();
-// Whether this build has c10d's NCCL process group (a CUDA LibTorch 2.x, DLW_C10D_NCCL).
-bool haveNcclProcessGroup();
 
 // [begin, end) of rank `rank`'s contiguous share of n items over `size` ranks: the first
 // n % size ranks take one more. Shares in rank order cover 0..n in order, so a gather in rank

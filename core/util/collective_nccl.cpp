@@ -1,13 +1,9 @@
 #include "util/collective_nccl.h"
 
-#include "api/error.h"
-
 #if DLW_C10D_NCCL
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
 
-#if DLW_C10D_NCCL || DLW_C10D_GLOO
 namespace dlw {
 
 c10::intrusive_ptr<compat::C10dBackend> makeNcclBackend(
@@ -16,7 +12,6 @@ c10::intrusive_ptr<compat::C10dBackend> makeNcclBackend(
     int size,
     std::chrono::milliseconds timeout,
     int deviceIndex) {
-#if DLW_C10D_NCCL
     const at::Device device(at::kCUDA, static_cast<c10::DeviceIndex>(deviceIndex));
     c10::cuda::set_device(device.index());
     auto options = c10d::ProcessGroupNCCL::Options::create();
@@ -27,10 +22,6 @@ c10::intrusive_ptr<compat::C10dBackend> makeNcclBackend(
     group->setBoundDeviceId(device);
     group->eagerConnectSingleDevice(device);
     return group;
-#else
-    (void)store, (void)rank, (void)size, (void)timeout, (void)deviceIndex;
-    throw Error("this dlw was built without c10d's NCCL process group");
-#endif
 }
 
 }  // namespace dlw

@@ -56,10 +56,26 @@ largest() {  # largest |a - b| over two runs' matrices; fails when their shapes 
         END { if (bad) { print "shape"; exit } printf "%.4f\n", m }'
 }
 tol=${TOL:-2.5}
-d=$(largest "$work/one" "$work/two")
-echo "2 processes vs 1: largest accuracy_matrix difference $d points (tolerance $tol)"
-awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
-    echo "FAIL: 2-process accuracy_matrix differs from 1-process by $d"; exit 1; }
+agrees() {  # LABEL DIR: fails unless DIR's accuracy_matrix is within TOL of the 1-process run's
+    d=$(largest "$work/one" "$2")
+    echo "$1: largest accuracy_matrix difference $d points (tolerance $tol)"
+    awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
+        echo "FAIL: $1: accuracy_matrix differs from the 1-process run's by $d"; exit 1; }
+}
+awaitTask2() {  # DIR PID LOG...: until DIR has an in-task checkpoint of task 2, while PID runs
+    tries=0
+    until ls "$1"/checkpoints/task-002-step-*.json > /dev/null 2>&1; do
+        tries=$((tries + 1))
+        if [ $tries -gt 6000 ] || ! kill -0 "$2" 2> /dev/null; then
+            echo "FAIL: $1 ended or stalled before an in-task checkpoint of task 2"
+            shift 2
+            cat "$@" /dev/null
+            exit 1
+        fi
+        sleep 0.02
+    done
+}
+agrees "2 processes vs 1" "$work/two"
 test "$(grep -c '"processes"' "$work/two/environment.json")" -eq 1 || {
     echo "FAIL: environment.json should hold one start with the process group"; exit 1; }
 grep -q '"process_group": "gloo"' "$work/two/environment.json" || {
@@ -73,16 +89,7 @@ startRank 0 "$work/killed" "$@"
 pid0=$!
 startRank 1 "$work/killed" "$@"
 pid1=$!
-tries=0
-until ls "$work"/killed/checkpoints/task-002-step-*.json > /dev/null 2>&1; do
-    tries=$((tries + 1))
-    if [ $tries -gt 6000 ] || ! kill -0 "$pid0" 2> /dev/null; then
-        echo "FAIL: the 2-process run ended or stalled before an in-task checkpoint of task 2"
-        cat "$work"/killed-*.log
-        exit 1
-    fi
-    sleep 0.02
-done
+awaitTask2 "$work/killed" "$pid0" "$work"/killed-*.log
 start=$(date +%s)
 kill -9 "$pid1"
 rc=0
@@ -96,45 +103,23 @@ grep -q 'over the process group (gloo) failed' "$work/killed-0.log" || {
 
 # Resumed in one process from rank 0's checkpoint; a one-process checkpoint resumed in two.
 "$dlw" --threads 1 run --resume "$work/killed" > "$work/resumed-one.log"
-d=$(largest "$work/one" "$work/killed")
-echo "2 processes killed, resumed in 1: largest difference $d points"
-awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
-    echo "FAIL: resumed run differs by $d"; exit 1; }
+agrees "2 processes killed, resumed in 1" "$work/killed"
 
 "$dlw" --threads 1 run "$experiment" "$@" --out "$work/partial" > /dev/null 2>&1 &
 single=$!
-tries=0
-until ls "$work"/partial/checkpoints/task-002-step-*.json > /dev/null 2>&1; do
-    tries=$((tries + 1))
-    if [ $tries -gt 6000 ] || ! kill -0 $single 2> /dev/null; then
-        echo "FAIL: the 1-process run ended before an in-task checkpoint of task 2"; exit 1
-    fi
-    sleep 0.02
-done
+awaitTask2 "$work/partial" $single
 kill -9 $single
 wait $single || true
 DLW="$dlw" DLW_THREADS=1 "$launch" 2 --resume "$work/partial" > "$work/resumed-two.log" 2>&1 || {
     echo "FAIL: resuming a 1-process run in 2 processes:"; cat "$work/resumed-two.log"; exit 1; }
-d=$(largest "$work/one" "$work/partial")
-echo "1 process killed, resumed in 2: largest difference $d points"
-awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
-    echo "FAIL: resumed run differs by $d"; exit 1; }
+agrees "1 process killed, resumed in 2" "$work/partial"
 
 # SIGINT to launch.sh, which forwards it to every rank. A background job of a shell without job
 # control starts with SIGINT ignored (POSIX), which no script can undo; env gives it back.
 DLW="$dlw" DLW_THREADS=1 env --default-signal=INT "$launch" 2 "$experiment" "$@" \
     --out "$work/interrupted" > "$work/interrupted.log" 2>&1 &
 launched=$!
-tries=0
-until ls "$work"/interrupted/checkpoints/task-002-step-*.json > /dev/null 2>&1; do
-    tries=$((tries + 1))
-    if [ $tries -gt 6000 ] || ! kill -0 "$launched" 2> /dev/null; then
-        echo "FAIL: launch.sh ended or stalled before an in-task checkpoint of task 2"
-        cat "$work/interrupted.log"
-        exit 1
-    fi
-    sleep 0.02
-done
+awaitTask2 "$work/interrupted" "$launched" "$work/interrupted.log"
 kill -INT "$launched"
 rc=0
 wait "$launched" || rc=$?
@@ -152,16 +137,7 @@ startRank 0 "$work/stopped" "$@"
 pid0=$!
 startRank 1 "$work/stopped" "$@"
 pid1=$!
-tries=0
-until ls "$work"/stopped/checkpoints/task-002-step-*.json > /dev/null 2>&1; do
-    tries=$((tries + 1))
-    if [ $tries -gt 6000 ] || ! kill -0 "$pid0" 2> /dev/null; then
-        echo "FAIL: the 2-process run ended or stalled before an in-task checkpoint of task 2"
-        cat "$work"/stopped-*.log
-        exit 1
-    fi
-    sleep 0.02
-done
+awaitTask2 "$work/stopped" "$pid0" "$work"/stopped-*.log
 kill -INT "$pid1"
 rc0=0
 rc1=0
@@ -178,8 +154,5 @@ if grep -q "A_T" "$work/stopped-1.log"; then
 fi
 DLW="$dlw" DLW_THREADS=1 "$launch" 2 --resume "$work/stopped" > "$work/resumed-stopped.log" \
     2>&1 || { echo "FAIL: resuming the stopped run:"; cat "$work/resumed-stopped.log"; exit 1; }
-d=$(largest "$work/one" "$work/stopped")
-echo "2 processes stopped, resumed in 2: largest difference $d points"
-awk -v d="$d" -v t="$tol" 'BEGIN { exit !(d != "shape" && d <= t) }' || {
-    echo "FAIL: resumed run differs by $d"; exit 1; }
+agrees "2 processes stopped, resumed in 2" "$work/stopped"
 echo "PASS: distributed runs agree"
