@@ -72,7 +72,7 @@ void StatisticsMemory::add(const torch::Tensor& features, const torch::Tensor& l
     if (h.dim() != 2 || h.size(1) != dim_ || y.numel() != h.size(0)) {
         throw Error(fmt::format("statistics memory: features must be [N, {}] with N labels", dim_));
     }
-    second_ += torch::matmul(h.t(), h);
+    second_.addmm_(h.t(), h);  // in place: no [d, d] temporary per batch
     total_ += h.size(0);
     auto unique = std::get<0>(torch::_unique(y, /*sorted=*/true));
     for (int64_t i = 0; i < unique.numel(); ++i) {
@@ -97,25 +97,30 @@ void StatisticsMemory::finalize() {
         throw Error("statistics memory: finalize() before any feature was added");
     }
     std::vector<torch::Tensor> means;
-    auto between = torch::zeros({dim_, dim_}, torch::kFloat64);
+    std::vector<double> counts;
     for (const auto& [c, n] : counts_) {
-        auto mu = sums_.at(c) / static_cast<double>(n);
-        between += static_cast<double>(n) * torch::outer(mu, mu);
-        means.push_back(mu);
+        means.push_back(sums_.at(c) / static_cast<double>(n));
+        counts.push_back(static_cast<double>(n));
     }
-    means_ = torch::stack(means);                              // [C, d]
-    cov_ = (second_ - between) / static_cast<double>(total_);  // eq. 6
-    cov_ = 0.5 * (cov_ + cov_.t());
+    means_ = torch::stack(means);  // [C, d]
+    // S = (G − Σ_c n_c μ_c μ_cᵀ) / N (eq. 6): the between-class sum as one GEMM, and every
+    // [d, d] step in place. At d = 2048 (task_id.projection) per-class outer products and fresh
+    // temporaries had made the smoke run (2 tasks, 1 thread) take 5.7 s; now 4.6-4.8 s.
+    auto weighted = means_.t() * torch::tensor(counts, torch::kFloat64);  // [d, C]
+    cov_ = torch::addmm(second_, weighted, means_, /*beta=*/1, /*alpha=*/-1);
+    cov_.div_(static_cast<double>(total_));
+    cov_ = cov_.add(cov_.t()).mul_(0.5);  // exactly symmetric (not in place: cov_ᵀ aliases it)
     if (!torch::isfinite(cov_).all().item<bool>()) {
         throw DivergedError(
             "diverged: the statistics memory's feature covariance (DESIGN eq. 6) holds NaN or "
             "Inf");
     }
     const double shrink = lambda_ * cov_.trace().item<double>() / static_cast<double>(dim_);
-    auto shrunk = cov_ + torch::eye(dim_, torch::kFloat64) * std::max(shrink, 1e-12);
+    auto shrunk = cov_.clone();
+    shrunk.diagonal().add_(std::max(shrink, 1e-12));
     auto chol = at::linalg_cholesky(shrunk);  // L, lower
-    auto inv = at::linalg_solve_triangular(chol, torch::eye(dim_, torch::kFloat64),
-                                           /*upper=*/false);  // L⁻¹
+    shrunk.zero_().diagonal().fill_(1.0);     // reused as the identity
+    auto inv = at::linalg_solve_triangular(chol, shrunk, /*upper=*/false);  // L⁻¹
     whitener_ = inv.to(torch::kFloat32);
     auto wm = torch::matmul(means_, inv.t());  // rows L⁻¹ μ_c, [C, d]
     whitenedMeans_ = wm.to(torch::kFloat32);
