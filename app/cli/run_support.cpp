@@ -246,30 +246,67 @@ nlohmann::ordered_json runRecordJson(const RunRecord& r) {
             {"trainable_parameters", s.trainableParameters}};
 }
 
+namespace {
+
+// Columns as wide as their widest cell (UTF-8 code points: "±" is one), separated by two
+// spaces; `left` columns are padded on the right, the others on the left, and the last column
+// is not padded. Long experiment names and wide "mean ± SD" cells no longer push the columns
+// after them out of line.
+void printAligned(const std::vector<std::vector<std::string>>& rows,
+                  const std::vector<bool>& left) {
+    const auto width = [](const std::string& text) {
+        return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+            return (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a continuation byte
+        }));
+    };
+    std::vector<std::size_t> widths(left.size(), 0);
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            widths[i] = std::max(widths[i], width(row[i]));
+        }
+    }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            const std::string pad(widths[i] - width(row[i]), ' ');
+            const bool last = i + 1 == row.size();
+            line += (i == 0 ? "" : "  ") + (left[i] ? row[i] + (last ? "" : pad) : pad + row[i]);
+        }
+        printOut("{}\n", line);
+    }
+}
+
+}  // namespace
+
 void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
-    const char* sep = csv ? "," : " ";
-    const std::string format = csv ? "{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}\n"
-                                   : "{:<22}{}{:>4}{}{:>6}{}{:>6}{}{:>7}{}{:>6}{}{:>6}{}{:>7}"
-                                     "{}{:>7}{}{:>7}{}{:>6}{}{:>7}{}{:>8}{} {}\n";
-    printOut(fmt::runtime(format), "method", sep, "seed", sep, "A_T", sep, "A_avg", sep, "BWT", sep,
-             "forget", sep, "TA_A_T", sep, "task-id", sep, "ECE_raw", sep, "ECE_cal", sep, "unfam",
-             sep, "seconds", sep, "params", sep, "run");
+    std::vector<std::vector<std::string>> rows = {{"method", "seed", "A_T", "A_avg", "BWT",
+                                                   "forget", "TA_A_T", "task-id", "ECE_raw",
+                                                   "ECE_cal", "unfam", "seconds", "params", "run"}};
     // CSV leaves a missing value empty; the table shows "-".
     const auto cell = [&](const std::optional<double>& v) {
         return v ? fmt::format("{:.2f}", *v) : std::string(csv ? "" : "-");
     };
     for (const auto& r : runs) {
         const auto& s = r.summary;
-        printOut(fmt::runtime(format),
-                 (csv ? csvCell(r.variant) : tableCell(r.variant) + (r.completed ? "" : "*")), sep,
-                 r.seed, sep, cell(s.metrics.finalAccuracy), sep,
-                 cell(s.metrics.averageIncrementalAccuracy), sep, cell(s.metrics.bwt), sep,
-                 cell(s.metrics.meanForgetting), sep, cell(r.taskAwareFinal), sep,
-                 cell(s.taskIdAccuracy), sep, cell(s.eceRaw), sep, cell(s.eceCalibrated), sep,
-                 cell(s.unfamiliarShare), sep, fmt::format("{:.1f}", s.trainSeconds), sep,
-                 s.trainableParameters, sep, csv ? csvCell(r.dir) : tableCell(r.dir));
+        rows.push_back({csv ? csvCell(r.variant) : tableCell(r.variant) + (r.completed ? "" : "*"),
+                        std::to_string(r.seed), cell(s.metrics.finalAccuracy),
+                        cell(s.metrics.averageIncrementalAccuracy), cell(s.metrics.bwt),
+                        cell(s.metrics.meanForgetting), cell(r.taskAwareFinal),
+                        cell(s.taskIdAccuracy), cell(s.eceRaw), cell(s.eceCalibrated),
+                        cell(s.unfamiliarShare), fmt::format("{:.1f}", s.trainSeconds),
+                        std::to_string(s.trainableParameters),
+                        csv ? csvCell(r.dir) : tableCell(r.dir)});
     }
-    if (!csv && std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.completed; })) {
+    if (csv) {
+        for (const auto& row : rows) {
+            printOut("{}\n", fmt::join(row, ","));
+        }
+        return;
+    }
+    std::vector<bool> left(rows.front().size(), false);
+    left.front() = left.back() = true;
+    printAligned(rows, left);
+    if (std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.completed; })) {
         printOut("* stopped before its last task: metrics after the last trained task\n");
     }
 }
@@ -282,32 +319,32 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
             printOut(",{0}_mean,{0}_sd", c.header);
         }
         printOut("\n");
-    } else {
-        printOut("{:<16} {:<22} {:>4}", "experiment", "method", "runs");
-        for (const auto& c : columns) {
-            printOut(" {:>12}", c.header);
+        for (const auto& group : groupRuns(runs)) {
+            printOut("{},{},{}", csvCell(group.name), csvCell(group.label), group.runs.size());
+            for (const auto& c : columns) {
+                const auto stats = columnStats(c, group.runs);
+                printOut(fmt::runtime(stats ? ",{:.4f},{:.4f}" : ",,"), stats ? stats->mean : 0.0,
+                         stats ? stats->sd : 0.0);
+            }
+            printOut("\n");
         }
-        printOut("\n");
+        return;
+    }
+    std::vector<std::vector<std::string>> rows{{"experiment", "method", "runs"}};
+    for (const auto& c : columns) {
+        rows.front().push_back(c.header);
     }
     for (const auto& group : groupRuns(runs)) {
-        if (csv) {
-            printOut("{},{},{}", csvCell(group.name), csvCell(group.label), group.runs.size());
-        } else {
-            printOut("{:<16} {:<22} {:>4}", tableCell(group.name), tableCell(group.label),
-                     group.runs.size());
-        }
+        rows.push_back(
+            {tableCell(group.name), tableCell(group.label), std::to_string(group.runs.size())});
         for (const auto& c : columns) {
             const auto stats = columnStats(c, group.runs);
-            if (!stats) {
-                printOut(fmt::runtime(csv ? ",," : " {:>12}"), "-");
-            } else if (csv) {
-                printOut(",{:.4f},{:.4f}", stats->mean, stats->sd);
-            } else {
-                printOut(" {:>12}", statsText(c, *stats, group.runs.size()));
-            }
+            rows.back().push_back(stats ? statsText(c, *stats, group.runs.size()) : "-");
         }
-        printOut("\n");
     }
+    std::vector<bool> left(rows.front().size(), false);
+    left[0] = left[1] = true;
+    printAligned(rows, left);
 }
 
 }  // namespace dlw::cli

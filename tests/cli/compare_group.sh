@@ -45,4 +45,17 @@ grep -q "^smoke,duallora precision=fp32 train.lr=0.001,1," group.csv || fail "no
 "$dlw" compare --csv --group fp32-s0 fp32-s1 > same.csv
 grep -q "^smoke,duallora,2," same.csv || fail "one experiment's row names keys: $(cat same.csv)"
 
+# Columns line up whatever the widths of the names and cells: every line of the grouped table
+# (its last column right-aligned) is equally wide, and so is every line of the per-run table up
+# to its last column, the run folder.
+run long 1 --set 'name="an-experiment-name-longer-than-sixteen"' --set method.name=seq-lora
+"$dlw" compare --group fp32-s0 fp32-s1 long > long.txt
+cat long.txt
+widths() { sed 's/±/+/g' "$1" | awk '{ sub(/ +[^ ]+$/, "", $0) } { print length($0) }' | sort -u | wc -l; }
+[ "$(sed 's/±/+/g' long.txt | awk '{ print length($0) }' | sort -u | wc -l)" -eq 1 ] ||
+    fail "the grouped table's lines differ in width"
+"$dlw" compare fp32-s0 long > runs.txt
+cat runs.txt
+[ "$(widths runs.txt)" -eq 1 ] || fail "the per-run table's columns do not line up"
+
 [ $failures -eq 0 ] && echo "ALL PASS" || echo "$failures FAILURE(S)"
