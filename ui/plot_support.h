@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -74,6 +75,64 @@ inline void integerTicks(QCPAxis* axis) {
 // variants of an ablation covered the accuracy curves).
 inline constexpr int kInsetLegendItems = 6;
 
+// A legend entry whose name is elided at its end ("duallora -orthog…") to at most
+// `textWidth` pixels, so that a crowded legend beneath the plot shows where each name was cut
+// instead of clipping its end; the plottable keeps its whole name (hover tooltips, CSV export).
+class ElidedLegendItem : public QCPPlottableLegendItem {
+public:
+    ElidedLegendItem(QCPLegend* parent, QCPAbstractPlottable* plottable, int textWidth)
+        : QCPPlottableLegendItem(parent, plottable), textWidth_(textWidth) {}
+
+protected:
+    // QCustomPlot draws the icon through a friend of the plottable only: the base class draws,
+    // with the shown name set for the moment.
+    void draw(QCPPainter* painter) override {
+        const Shown shown(this);
+        QCPPlottableLegendItem::draw(painter);
+    }
+    QSize minimumOuterSizeHint() const override {
+        const Shown shown(this);
+        return QCPPlottableLegendItem::minimumOuterSizeHint();
+    }
+
+private:
+    struct Shown {
+        explicit Shown(const ElidedLegendItem* item)
+            : plottable(item->mPlottable), name(plottable != nullptr ? plottable->name() : "") {
+            if (plottable != nullptr) {
+                plottable->setName(QFontMetrics(item->getFont())
+                                       .elidedText(name, Qt::ElideRight, item->textWidth_));
+            }
+        }
+        ~Shown() {
+            if (plottable != nullptr) {
+                plottable->setName(name);
+            }
+        }
+        Shown(const Shown&) = delete;
+        Shown& operator=(const Shown&) = delete;
+        QCPAbstractPlottable* plottable;
+        QString name;
+    };
+    int textWidth_;
+};
+
+// The whole name of the plottable whose legend entry is under `pos`, or "" (the entry may show
+// it elided).
+inline QString legendNameAt(const QCustomPlot* plot, const QPointF& pos) {
+    const QCPLegend* legend = plot->legend;
+    if (legend == nullptr || !legend->visible()) {
+        return {};
+    }
+    for (int i = 0; i < legend->itemCount(); ++i) {
+        auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i));
+        if (item != nullptr && item->rect().contains(pos.toPoint())) {
+            return item->plottable()->name();
+        }
+    }
+    return {};
+}
+
 // Puts the legend inside the axis rect (at the corner the plot chose) while it has at most
 // kInsetLegendItems entries and takes at most half the plot's width, else beneath the plot in
 // one to three columns. Call after the
@@ -110,19 +169,62 @@ inline void fitLegend(QCustomPlot* plot) {
         // curves no room), then names may be cut.
         int widest = 1;
         int tallest = 1;
+        int itemMargins = 0;  // an entry's left and right margins
         for (int i = 0; i < legend->itemCount(); ++i) {
             const auto* item = legend->item(i);  // null: an empty cell of the wrapped grid
             if (item == nullptr) {
                 continue;
             }
             const QSize hint = item->minimumOuterSizeHint();
-            widest = std::max(widest, hint.width());
+            int width = hint.width();
+            if (const auto* p = qobject_cast<const QCPPlottableLegendItem*>(item)) {
+                // the whole name's width, though an earlier call may have elided the entry
+                const QMargins m = item->margins();
+                itemMargins = m.left() + m.right();
+                width = QFontMetrics(legend->font())
+                            .horizontalAdvance(
+                                const_cast<QCPPlottableLegendItem*>(p)->plottable()->name()) +
+                        legend->iconSize().width() + legend->iconTextPadding() + m.left() +
+                        m.right();
+            }
+            widest = std::max(widest, width);
             tallest = std::max(tallest, hint.height());
         }
         const int fitWidth = plot->width() / (widest + 8);
         const int rowsInHalf = std::max(1, plot->height() / 2 / tallest);
         const int fitHeight = (items + rowsInHalf - 1) / rowsInHalf;
         const int columns = std::clamp(std::max(fitWidth, fitHeight), 1, 3);
+        // Entries wider than a column's share are elided, not clipped (#16: "duallora -task-",
+        // "inflora +ta"): the text gets the share less the icon, the padding and the margins.
+        const QMargins outer = legend->margins();
+        const int share = (plot->width() - outer.left() - outer.right() -
+                           (columns - 1) * legend->columnSpacing()) /
+                          columns;
+        const int textWidth =
+            share - legend->iconSize().width() - legend->iconTextPadding() - itemMargins;
+        std::vector<QCPLayoutElement*> entries;
+        for (int i = 0; i < legend->itemCount(); ++i) {
+            if (legend->item(i) != nullptr) {
+                entries.push_back(legend->item(i));
+            }
+        }
+        for (auto* entry : entries) {
+            legend->take(entry);
+        }
+        legend->simplify();
+        for (auto* entry : entries) {
+            auto* item = qobject_cast<QCPPlottableLegendItem*>(entry);
+            if (item != nullptr) {
+                auto* elided = new ElidedLegendItem(
+                    legend, item->plottable(),
+                    widest > share ? textWidth : std::numeric_limits<int>::max() / 2);
+                elided->setSelectable(item->selectable());
+                delete item;
+                legend->addItem(elided);
+            } else {
+                legend->addItem(static_cast<QCPAbstractLegendItem*>(entry));
+            }
+        }
         legend->setFillOrder(QCPLayoutGrid::foRowsFirst, false);
         legend->setWrap((items + columns - 1) / columns);
         legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);

@@ -39,12 +39,38 @@ Plot::Plot(const QString& title, QWidget* parent) : QCustomPlot(parent), title_(
     empty_->position->setType(QCPItemPosition::ptAxisRectRatio);
     empty_->position->setCoords(0.5, 0.5);
     empty_->setColor(palette().color(QPalette::PlaceholderText));
+    // The axis rect has its width once the layout is updated, just before each drawing.
+    connect(this, &QCustomPlot::afterLayout, this, [this] { wrapEmptyMessage(); });
     applyPalette(this);
 }
 
 void Plot::setEmptyMessage(const QString& text) {
-    empty_->setText(text);
+    emptyText_ = text;
+    wrapEmptyMessage();
     empty_->setVisible(!text.isEmpty());
+}
+
+void Plot::wrapEmptyMessage() {
+    // Word-wrapped to the axis rect (less a margin): a fixed line break had cut "No task
+    // predictor: …" at both edges of a narrow plot.
+    const QFontMetrics metrics(empty_->font());
+    const int width = std::max(80, axisRect()->width() - 16);
+    QStringList lines;
+    QString line;
+    for (const QString& word :
+         emptyText_.split(QRegularExpression(QStringLiteral("\\s+")), Qt::SkipEmptyParts)) {
+        const QString longer = line.isEmpty() ? word : line + QLatin1Char(' ') + word;
+        if (!line.isEmpty() && metrics.horizontalAdvance(longer) > width) {
+            lines << line;
+            line = word;
+        } else {
+            line = longer;
+        }
+    }
+    if (!line.isEmpty()) {
+        lines << line;
+    }
+    empty_->setText(lines.join(QLatin1Char('\n')));
 }
 
 bool Plot::exportTo(const QString& path, QString* error) {
@@ -87,6 +113,9 @@ bool Plot::exportTo(const QString& path, QString* error) {
 }
 
 QString Plot::hoverText(const QPoint& pos) const {
+    if (QString name = legendNameAt(this, pos); !name.isEmpty()) {
+        return name;  // a legend entry: its whole name, which the entry may show elided
+    }
     double best = 12;  // pixels
     QString text;
     for (int i = 0; i < plottableCount(); ++i) {
@@ -124,6 +153,14 @@ void Plot::mouseMoveEvent(QMouseEvent* event) {
         QToolTip::hideText();
     } else {
         QToolTip::showText(event->globalPosition().toPoint(), text, this);
+    }
+}
+
+void Plot::resizeEvent(QResizeEvent* event) {
+    QCustomPlot::resizeEvent(event);
+    if (legend != nullptr && legend->visible()) {
+        fitLegend(this);
+        replot(QCustomPlot::rpQueuedReplot);
     }
 }
 
@@ -656,7 +693,7 @@ void TaskIdentityPlot::refresh(const RunData* current, const RunList& /*runs*/) 
     yAxis->setRange(0, top * 1.1);
     setEmptyMessage(has ? QString()
                     : current != nullptr && !current->evaluations.empty()
-                        ? tr("No task predictor: this method takes the task of its\ntop class (the "
+                        ? tr("No task predictor: this method takes the task of its top class (the "
                              "Task identity tab shows how often it is right)")
                         : tr("After the first task"));
     legend->setVisible(has);

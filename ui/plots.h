@@ -32,6 +32,8 @@ public:
     // Nothing to draw: the plot shows only its message ("After the first task", "This method
     // has no task predictor", ...).
     bool showsNothing() const { return empty_->visible(); }
+    // That message as drawn: word-wrapped to the axis rect's width at the last layout.
+    QString emptyMessageShown() const { return empty_->visible() ? empty_->text() : QString(); }
     // Writes PNG, PDF or CSV by the file's suffix; false with a message on failure.
     bool exportTo(const QString& path, QString* error);
     // The task count of the experiment set up but not run yet: what a plot sized by tasks shows
@@ -47,11 +49,16 @@ protected:
     // Hover text for a point near `pos`, or empty.
     virtual QString hoverText(const QPoint& pos) const;
     void mouseMoveEvent(QMouseEvent* event) override;
+    // The legend's columns and elided names follow the width (a refresh before the window was
+    // laid out had fitted three columns for a plot that then had room for two).
+    void resizeEvent(QResizeEvent* event) override;
     void contextMenuEvent(QContextMenuEvent* event) override;
     void setEmptyMessage(const QString& text);  // shown while there is nothing to plot
 
     QString title_;
     QCPItemText* empty_ = nullptr;
+    QString emptyText_;  // as given; empty_ shows it wrapped to the width
+    void wrapEmptyMessage();
     int plannedTasks_ = 5;
     bool meanOverSeeds_ = false;
 };

@@ -197,6 +197,90 @@ TEST(Plots, TwoExperimentsOfOneVariantAreNamedApart) {
     EXPECT_EQ(groups[2].label, "duallora · deep");
 }
 
+// #16: an ablation's 13 variants beneath a plot 340 px wide had their names clipped at the
+// column's edge ("duallora -task-", "inflora +ta"), and in three columns fitted before the window
+// was laid out. Each entry now fits its cell, a name too long for it ends in "…", hovering the
+// entry shows the whole name, and the plot's message wraps to its width.
+TEST(Plots, ACrowdedLegendElidesNamesToItsColumnsAndHoverShowsThem) {
+    struct Probe : AccuracyPlot {
+        using AccuracyPlot::hoverText;
+    };
+    RunList runs;
+    const QStringList labels = {"duallora",
+                                "duallora -orthogonal",
+                                "duallora -projection",
+                                "duallora -task-id",
+                                "duallora soft-gate",
+                                "inflora",
+                                "inflora +task-id",
+                                "seq-lora",
+                                "seq-lora +task-id",
+                                "joint",
+                                "ranpac",
+                                "ranpac -adapt",
+                                "sd-lora with a name far longer than any column"};
+    for (const QString& label : labels) {
+        for (int seed = 0; seed < 2; ++seed) {
+            auto run = std::make_shared<RunData>(evaluatedRun(5));
+            run->label = label.toStdString();
+            run->seed = static_cast<uint64_t>(seed);
+            runs.push_back(run);
+        }
+    }
+    Probe plot;
+    plot.setMeanOverSeeds(true);
+    plot.refresh(runs[0].get(), runs);  // before any size: as a window not yet laid out
+    plot.resize(340, 380);              // one column of 13 would take over half the height: two
+    plot.show();                        // the resize event reaches a shown widget
+    QCoreApplication::processEvents();
+    plot.replot();
+    QCPLegend* legend = plot.legend;
+    ASSERT_EQ(legend->layout(), plot.plotLayout());  // beneath the plot
+    int entries = 0;
+    int elided = 0;
+    for (int i = 0; i < legend->itemCount(); ++i) {
+        auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i));
+        if (item == nullptr) {
+            continue;
+        }
+        ++entries;
+        const QString name = item->plottable()->name();
+        EXPECT_LE(static_cast<QCPLayoutElement*>(item)->minimumOuterSizeHint().width(),
+                  item->outerRect().width())
+            << name.toStdString();
+        EXPECT_LE(item->outerRect().right(), plot.width()) << name.toStdString();
+        const QString whole = plot.hoverText(item->rect().center());
+        EXPECT_EQ(whole, name);
+        const int full = QFontMetrics(legend->font()).horizontalAdvance(name) +
+                         legend->iconSize().width() + legend->iconTextPadding();
+        elided += full > item->rect().width() ? 1 : 0;
+    }
+    EXPECT_EQ(entries, labels.size());
+    EXPECT_GE(elided, 1);  // the long sd-lora name at least
+    EXPECT_LT(elided, entries / 2) << "two columns leave most names whole";
+
+    TaskIdentityPlot identity;
+    auto noPredictor = std::make_shared<RunData>(evaluatedRun(2));
+    identity.refresh(noPredictor.get(), {noPredictor});
+    identity.resize(330, 300);
+    identity.show();
+    QCoreApplication::processEvents();
+    identity.replot();
+    const QStringList lines = identity.emptyMessageShown().split(QLatin1Char('\n'));
+    ASSERT_GT(lines.size(), 1) << identity.emptyMessageShown().toStdString();
+    QFont font;
+    for (int i = 0; i < identity.itemCount(); ++i) {
+        if (auto* text = qobject_cast<QCPItemText*>(identity.item(i));
+            text != nullptr && text->text() == identity.emptyMessageShown()) {
+            font = text->font();
+        }
+    }
+    for (const QString& line : lines) {
+        EXPECT_LE(QFontMetrics(font).horizontalAdvance(line), identity.axisRect()->width())
+            << line.toStdString();
+    }
+}
+
 // #17: the spectrum's x axis stayed at about 24 while residual spectra ran to 80 values.
 TEST(Plots, TheSpectrumAxisFitsTheLongestSpectrum) {
     SpectraPlot plot;
