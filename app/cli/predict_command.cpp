@@ -51,11 +51,13 @@ void printText(const ImagePrediction& p) {
     }
     printOut("  task {} (p = {:.3f}{})   posterior: {}\n", p.predictedTask + 1, p.taskConfidence,
              p.hasTaskIdentity ? "" : ", from class scores", posterior);
-    printOut("  {:<24} {:>5} {:>9} {:>11}\n", "class", "task", "raw", "calibrated");
+    std::vector<std::vector<std::string>> rows{{"class", "task", "raw", "calibrated"}};
     for (const auto& c : p.top) {
-        printOut("  {:<24} {:>5} {:>8.2f}% {:>11}\n", c.name, c.task + 1, 100 * c.raw,
-                 c.calibrated ? fmt::format("{:.2f}%", 100 * *c.calibrated) : "-");
+        rows.push_back({tableCell(c.name), std::to_string(c.task + 1),
+                        fmt::format("{:.2f}%", 100 * c.raw),
+                        c.calibrated ? fmt::format("{:.2f}%", 100 * *c.calibrated) : "-"});
     }
+    printAligned(rows, {true, false, false, false}, "  ");
 }
 
 }  // namespace

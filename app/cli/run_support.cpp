@@ -42,17 +42,6 @@ std::string csvCell(const std::string& text) {
     return out + "\"";
 }
 
-// A cell of a text table: control characters (a newline in a name) would break its row.
-std::string tableCell(const std::string& text) {
-    std::string out = text;
-    for (char& c : out) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-            c = ' ';
-        }
-    }
-    return out;
-}
-
 std::string fmtOpt(const std::optional<double>& v, const char* suffix = "") {
     return v ? fmt::format("{:.2f}{}", *v, suffix) : std::string("-");
 }
@@ -182,6 +171,16 @@ private:
 
 }  // namespace
 
+std::string tableCell(const std::string& text) {
+    std::string out = text;
+    for (char& c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+            c = ' ';
+        }
+    }
+    return out;
+}
+
 void printSummary(const RunSummary& s) {
     printOut("\nsummary ({}):\n", s.runDir);
     printOut("  A_T {:.2f} %   Ā {:.2f} %   BWT {}   mean forgetting {}\n", s.metrics.finalAccuracy,
@@ -246,14 +245,9 @@ nlohmann::ordered_json runRecordJson(const RunRecord& r) {
             {"trainable_parameters", s.trainableParameters}};
 }
 
-namespace {
-
-// Columns as wide as their widest cell (UTF-8 code points: "±" is one), separated by two
-// spaces; `left` columns are padded on the right, the others on the left, and the last column
-// is not padded. Long experiment names and wide "mean ± SD" cells no longer push the columns
-// after them out of line.
 void printAligned(const std::vector<std::vector<std::string>>& rows,
-                  const std::vector<bool>& left) {
+                  const std::vector<bool>& left,
+                  const std::string& indent) {
     const auto width = [](const std::string& text) {
         return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
             return (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a continuation byte
@@ -266,7 +260,7 @@ void printAligned(const std::vector<std::vector<std::string>>& rows,
         }
     }
     for (const auto& row : rows) {
-        std::string line;
+        std::string line = indent;
         for (std::size_t i = 0; i < row.size(); ++i) {
             const std::string pad(widths[i] - width(row[i]), ' ');
             const bool last = i + 1 == row.size();
@@ -275,8 +269,6 @@ void printAligned(const std::vector<std::vector<std::string>>& rows,
         printOut("{}\n", line);
     }
 }
-
-}  // namespace
 
 void printRunTable(const std::vector<RunRecord>& runs, bool csv) {
     std::vector<std::vector<std::string>> rows = {{"method", "seed", "A_T", "A_avg", "BWT",

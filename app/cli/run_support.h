@@ -22,6 +22,17 @@ struct RunOutcome {
 RunOutcome runWithProgress(const RunRequest& request);
 void printSummary(const RunSummary& summary);
 
+// A cell of a text table: control characters (a newline in a name) would break its row, so
+// they read as spaces.
+std::string tableCell(const std::string& text);
+// A text table: columns as wide as their widest cell (UTF-8 code points: "±" is one), two
+// spaces apart, each line starting with `indent`; `left` columns (one flag per column) are
+// padded on the right, the others on the left, and the last column is not padded. Fixed widths
+// had let long experiment and class names push the columns after them out of line.
+void printAligned(const std::vector<std::vector<std::string>>& rows,
+                  const std::vector<bool>& left,
+                  const std::string& indent = "");
+
 // The summary table, one row per run (text or CSV), and one run as JSON.
 void printRunTable(const std::vector<RunRecord>& runs, bool csv);
 nlohmann::ordered_json runRecordJson(const RunRecord& run);
