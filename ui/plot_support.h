@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <limits>
 #include <map>
 #include <vector>
 
@@ -76,8 +75,9 @@ inline void integerTicks(QCPAxis* axis) {
 inline constexpr int kInsetLegendItems = 6;
 
 // A legend entry whose name is elided at its end ("duallora -orthog…") to at most
-// `textWidth` pixels, so that a crowded legend beneath the plot shows where each name was cut
-// instead of clipping its end; the plottable keeps its whole name (hover tooltips, CSV export).
+// `textWidth` pixels (0: whole), so that a crowded legend beneath the plot shows where each name
+// was cut instead of clipping its end; the plottable keeps its whole name (hover tooltips, CSV
+// export).
 class ElidedLegendItem : public QCPPlottableLegendItem {
 public:
     ElidedLegendItem(QCPLegend* parent, QCPAbstractPlottable* plottable, int textWidth)
@@ -99,7 +99,7 @@ private:
     struct Shown {
         explicit Shown(const ElidedLegendItem* item)
             : plottable(item->mPlottable), name(plottable != nullptr ? plottable->name() : "") {
-            if (plottable != nullptr) {
+            if (plottable != nullptr && item->textWidth_ > 0) {
                 plottable->setName(QFontMetrics(item->getFont())
                                        .elidedText(name, Qt::ElideRight, item->textWidth_));
             }
@@ -215,9 +215,8 @@ inline void fitLegend(QCustomPlot* plot) {
         for (auto* entry : entries) {
             auto* item = qobject_cast<QCPPlottableLegendItem*>(entry);
             if (item != nullptr) {
-                auto* elided = new ElidedLegendItem(
-                    legend, item->plottable(),
-                    widest > share ? textWidth : std::numeric_limits<int>::max() / 2);
+                auto* elided = new ElidedLegendItem(legend, item->plottable(),
+                                                    widest > share ? std::max(textWidth, 1) : 0);
                 elided->setSelectable(item->selectable());
                 delete item;
                 legend->addItem(elided);

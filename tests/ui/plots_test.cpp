@@ -256,6 +256,29 @@ TEST(Plots, ACrowdedLegendElidesNamesToItsColumnsAndHoverShowsThem) {
         elided += full > item->rect().width() ? 1 : 0;
     }
     EXPECT_EQ(entries, labels.size());
+    // Every entry shows text: at least its name's first letter and the ellipsis.
+    for (int i = 0; i < legend->itemCount(); ++i) {
+        if (auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i))) {
+            const QString name = item->plottable()->name();
+            EXPECT_GE(static_cast<QCPLayoutElement*>(item)->minimumOuterSizeHint().width(),
+                      legend->iconSize().width() + legend->iconTextPadding() +
+                          QFontMetrics(legend->font()).horizontalAdvance(name.left(1) + "…"))
+                << name.toStdString();
+        }
+    }
+    // Wide enough for every name (1600 px): no entry is elided, none shows less than its name.
+    plot.resize(1600, 380);
+    QCoreApplication::processEvents();
+    plot.replot();
+    for (int i = 0; i < legend->itemCount(); ++i) {
+        if (auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i))) {
+            const QString name = item->plottable()->name();
+            EXPECT_GE(static_cast<QCPLayoutElement*>(item)->minimumOuterSizeHint().width(),
+                      legend->iconSize().width() + legend->iconTextPadding() +
+                          QFontMetrics(legend->font()).horizontalAdvance(name))
+                << name.toStdString();
+        }
+    }
     EXPECT_GE(elided, 1);  // the long sd-lora name at least
     EXPECT_LT(elided, entries / 2) << "two columns leave most names whole";
 
