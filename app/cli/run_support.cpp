@@ -315,8 +315,11 @@ void printGroupedTable(const std::vector<RunRecord>& runs, bool csv) {
             printOut("{},{},{}", csvCell(group.name), csvCell(group.label), group.runs.size());
             for (const auto& c : columns) {
                 const auto stats = columnStats(c, group.runs);
-                printOut(fmt::runtime(stats ? ",{:.4f},{:.4f}" : ",,"), stats ? stats->mean : 0.0,
-                         stats ? stats->sd : 0.0);
+                if (stats) {
+                    printOut(",{:.4f},{:.4f}", stats->mean, stats->sd);
+                } else {
+                    printOut(",,");  // CSV leaves a missing value empty
+                }
             }
             printOut("\n");
         }
